@@ -1,0 +1,167 @@
+//! The command line (clap derive). Names and flags follow SPEC §3 and are part of the contract.
+
+mod settings;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::render::Delims;
+use crate::report::run::OutputMode;
+
+pub use settings::{Inputs, resolve_inputs};
+
+/// Run Azure Container Registry Tasks files locally, exactly as ACR Tasks would.
+#[derive(Debug, Parser)]
+#[command(name = "taskrun", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    /// The command (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Arguments of `run` when no command is named.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// When to use colours: auto, always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a task file (the default command).
+    Run(RunArgs),
+    /// Print the rendered text of a task file (after aliases and templates).
+    Render(FileArgs),
+    /// Check everything that can be checked without running.
+    Validate(FileArgs),
+    /// Print the step graph.
+    Graph(GraphArgs),
+    /// Print the JSON Schema of task files.
+    Schema,
+}
+
+/// The task file and the shared value flags (SPEC §3).
+#[derive(Debug, Clone, Args, Default)]
+pub struct FileArgs {
+    /// The task file [default: acr-task.yaml, else acb.yaml].
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Set a template value, `.Values.KEY` (repeatable; later wins; commas are not split).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// A YAML file of template values (`.Values`); `--set` wins over it.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<PathBuf>,
+    /// Set a template value that is masked as *** in all output.
+    #[arg(long = "set-secret", value_name = "KEY=VALUE")]
+    pub set_secret: Vec<String>,
+    /// The value of a task secret (`secrets:` id), in place of Key Vault.
+    #[arg(long = "secret", value_name = "ID=VALUE")]
+    pub secret: Vec<String>,
+    /// A YAML file mapping secret ids to values.
+    #[arg(long = "secrets-file", value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// The run registry, `.Run.Registry`.
+    #[arg(short = 'r', long = "registry", env = "TASKRUN_REGISTRY", value_name = "HOST")]
+    pub registry: Option<String>,
+    /// The run id, `.Run.ID`.
+    #[arg(long = "run-id", value_name = "ID")]
+    pub run_id: Option<String>,
+    /// `.Run.Commit`.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// `.Run.Branch`.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// `.Run.GitTag`.
+    #[arg(long = "git-tag", value_name = "TAG")]
+    pub git_tag: Option<String>,
+    /// `.Run.Repository`.
+    #[arg(long, value_name = "REPO")]
+    pub repository: Option<String>,
+    /// `.Run.TriggeredBy`.
+    #[arg(long = "triggered-by", value_name = "TEXT")]
+    pub triggered_by: Option<String>,
+    /// The task name, `.Run.TaskName`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Treat warnings (unknown keys, duplicate keys, missing values, shell constructs) as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Template delimiters: braces (`{{ }}`) or angles (`<< >>`) [default: detected].
+    #[arg(long, value_enum, value_name = "DELIMS")]
+    pub delims: Option<Delims>,
+    /// Override an image alias of v1.1.0 files (`bash`, `az`, `acr`, `curl`, `cssc`, or a new one).
+    #[arg(long = "image-alias", value_name = "NAME=REF")]
+    pub image_alias: Vec<String>,
+}
+
+/// `run`: the file flags plus run options.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RunArgs {
+    /// Task file and values.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// The build context directory, seeded into `/workspace`.
+    #[arg(value_name = "CONTEXT")]
+    pub context: Option<PathBuf>,
+    /// Print the plan and every engine call it would make; touch nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Output: human (default on a terminal), plain (`[step] line`), json (one event per line).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+    /// Registry credentials in acb's JSON form (repeatable):
+    /// `{"registry":"…","username":"…","password":"…"}`.
+    #[arg(long = "credential", value_name = "JSON")]
+    pub credential: Vec<String>,
+    /// Run at most N steps at the same time [default: unlimited, as ACR].
+    #[arg(long = "max-parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel: Option<u16>,
+    /// Keep the run's workspace and home volumes after the run.
+    #[arg(long = "keep-workspace")]
+    pub keep_workspace: bool,
+}
+
+/// `graph`: the file flags plus the output format.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Task file and values.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+/// Formats of `taskrun graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Steps in start order with what each waits for.
+    Text,
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+    /// JSON nodes and edges.
+    Json,
+}
+
+/// Parses the arguments; `--help`, `--version` and usage errors exit here (usage errors with 2).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
+    Cli::parse_from(args)
+}

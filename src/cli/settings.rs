@@ -1,0 +1,203 @@
+//! Flags, environment and files → the resolved inputs of a command (ripgrep's low → high args).
+//!
+//! Reads the task file, the values file and the secrets file; every problem is collected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use crate::cli::FileArgs;
+use crate::diag::{Code, Problem, Problems};
+use crate::render::alias::DEFAULT_IMAGE_ALIASES;
+use crate::render::{RenderOptions, RunInfo, SecretValues, TemplateData, values};
+use crate::source::Source;
+
+/// The run id used by `render`, `validate` and `graph` when `--run-id` is not given.
+pub const DEFAULT_RUN_ID: &str = "local";
+
+/// Everything a command needs to render and check a task file.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The task file as read.
+    pub file: Source,
+    /// Template data (`.Run`, `.Values`).
+    pub data: TemplateData,
+    /// Locally supplied secret values.
+    pub secrets: SecretValues,
+    /// Render options.
+    pub render: RenderOptions,
+    /// Values to mask in all output (`--set-secret` values and secrets).
+    pub masked: Vec<String>,
+    /// `--strict`.
+    pub strict: bool,
+}
+
+/// Resolves the file flags. `env` is the process environment (for `TASKRUN_SECRET_*`).
+pub fn resolve_inputs(
+    args: &FileArgs,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Inputs, Problems> {
+    let mut problems = Problems::new();
+    let path = task_path(args);
+    let file = match read(&path, "task file") {
+        Ok(text) => Some(Source::new(path.display().to_string(), text)),
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
+
+    let mut file_values = BTreeMap::new();
+    if let Some(vpath) = &args.values {
+        match read(vpath, "values file") {
+            Ok(text) => {
+                match values::parse_values(&Source::new(vpath.display().to_string(), text)) {
+                    Ok(v) => file_values = v,
+                    Err(p) => problems.push(p),
+                }
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+
+    let mut sets = Vec::new();
+    let mut masked = Vec::new();
+    for raw in &args.set {
+        match values::parse_assignment("--set", raw) {
+            Ok(kv) => sets.push(kv),
+            Err(p) => problems.push(p),
+        }
+    }
+    for raw in &args.set_secret {
+        match values::parse_assignment("--set-secret", raw) {
+            Ok((k, v)) => {
+                masked.push(v.clone());
+                sets.push((k, v));
+            }
+            Err(p) => problems.push(p.with_help("write `--set-secret KEY=VALUE`")),
+        }
+    }
+
+    let mut secrets = SecretValues::new();
+    secrets.insert_from_env(env);
+    if let Some(spath) = &args.secrets_file {
+        match read(spath, "secrets file") {
+            Ok(text) => {
+                let src = Source::new(spath.display().to_string(), text);
+                match values::parse_values(&src) {
+                    Ok(map) => {
+                        for (k, v) in map {
+                            let v = match v {
+                                serde_json::Value::String(s) => s,
+                                other => other.to_string(),
+                            };
+                            secrets.insert(k, v);
+                        }
+                    }
+                    Err(p) => problems.push(p),
+                }
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    for raw in &args.secret {
+        match values::parse_assignment("--secret", raw) {
+            Ok((k, v)) => secrets.insert(k, v),
+            Err(p) => problems.push(p),
+        }
+    }
+    masked.extend(secrets.values().map(str::to_owned));
+
+    let mut image_aliases: BTreeMap<String, String> = DEFAULT_IMAGE_ALIASES
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    for raw in &args.image_alias {
+        match values::parse_assignment("--image-alias", raw) {
+            Ok((k, v)) => {
+                image_aliases.insert(k, v);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+
+    let Some(file) = file else {
+        return Err(problems);
+    };
+    if problems.has_errors() {
+        return Err(problems);
+    }
+
+    let registry = args.registry.clone().unwrap_or_default();
+    let run_id = args.run_id.as_deref().unwrap_or(DEFAULT_RUN_ID);
+    let mut run = RunInfo::new(run_id, &registry, Utc::now());
+    run.commit = args.commit.clone().unwrap_or_default();
+    run.branch = args.branch.clone().unwrap_or_default();
+    run.git_tag = args.git_tag.clone().unwrap_or_default();
+    run.repository = args.repository.clone().unwrap_or_default();
+    run.triggered_by = args.triggered_by.clone().unwrap_or_default();
+    run.task_name = args.name.clone().unwrap_or_default();
+    run.shared_volume = format!("taskrun-{run_id}-workspace");
+
+    let base_dir = Path::new(&file.name)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    masked.retain(|m| !m.is_empty());
+    Ok(Inputs {
+        data: TemplateData {
+            run,
+            values: values::merge(file_values, &sets),
+            secrets: BTreeMap::new(),
+        },
+        file,
+        secrets,
+        render: RenderOptions {
+            strict: args.strict,
+            delims: args.delims,
+            image_aliases,
+            base_dir,
+        },
+        masked,
+        strict: args.strict,
+    })
+}
+
+/// `-f FILE`, else `acr-task.yaml`, else `acb.yaml` (ACR's default name).
+fn task_path(args: &FileArgs) -> PathBuf {
+    if let Some(f) = &args.file {
+        return f.clone();
+    }
+    let default = PathBuf::from("acr-task.yaml");
+    if default.exists() || !Path::new("acb.yaml").exists() {
+        default
+    } else {
+        PathBuf::from("acb.yaml")
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<String, Problem> {
+    std::fs::read(path)
+        .map_err(|e| {
+            Problem::error(
+                Code::IoRead,
+                format!("cannot read the {what} `{}`: {e}", path.display()),
+            )
+            .with_help(if what == "task file" {
+                "pass the task file with `-f FILE`"
+            } else {
+                "check the path"
+            })
+        })
+        .and_then(|bytes| {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec();
+            String::from_utf8(bytes).map_err(|_| {
+                Problem::error(
+                    Code::IoRead,
+                    format!("the {what} `{}` is not UTF-8 text", path.display()),
+                )
+                .with_help("save the file as UTF-8")
+            })
+        })
+}

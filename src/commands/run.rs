@@ -1,0 +1,211 @@
+//! `taskrun run` (the default command): check the file, then run its steps on the Docker engine
+//! (or, with `--dry-run`, on the recording fake engine, printing every call it would make).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::commands::{ExitStatus, check};
+use crate::diag::{Code, Problem, Problems};
+use crate::engine::docker::DockerEngine;
+use crate::engine::fake::FakeEngine;
+use crate::engine::{Engine, EngineError};
+use crate::exec::{self, RunKey, RunOptions, RunSummary};
+use crate::registry::Credentials;
+use crate::report::Printer;
+use crate::report::run::{OutputMode, RunReporter};
+
+/// Runs the task file.
+pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
+    let mut args = args.clone();
+    let run_id = args
+        .file
+        .run_id
+        .get_or_insert_with(generate_run_id)
+        .clone();
+    let checked = match check(&args.file) {
+        Ok(c) => c,
+        Err(failed) => {
+            super::print_failed(&failed, printer);
+            return ExitStatus::InvalidInput;
+        }
+    };
+    let masked = checked.inputs.masked.clone();
+    let mut problems: Problems = checked.warnings.clone();
+    for s in checked.rendered.secrets.iter().filter(|s| !s.resolved) {
+        problems.push(
+            Problem::error(
+                Code::SecretUnresolved,
+                format!("secret `{}` has no local value, so the task cannot run", s.id),
+            )
+            .with_help(format!(
+                "pass `--secret {}=VALUE`, set `TASKRUN_SECRET_{}`, or list it in a `--secrets-file`",
+                s.id,
+                crate::render::secrets::env_name(&s.id)
+            )),
+        );
+    }
+    problems.extend(exec::refusals(&checked.task));
+    let credentials = match Credentials::load(&args.credential) {
+        Ok(c) => c,
+        Err(message) => {
+            problems.push(
+                Problem::error(Code::FlagFormat, message)
+                    .with_help("see `taskrun run --help` for the --credential form"),
+            );
+            Credentials::default()
+        }
+    };
+    printer.problems(&problems, &masked);
+    if problems.has_errors() {
+        return ExitStatus::InvalidInput;
+    }
+
+    let mode = args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputMode::Human
+    } else {
+        OutputMode::Plain
+    });
+    let reporter = Arc::new(RunReporter::new(
+        mode,
+        printer.color(),
+        masked.clone(),
+        Box::new(std::io::stdout()),
+    ));
+    let mut login_registries: Vec<String> =
+        credentials.explicit().map(|a| a.server.clone()).collect();
+    if let Some(r) = args.file.registry.as_ref().filter(|r| !r.is_empty()) {
+        login_registries.push(r.clone());
+    }
+    let options = Arc::new(RunOptions {
+        run_id: run_id.clone(),
+        key: RunKey::generate(),
+        context_dir: args.context.clone().unwrap_or_else(|| ".".into()),
+        max_parallel: args.max_parallel.map(usize::from),
+        keep_workspace: args.keep_workspace,
+        credentials,
+        login_registries,
+        engine_socket: Some(engine_socket()),
+    });
+    let task = Arc::new(checked.task);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            printer.status(&format!("error: cannot start the async runtime: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    runtime.block_on(async {
+        if args.dry_run {
+            let engine = FakeEngine::new();
+            printer.data(&crate::report::mask(
+                &crate::plan::to_text(&checked.plan),
+                &masked,
+            ));
+            let summary = exec::run(
+                engine.clone(),
+                task,
+                &checked.plan,
+                options,
+                reporter,
+                CancellationToken::new(),
+            )
+            .await;
+            let mut calls = String::from("\nEngine calls (dry run, nothing was executed):\n");
+            for line in engine.transcript() {
+                calls.push_str("  ");
+                calls.push_str(&line);
+                calls.push('\n');
+            }
+            printer.data(&crate::report::mask(&calls, &masked));
+            return exit_status(&summary);
+        }
+        let engine = match DockerEngine::connect().await {
+            Ok(e) => e,
+            Err(e) => return engine_unreachable(&e, printer),
+        };
+        if let Err(e) = engine.ping().await {
+            return engine_unreachable(&e, printer);
+        }
+        let interrupt = CancellationToken::new();
+        spawn_signal_handler(interrupt.clone());
+        let summary = exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
+        exit_status(&summary)
+    })
+}
+
+fn engine_unreachable(e: &EngineError, printer: &Printer) -> ExitStatus {
+    printer.status(&format!(
+        "error: {e}\n  help: start the Docker engine, or point DOCKER_HOST at one (for example unix:///var/run/docker.sock or tcp://host:2375)"
+    ));
+    ExitStatus::Environment
+}
+
+fn exit_status(summary: &RunSummary) -> ExitStatus {
+    if summary.interrupted {
+        ExitStatus::Interrupted
+    } else if summary.success {
+        ExitStatus::Success
+    } else if summary
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("cannot reach the Docker engine"))
+    {
+        ExitStatus::Environment
+    } else {
+        ExitStatus::StepFailed
+    }
+}
+
+/// Ctrl-C and SIGTERM cancel the run (cleanup still happens); a second signal exits at once.
+fn spawn_signal_handler(interrupt: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let wait_term = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = wait_term => {}
+        }
+        interrupt.cancel();
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(130);
+    });
+}
+
+/// A run id in ACR's style when `--run-id` is not given: `l` + 4 base-36 characters.
+fn generate_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let mut n = h.finish();
+    let mut s = String::from("l");
+    for _ in 0..4 {
+        let d = (n % 36) as u8;
+        s.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+        n /= 36;
+    }
+    s
+}
+
+/// The engine socket path to bind-mount into steps, on the engine's host: the path of a
+/// `unix://` DOCKER_HOST, else the default socket.
+fn engine_socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/var/run/docker.sock".to_owned())
+}

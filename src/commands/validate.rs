@@ -1,0 +1,33 @@
+//! `taskrun validate`: every check that needs no engine.
+
+use crate::cli::FileArgs;
+use crate::commands::{ExitStatus, check};
+use crate::report::Printer;
+
+/// Checks the task file; exit 0 (warnings allowed) or 2.
+pub fn validate(args: &FileArgs, printer: &Printer) -> ExitStatus {
+    match check(args) {
+        Ok(checked) => {
+            printer.problems(&checked.warnings, &checked.inputs.masked);
+            let steps = checked.task.steps.len();
+            let warnings = checked.warnings.iter().count();
+            printer.status(&format!(
+                "{}: valid, {steps} step{}, {} template delimiters, aliases {}{}",
+                checked.inputs.file.name,
+                if steps == 1 { "" } else { "s" },
+                checked.rendered.delims,
+                if checked.rendered.aliases_enabled { "on (v1.1.0)" } else { "off" },
+                match warnings {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_owned(),
+                    n => format!(", {n} warnings"),
+                }
+            ));
+            ExitStatus::Success
+        }
+        Err(failed) => {
+            super::print_failed(&failed, printer);
+            ExitStatus::InvalidInput
+        }
+    }
+}

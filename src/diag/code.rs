@@ -1,0 +1,172 @@
+//! The stable diagnostic codes. Each is documented in `docs/errors.md` and has a snapshot test.
+
+/// A stable diagnostic code, printed as `taskrun::<stage>::<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Code {
+    // ---- input: files and flags
+    /// A file named on the command line cannot be read.
+    IoRead,
+    /// A `--set`, `--set-secret`, `--secret` or `--image-alias` flag is not `KEY=VALUE`.
+    FlagFormat,
+    /// The `--values` file is not valid YAML or not a mapping.
+    ValuesFile,
+
+    // ---- render: aliases and templates
+    /// The `alias:` block or an alias `src` file is invalid.
+    Alias,
+    /// A Go template does not parse.
+    TemplateParse,
+    /// A Go template fails while executing.
+    TemplateExec,
+    /// A template refers to a missing value (error only under `--strict`).
+    MissingValue,
+    /// `{{ }}` and `<< >>` template actions are both used in one file.
+    MixedDelims,
+    /// A `secrets:` entry has no value supplied locally.
+    SecretUnresolved,
+
+    // ---- syntax: YAML
+    /// The rendered text is not valid YAML.
+    Yaml,
+    /// A value has the wrong type (for example a string where a list is expected).
+    Type,
+    /// A key that ACR does not know (ignored; an error under `--strict`).
+    UnknownKey,
+    /// A key appears twice in one mapping (the last one wins, as in ACR).
+    DuplicateKey,
+
+    // ---- validate: task rules
+    /// `version` is not one ACR accepts.
+    Version,
+    /// A step has none of `build`, `cmd`, `push`.
+    StepKindMissing,
+    /// A step has more than one of `build`, `cmd`, `push`.
+    StepKindMultiple,
+    /// A step id contains whitespace.
+    StepIdSpaces,
+    /// Two steps share an id.
+    StepIdDuplicate,
+    /// A step uses the reserved id `acb_root`.
+    StepIdReserved,
+    /// `when` names a step that does not exist.
+    WhenUnknown,
+    /// `when` names a step that is defined later in the file.
+    WhenForward,
+    /// `when` names the step itself.
+    WhenSelf,
+    /// `when` mixes `-` with step ids.
+    WhenDashMixed,
+    /// `when` has an empty entry.
+    WhenEmpty,
+    /// `when` names the same step twice.
+    WhenDuplicate,
+    /// `retries` or `repeat` is negative.
+    NegativeCount,
+    /// `cache` is neither `enabled` nor `disabled`.
+    CacheValue,
+    /// A `volumes` entry is invalid (name, duplicate, source, file name or base64 content).
+    Volume,
+    /// A `volumeMounts` entry is invalid.
+    VolumeMount,
+    /// A `secrets` entry is invalid.
+    Secret,
+    /// A `networks` entry is invalid.
+    Network,
+    /// An `env` entry is not `KEY=VALUE`.
+    EnvEntry,
+    /// A `cmd` line uses a construct only a host shell would act on.
+    CmdShell,
+}
+
+impl Code {
+    /// Every code, in documentation order.
+    pub const ALL: &'static [Code] = &[
+        Code::IoRead,
+        Code::FlagFormat,
+        Code::ValuesFile,
+        Code::Alias,
+        Code::TemplateParse,
+        Code::TemplateExec,
+        Code::MissingValue,
+        Code::MixedDelims,
+        Code::SecretUnresolved,
+        Code::Yaml,
+        Code::Type,
+        Code::UnknownKey,
+        Code::DuplicateKey,
+        Code::Version,
+        Code::StepKindMissing,
+        Code::StepKindMultiple,
+        Code::StepIdSpaces,
+        Code::StepIdDuplicate,
+        Code::StepIdReserved,
+        Code::WhenUnknown,
+        Code::WhenForward,
+        Code::WhenSelf,
+        Code::WhenDashMixed,
+        Code::WhenEmpty,
+        Code::WhenDuplicate,
+        Code::NegativeCount,
+        Code::CacheValue,
+        Code::Volume,
+        Code::VolumeMount,
+        Code::Secret,
+        Code::Network,
+        Code::EnvEntry,
+        Code::CmdShell,
+    ];
+
+    /// The printed form, `taskrun::<stage>::<name>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::IoRead => "taskrun::input::read",
+            Code::FlagFormat => "taskrun::input::flag_format",
+            Code::ValuesFile => "taskrun::input::values_file",
+            Code::Alias => "taskrun::render::alias",
+            Code::TemplateParse => "taskrun::render::template_parse",
+            Code::TemplateExec => "taskrun::render::template_exec",
+            Code::MissingValue => "taskrun::render::missing_value",
+            Code::MixedDelims => "taskrun::render::mixed_delims",
+            Code::SecretUnresolved => "taskrun::render::secret_unresolved",
+            Code::Yaml => "taskrun::syntax::yaml",
+            Code::Type => "taskrun::syntax::type",
+            Code::UnknownKey => "taskrun::syntax::unknown_key",
+            Code::DuplicateKey => "taskrun::syntax::duplicate_key",
+            Code::Version => "taskrun::validate::version",
+            Code::StepKindMissing => "taskrun::validate::step_kind_missing",
+            Code::StepKindMultiple => "taskrun::validate::step_kind_multiple",
+            Code::StepIdSpaces => "taskrun::validate::step_id_spaces",
+            Code::StepIdDuplicate => "taskrun::validate::step_id_duplicate",
+            Code::StepIdReserved => "taskrun::validate::step_id_reserved",
+            Code::WhenUnknown => "taskrun::validate::when_unknown",
+            Code::WhenForward => "taskrun::validate::when_forward",
+            Code::WhenSelf => "taskrun::validate::when_self",
+            Code::WhenDashMixed => "taskrun::validate::when_dash_mixed",
+            Code::WhenEmpty => "taskrun::validate::when_empty",
+            Code::WhenDuplicate => "taskrun::validate::when_duplicate",
+            Code::NegativeCount => "taskrun::validate::negative_count",
+            Code::CacheValue => "taskrun::validate::cache_value",
+            Code::Volume => "taskrun::validate::volume",
+            Code::VolumeMount => "taskrun::validate::volume_mount",
+            Code::Secret => "taskrun::validate::secret",
+            Code::Network => "taskrun::validate::network",
+            Code::EnvEntry => "taskrun::validate::env_entry",
+            Code::CmdShell => "taskrun::validate::cmd_shell",
+        }
+    }
+
+    /// Whether `--strict` turns a warning with this code into an error.
+    pub fn strict_makes_error(self) -> bool {
+        matches!(
+            self,
+            Code::UnknownKey | Code::DuplicateKey | Code::CmdShell | Code::MissingValue
+        )
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

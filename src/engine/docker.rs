@@ -1,0 +1,1832 @@
+//! [`DockerEngine`]: the [`Engine`] over a real Docker engine, through bollard 0.21.
+//!
+//! The engine is found the way the docker CLI finds it: `DOCKER_HOST` (`unix://`, `tcp://`,
+//! `http://`, `https://`; TLS when `DOCKER_TLS_VERIFY` is set, with `key.pem`/`cert.pem`/`ca.pem`
+//! from `DOCKER_CERT_PATH`), else `unix:///var/run/docker.sock`. Docker contexts are not read.
+//!
+//! Notes on behaviour worth knowing:
+//!
+//! * bollard 0.21 never sends the `/vX.Y` API prefix (bollard#736), so requests use the daemon's
+//!   default API version; `negotiate_version()` is still called at connect time (correct once
+//!   bollard sends the prefix).
+//! * The client timeout (time until response *headers*) is one hour: uploading a large build
+//!   context or volume content only gets its response once the daemon consumed the whole body.
+//!   Step timeouts and Ctrl-C are enforced by the caller through cancellation tokens.
+//! * `run` falls back to an anonymous pull and retries the create once when the image is missing
+//!   locally (`docker run` does the same); callers that need credentials pull first.
+//! * Builds use the classic builder (no `buildkit` feature), which takes one tag per build
+//!   (bollard#388) and one extra host per build (the API takes both as repeated query
+//!   parameters, bollard serialises a single value); further tags are added with `tag_image`,
+//!   more than one extra host is refused with a clear error.
+//! * Volume content moves through the engine API (no host bind mounts, so remote engines work):
+//!   a container is created (never started) from a tiny `FROM scratch` helper image with the
+//!   volume at `/v`, files are put into or read from it with the archive API, and the container
+//!   is removed again. Helper containers carry `io.taskrun.helper=1` plus the volume's own labels,
+//!   so a run's cleanup by label also finds helpers a crash left behind.
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::container::{AttachContainerResults, LogOutput};
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount as BollardMount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
+    CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    PushImageOptionsBuilder, RemoveContainerOptionsBuilder, TagImageOptionsBuilder,
+    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    BuildRequest, ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExitStatus,
+    ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth, TarStream,
+};
+
+/// The endpoint used when `DOCKER_HOST` is not set.
+pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+/// The helper image used to move files into and out of volumes.
+pub const HELPER_IMAGE: &str = "taskrun-helper:1";
+/// The label carried by the helper image and every helper container.
+pub const HELPER_LABEL: &str = "io.taskrun.helper";
+
+/// Time allowed until a response's headers arrive (see the module docs).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Time allowed for the first contact with the engine.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where helper containers mount the volume.
+const HELPER_MOUNT: &str = "/v";
+
+/// The engine endpoint taskrun talks to: `DOCKER_HOST` when set, else the default socket.
+pub fn endpoint_description() -> String {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if !host.trim().is_empty() => host,
+        _ => DEFAULT_ENDPOINT.to_string(),
+    }
+}
+
+/// A Docker engine reached through bollard. Cheap to clone; clones share the connection pool and
+/// the helper-image state.
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    endpoint: Arc<str>,
+    helper: Arc<OnceCell<()>>,
+}
+
+impl std::fmt::Debug for DockerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerEngine")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DockerEngine {
+    /// Connects to the engine named by `DOCKER_HOST` (or the default socket) and negotiates the
+    /// API version. Any failure is [`EngineError::Unreachable`] with a message saying what to do.
+    pub async fn connect() -> EngineResult<Self> {
+        let endpoint = endpoint_description();
+        // `connect_with_defaults` with an empty `DOCKER_HOST` treated as unset, like the CLI.
+        let docker = Docker::connect_with_host(&endpoint)
+            .map_err(|e| unreachable_error(&endpoint, &e))?
+            .with_timeout(CLIENT_TIMEOUT);
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(unreachable_error(&endpoint, &e)),
+            Err(_) => {
+                return Err(EngineError::Unreachable {
+                    endpoint,
+                    message: format!(
+                        "no answer within {}s; check that dockerd is running and that \
+                         DOCKER_HOST points at it",
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                });
+            }
+        };
+        Ok(Self {
+            docker,
+            endpoint: endpoint.into(),
+            helper: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// The endpoint this engine was connected to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Maps a bollard error for an operation on `subject`.
+    fn err(&self, operation: &'static str, subject: &str, e: BollardError) -> EngineError {
+        if is_connection_error(&e) {
+            return unreachable_error(&self.endpoint, &e);
+        }
+        EngineError::Failed {
+            operation,
+            subject: subject.to_string(),
+            message: error_message(&e),
+        }
+    }
+
+    /// Maps a bollard error for an operation on an image: 404 is `ImageNotFound`, refused
+    /// credentials are `Unauthorized`.
+    fn image_err(
+        &self,
+        operation: &'static str,
+        image: &str,
+        e: BollardError,
+        auth: Option<&RegistryAuth>,
+    ) -> EngineError {
+        if is_connection_error(&e) {
+            return unreachable_error(&self.endpoint, &e);
+        }
+        let message = scrub(&error_message(&e), auth);
+        let status = status_code(&e);
+        if status == Some(401) || is_auth_message(&message) {
+            return EngineError::Unauthorized {
+                registry: registry_host(&split_reference(image).repo),
+                image: image.to_string(),
+                message,
+            };
+        }
+        if status == Some(404) || is_not_found_message(&message) {
+            return EngineError::ImageNotFound {
+                image: image.to_string(),
+                message,
+            };
+        }
+        EngineError::Failed {
+            operation,
+            subject: image.to_string(),
+            message,
+        }
+    }
+
+    /// Creates a container for `spec`; on a missing image, pulls it anonymously and retries once.
+    async fn create(&self, spec: &ContainerSpec, sink: &Arc<dyn LogSink>) -> EngineResult<String> {
+        let body = container_body(spec)?;
+        let mut options = CreateContainerOptionsBuilder::new().name(&spec.name);
+        if let Some(platform) = &spec.platform {
+            options = options.platform(platform);
+        }
+        let options = options.build();
+        match self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await
+        {
+            Ok(created) => Ok(created.id),
+            Err(e) if is_missing_image(&e) => {
+                sink.line(
+                    LogStream::Stderr,
+                    &format!("Unable to find image '{}' locally", spec.image),
+                );
+                self.pull_inner(
+                    &spec.image,
+                    None,
+                    spec.platform.as_deref(),
+                    sink.as_ref(),
+                    LogStream::Stderr,
+                )
+                .await?;
+                self.docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map(|created| created.id)
+                    .map_err(|e| self.create_err(spec, e))
+            }
+            Err(e) => Err(self.create_err(spec, e)),
+        }
+    }
+
+    fn create_err(&self, spec: &ContainerSpec, e: BollardError) -> EngineError {
+        if is_missing_image(&e) {
+            return self.image_err("create container", &spec.image, e, None);
+        }
+        self.err("create container", &spec.name, e)
+    }
+
+    /// Creates and starts a container.
+    async fn create_and_start(
+        &self,
+        spec: &ContainerSpec,
+        sink: &Arc<dyn LogSink>,
+    ) -> EngineResult<String> {
+        let id = self.create(spec, sink).await?;
+        self.docker
+            .start_container(&id, None)
+            .await
+            .map_err(|e| self.err("start container", &spec.name, e))?;
+        Ok(id)
+    }
+
+    /// Kills a container, ignoring "not running" and "no such container".
+    async fn kill_quietly(&self, name: &str) {
+        let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+        let _ = self.docker.kill_container(name, Some(options)).await;
+    }
+
+    /// Pulls `image`, reporting progress lines as `stream`.
+    async fn pull_inner(
+        &self,
+        image: &str,
+        auth: Option<&RegistryAuth>,
+        platform: Option<&str>,
+        sink: &dyn LogSink,
+        stream: LogStream,
+    ) -> EngineResult<()> {
+        let parts = split_reference(image);
+        let tag = parts
+            .digest
+            .clone()
+            .or(parts.tag.clone())
+            .unwrap_or_else(|| "latest".to_string());
+        let mut options = CreateImageOptionsBuilder::new()
+            .from_image(&parts.repo)
+            .tag(&tag);
+        if let Some(platform) = platform {
+            options = options.platform(platform);
+        }
+        let mut progress =
+            self.docker
+                .create_image(Some(options.build()), None, Some(credentials(auth)));
+        while let Some(item) = progress.next().await {
+            let info = item.map_err(|e| self.image_err("pull", image, e, auth))?;
+            if let Some(status) = info.status.as_deref()
+                && is_interesting_status(status, info.progress_detail.as_ref())
+            {
+                let line = match info.id.as_deref() {
+                    Some(id) if !id.is_empty() => format!("{id}: {status}"),
+                    _ => status.to_string(),
+                };
+                sink.line(stream, &line);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure the helper image exists (built at most once per process).
+    async fn ensure_helper(&self) -> EngineResult<()> {
+        self.helper
+            .get_or_try_init(|| async {
+                match self.docker.inspect_image(HELPER_IMAGE).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if status_code(&e) == Some(404) => self.build_helper().await,
+                    Err(e) => Err(self.err("inspect image", HELPER_IMAGE, e)),
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Builds the helper image from an in-memory context.
+    async fn build_helper(&self) -> EngineResult<()> {
+        let dockerfile =
+            format!("FROM scratch\nLABEL {HELPER_LABEL}=1\nCMD [\"/taskrun-helper\"]\n");
+        let context = single_file_tar("Dockerfile", dockerfile.as_bytes()).map_err(|e| {
+            EngineError::Failed {
+                operation: "build helper image",
+                subject: HELPER_IMAGE.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let options = BuildImageOptionsBuilder::new()
+            .dockerfile("Dockerfile")
+            .t(HELPER_IMAGE)
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let mut output =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = output.next().await {
+            item.map_err(|e| self.err("build helper image", HELPER_IMAGE, e))?;
+        }
+        Ok(())
+    }
+
+    /// Creates (never starts) a helper container with `volume` at `/v`; returns its id.
+    async fn create_helper(&self, volume: &str) -> EngineResult<String> {
+        self.ensure_helper().await?;
+        let mut labels = match self.docker.inspect_volume(volume).await {
+            Ok(v) => v.labels,
+            Err(e) if status_code(&e) == Some(404) => {
+                return Err(EngineError::Failed {
+                    operation: "open volume",
+                    subject: volume.to_string(),
+                    message: "no such volume".to_string(),
+                });
+            }
+            Err(e) => return Err(self.err("inspect volume", volume, e)),
+        };
+        labels.insert(HELPER_LABEL.to_string(), "1".to_string());
+        let body = ContainerCreateBody {
+            image: Some(HELPER_IMAGE.to_string()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                mounts: Some(vec![BollardMount {
+                    typ: Some(MountType::VOLUME),
+                    source: Some(volume.to_string()),
+                    target: Some(HELPER_MOUNT.to_string()),
+                    ..Default::default()
+                }]),
+                network_mode: Some("none".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = match self.docker.create_container(None, body.clone()).await {
+            Ok(created) => created,
+            // The helper image vanished since this process checked (an image prune): rebuild.
+            Err(e) if is_missing_image(&e) => {
+                self.build_helper().await?;
+                self.docker
+                    .create_container(None, body)
+                    .await
+                    .map_err(|e| self.err("create helper container for volume", volume, e))?
+            }
+            Err(e) => return Err(self.err("create helper container for volume", volume, e)),
+        };
+        Ok(created.id)
+    }
+
+    async fn remove_helper(&self, id: &str) {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(false)
+            .build();
+        let _ = self.docker.remove_container(id, Some(options)).await;
+    }
+
+    async fn put_into_helper(
+        &self,
+        helper: &str,
+        volume: &str,
+        path: &str,
+        tar: TarStream,
+    ) -> EngineResult<()> {
+        let subject = volume_subject(volume, path);
+        if !path.is_empty() {
+            let dirs = directory_tar(path).map_err(|e| EngineError::Failed {
+                operation: "write to volume",
+                subject: subject.clone(),
+                message: e.to_string(),
+            })?;
+            let options = UploadToContainerOptionsBuilder::new()
+                .path(HELPER_MOUNT)
+                .build();
+            self.docker
+                .upload_to_container(helper, Some(options), bollard::body_full(dirs.into()))
+                .await
+                .map_err(|e| self.err("write to volume", &subject, e))?;
+        }
+        let (body, body_error) = capture_errors(tar);
+        let options = UploadToContainerOptionsBuilder::new()
+            .path(&helper_path(path))
+            .build();
+        let result = self
+            .docker
+            .upload_to_container(helper, Some(options), bollard::body_try_stream(body))
+            .await;
+        if let Some(message) = take_error(&body_error) {
+            return Err(EngineError::Failed {
+                operation: "write to volume",
+                subject,
+                message: format!("reading the files to copy: {message}"),
+            });
+        }
+        result.map_err(|e| self.err("write to volume", &subject, e))
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn ping(&self) -> EngineResult<EngineInfo> {
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| self.err("query engine version", &self.endpoint, e))?;
+        Ok(EngineInfo {
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            os: version.os.unwrap_or_default(),
+            arch: version.arch.unwrap_or_default(),
+        })
+    }
+
+    async fn inspect_image(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
+        match self.docker.inspect_image(image).await {
+            Ok(inspect) => Ok(Some(ImageInfo {
+                id: inspect.id.unwrap_or_default(),
+                repo_digests: inspect.repo_digests.unwrap_or_default(),
+            })),
+            Err(e) if status_code(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.err("inspect image", image, e)),
+        }
+    }
+
+    async fn pull(
+        &self,
+        image: &str,
+        auth: Option<&RegistryAuth>,
+        sink: Arc<dyn LogSink>,
+    ) -> EngineResult<()> {
+        self.pull_inner(image, auth, None, sink.as_ref(), LogStream::Stdout)
+            .await
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> EngineResult<()> {
+        let request = NetworkCreateRequest {
+            name: spec.name.clone(),
+            driver: Some(spec.driver.clone().unwrap_or_else(|| "bridge".to_string())),
+            enable_ipv6: spec.ipv6.then_some(true),
+            labels: Some(to_hash_map(&spec.labels)),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("create network", &spec.name, e))
+    }
+
+    async fn remove_network(&self, name: &str) -> EngineResult<()> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_code(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.err("remove network", name, e)),
+        }
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> EngineResult<()> {
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(to_hash_map(labels)),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("create volume", name, e))
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if status_code(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.err("remove volume", name, e)),
+        }
+    }
+
+    async fn run(
+        &self,
+        spec: &ContainerSpec,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let work = async {
+            let id = self.create(spec, &sink).await?;
+            // Attach before starting (as `docker run` does): the follow-logs endpoint can miss
+            // the last partial line of a container that exits quickly (seen on Engine 20.10).
+            let attached = self
+                .docker
+                .attach_container(
+                    &id,
+                    Some(
+                        AttachContainerOptionsBuilder::new()
+                            .stream(true)
+                            .stdout(true)
+                            .stderr(true)
+                            .build(),
+                    ),
+                )
+                .await
+                .map_err(|e| self.err("attach to container", &spec.name, e))?;
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(|e| self.err("start container", &spec.name, e))?;
+            let AttachContainerResults { output, input } = attached;
+            let wait = self.docker.wait_container(
+                &id,
+                Some(
+                    WaitContainerOptionsBuilder::new()
+                        .condition("not-running")
+                        .build(),
+                ),
+            );
+            let (logged, exit) = tokio::join!(drain_logs(output, sink.as_ref()), first_exit(wait));
+            drop(input);
+            let code = exit.map_err(|e| self.err("wait for container", &spec.name, e))?;
+            logged.map_err(|e| self.err("read output of container", &spec.name, e))?;
+            Ok(ExitStatus { code })
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                self.kill_quietly(&spec.name).await;
+                Err(EngineError::Cancelled)
+            }
+            result = work => result,
+        }
+    }
+
+    async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        let sink: Arc<dyn LogSink> = Arc::new(super::NullSink);
+        self.create_and_start(spec, &sink).await
+    }
+
+    async fn remove_container(&self, name: &str) -> EngineResult<()> {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_code(&e) == Some(404) => Ok(()),
+            Err(e)
+                if status_code(&e) == Some(409)
+                    && error_message(&e).contains("already in progress") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self.err("remove container", name, e)),
+        }
+    }
+
+    async fn put_into_volume(&self, volume: &str, path: &str, tar: TarStream) -> EngineResult<()> {
+        let path = normalize_volume_path(path).map_err(|message| EngineError::Failed {
+            operation: "write to volume",
+            subject: volume_subject(volume, path),
+            message,
+        })?;
+        let helper = self.create_helper(volume).await?;
+        let result = self
+            .put_into_helper(&helper, volume, put_directory(&path), tar)
+            .await;
+        self.remove_helper(&helper).await;
+        result
+    }
+
+    async fn get_from_volume(&self, volume: &str, path: &str) -> EngineResult<TarStream> {
+        let path = normalize_volume_path(path).map_err(|message| EngineError::Failed {
+            operation: "read from volume",
+            subject: volume_subject(volume, path),
+            message,
+        })?;
+        let subject = volume_subject(volume, &path);
+        let helper = self.create_helper(volume).await?;
+        let cleanup = HelperCleanup {
+            docker: self.docker.clone(),
+            id: helper.clone(),
+        };
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(&helper_path(&path))
+            .build();
+        let mut download = Box::pin(self.docker.download_from_container(&helper, Some(options)));
+        // The request goes out on the first poll: look at the first item so that a missing path
+        // is an engine error here rather than an I/O error in the middle of the caller's read.
+        let first = match download.next().await {
+            Some(Ok(bytes)) => Some(bytes),
+            None => None,
+            Some(Err(e)) => {
+                drop(download);
+                drop(cleanup);
+                if status_code(&e) == Some(404) {
+                    return Err(EngineError::Failed {
+                        operation: "read from volume",
+                        subject,
+                        message: "no such file or directory".to_string(),
+                    });
+                }
+                return Err(self.err("read from volume", &subject, e));
+            }
+        };
+        let rest = download.map_err(|e| std::io::Error::other(error_message(&e)));
+        let inner = futures_util::stream::iter(first.map(Ok)).chain(rest);
+        Ok(Box::pin(VolumeStream {
+            inner: Box::pin(inner),
+            cleanup: Some(cleanup),
+        }))
+    }
+
+    async fn build(
+        &self,
+        request: BuildRequest,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<String> {
+        let subject = request
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| request.dockerfile.clone());
+        if request.extra_hosts.len() > 1 {
+            return Err(EngineError::Failed {
+                operation: "build image",
+                subject,
+                message: format!(
+                    "only one extra host per build is supported by this engine client, got {}",
+                    request.extra_hosts.len()
+                ),
+            });
+        }
+        let mut options = BuildImageOptionsBuilder::new()
+            .dockerfile(&request.dockerfile)
+            .nocache(request.no_cache)
+            .rm(true)
+            .forcerm(true);
+        if let Some(tag) = request.tags.first() {
+            options = options.t(tag);
+        }
+        if !request.build_args.is_empty() {
+            options = options.buildargs(&to_hash_map(&request.build_args));
+        }
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        if !request.labels.is_empty() {
+            options = options.labels(&to_hash_map(&request.labels));
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
+        if let Some(network) = &request.network {
+            options = options.networkmode(network);
+        }
+        if let Some(host) = request.extra_hosts.first() {
+            options = options.extrahosts(host);
+        }
+        if !request.cache_from.is_empty() {
+            options = options.cachefrom(&request.cache_from);
+        }
+        if request.pull {
+            options = options.pull("1");
+        }
+        let auths = if request.auths.is_empty() {
+            None
+        } else {
+            Some(
+                request
+                    .auths
+                    .iter()
+                    .map(|a| (a.server.clone(), credentials(Some(a))))
+                    .collect::<HashMap<_, _>>(),
+            )
+        };
+        let scrub_auth = request.auths.clone();
+        let (body, body_error) = capture_errors(request.context);
+        let work = async {
+            let mut output = self.docker.build_image(
+                options.build(),
+                auths,
+                Some(bollard::body_try_stream(body)),
+            );
+            let mut lines = LineSplitter::default();
+            let mut image_id = None;
+            while let Some(item) = output.next().await {
+                let info = match item {
+                    Ok(info) => info,
+                    Err(e) => {
+                        if let Some(message) = take_error(&body_error) {
+                            return Err(EngineError::Failed {
+                                operation: "build image",
+                                subject: subject.clone(),
+                                message: format!("reading the build context: {message}"),
+                            });
+                        }
+                        if is_connection_error(&e) {
+                            return Err(unreachable_error(&self.endpoint, &e));
+                        }
+                        let mut message = error_message(&e);
+                        for auth in &scrub_auth {
+                            message = scrub(&message, Some(auth));
+                        }
+                        return Err(EngineError::Failed {
+                            operation: "build image",
+                            subject: subject.clone(),
+                            message,
+                        });
+                    }
+                };
+                if let Some(text) = info.stream.as_deref() {
+                    for line in lines.push(text.as_bytes()) {
+                        sink.line(LogStream::Stdout, &line);
+                    }
+                }
+                if let Some(status) = info.status.as_deref()
+                    && is_interesting_status(status, info.progress_detail.as_ref())
+                {
+                    let line = match info.id.as_deref() {
+                        Some(id) if !id.is_empty() => format!("{id}: {status}"),
+                        _ => status.to_string(),
+                    };
+                    sink.line(LogStream::Stdout, &line);
+                }
+                if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                    image_id = Some(id);
+                }
+            }
+            if let Some(line) = lines.finish() {
+                sink.line(LogStream::Stdout, &line);
+            }
+            let image_id = match image_id {
+                Some(id) => id,
+                None => match request.tags.first() {
+                    Some(tag) => match self.inspect_image(tag).await? {
+                        Some(info) => info.id,
+                        None => {
+                            return Err(EngineError::Failed {
+                                operation: "build image",
+                                subject: subject.clone(),
+                                message: "the build ended without producing an image".to_string(),
+                            });
+                        }
+                    },
+                    None => {
+                        return Err(EngineError::Failed {
+                            operation: "build image",
+                            subject: subject.clone(),
+                            message: "the engine did not report the built image's id".to_string(),
+                        });
+                    }
+                },
+            };
+            for tag in request.tags.iter().skip(1) {
+                self.tag(&image_id, tag).await?;
+            }
+            Ok(image_id)
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(EngineError::Cancelled),
+            result = work => result,
+        }
+    }
+
+    async fn tag(&self, source: &str, target: &str) -> EngineResult<()> {
+        let parts = split_reference(target);
+        if parts.digest.is_some() {
+            return Err(EngineError::Failed {
+                operation: "tag image",
+                subject: target.to_string(),
+                message: "a tag cannot contain a digest".to_string(),
+            });
+        }
+        let options = TagImageOptionsBuilder::new()
+            .repo(&parts.repo)
+            .tag(parts.tag.as_deref().unwrap_or("latest"))
+            .build();
+        self.docker
+            .tag_image(source, Some(options))
+            .await
+            .map_err(|e| match status_code(&e) {
+                Some(404) => self.image_err("tag image", source, e, None),
+                _ => self.err("tag image", target, e),
+            })
+    }
+
+    async fn push(
+        &self,
+        image: &str,
+        auth: Option<&RegistryAuth>,
+        sink: Arc<dyn LogSink>,
+    ) -> EngineResult<String> {
+        let parts = split_reference(image);
+        if parts.digest.is_some() {
+            return Err(EngineError::Failed {
+                operation: "push",
+                subject: image.to_string(),
+                message: "pushing by digest is not supported; push a tag".to_string(),
+            });
+        }
+        let tag = parts.tag.as_deref().unwrap_or("latest");
+        let options = PushImageOptionsBuilder::new().tag(tag).build();
+        let mut progress =
+            self.docker
+                .push_image(&parts.repo, Some(options), Some(credentials(auth)));
+        let mut digest = None;
+        while let Some(item) = progress.next().await {
+            let info = item.map_err(|e| self.image_err("push", image, e, auth))?;
+            let Some(status) = info.status.as_deref() else {
+                continue;
+            };
+            if let Some(found) = parse_push_digest(status) {
+                digest = Some(found);
+            }
+            // Per-layer statuses carry no layer id in this client's model: skip them.
+            if !matches!(
+                status,
+                "Preparing" | "Waiting" | "Pushing" | "Pushed" | "Layer already exists"
+            ) && !status.starts_with("Mounted from")
+            {
+                sink.line(LogStream::Stdout, status);
+            }
+        }
+        digest.ok_or_else(|| EngineError::Failed {
+            operation: "push",
+            subject: image.to_string(),
+            message: "the engine did not report the pushed digest".to_string(),
+        })
+    }
+
+    async fn list_labelled(&self, key: &str, value: Option<&str>) -> EngineResult<Labelled> {
+        let filter = match value {
+            Some(value) => format!("{key}={value}"),
+            None => key.to_string(),
+        };
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![filter.as_str()])]);
+        let containers = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| self.err("list containers labelled", &filter, e))?;
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| self.err("list networks labelled", &filter, e))?;
+        let volumes = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| self.err("list volumes labelled", &filter, e))?;
+        let mut labelled = Labelled {
+            containers: containers
+                .into_iter()
+                .filter_map(|c| {
+                    c.names
+                        .and_then(|names| names.into_iter().next())
+                        .map(|n| n.trim_start_matches('/').to_string())
+                        .or(c.id)
+                })
+                .collect(),
+            networks: networks.into_iter().filter_map(|n| n.name).collect(),
+            volumes: volumes
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.name)
+                .collect(),
+        };
+        labelled.containers.sort();
+        labelled.networks.sort();
+        labelled.volumes.sort();
+        Ok(labelled)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Container creation
+
+/// The bollard create body for `spec`.
+fn container_body(spec: &ContainerSpec) -> EngineResult<ContainerCreateBody> {
+    let invalid = |message: String| EngineError::Failed {
+        operation: "create container",
+        subject: spec.name.clone(),
+        message,
+    };
+    let mut exposed: Vec<String> = Vec::new();
+    for entry in &spec.expose {
+        for port in parse_expose(entry).map_err(invalid)? {
+            if !exposed.contains(&port) {
+                exposed.push(port);
+            }
+        }
+    }
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for entry in &spec.publish {
+        for published in parse_publish(entry).map_err(invalid)? {
+            if !exposed.contains(&published.container_port) {
+                exposed.push(published.container_port.clone());
+            }
+            bindings
+                .entry(published.container_port)
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(published.host_ip),
+                    host_port: Some(published.host_port),
+                });
+        }
+    }
+    let mounts = spec
+        .mounts
+        .iter()
+        .map(|mount| match mount {
+            Mount::Volume { name, target } => BollardMount {
+                typ: Some(MountType::VOLUME),
+                source: Some(name.clone()),
+                target: Some(target.clone()),
+                ..Default::default()
+            },
+            Mount::Bind { source, target } => BollardMount {
+                typ: Some(MountType::BIND),
+                source: Some(source.clone()),
+                target: Some(target.clone()),
+                ..Default::default()
+            },
+        })
+        .collect::<Vec<_>>();
+    let networking_config = match &spec.network {
+        Some(network) if supports_aliases(network) && !spec.network_aliases.is_empty() => {
+            Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    EndpointSettings {
+                        aliases: Some(spec.network_aliases.clone()),
+                        ..Default::default()
+                    },
+                )])),
+            })
+        }
+        _ => None,
+    };
+    let host_config = HostConfig {
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        network_mode: spec.network.clone(),
+        privileged: spec.privileged.then_some(true),
+        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        extra_hosts: non_empty(&spec.extra_hosts),
+        nano_cpus: spec.cpus.map(|cpus| (cpus * 1e9).round() as i64),
+        memory: spec.memory,
+        init: spec.init.then_some(true),
+        cap_add: non_empty(&spec.cap_add),
+        cap_drop: non_empty(&spec.cap_drop),
+        security_opt: non_empty(&spec.security_opt),
+        ..Default::default()
+    };
+    Ok(ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: spec.entrypoint.clone(),
+        cmd: non_empty(&spec.cmd),
+        env: non_empty(&spec.env),
+        working_dir: spec.working_dir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        labels: (!spec.labels.is_empty()).then(|| to_hash_map(&spec.labels)),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        tty: spec.tty.then_some(true),
+        open_stdin: spec.interactive.then_some(true),
+        host_config: Some(host_config),
+        networking_config,
+        ..Default::default()
+    })
+}
+
+/// Whether a network mode is a user network (where network-scoped aliases are allowed).
+fn supports_aliases(network: &str) -> bool {
+    !matches!(network, "host" | "none" | "bridge" | "default" | "")
+        && !network.starts_with("container:")
+}
+
+fn non_empty(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// One published port binding, in the engine's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedPort {
+    /// Container port with protocol (`80/tcp`).
+    pub container_port: String,
+    /// Host address (empty: all addresses).
+    pub host_ip: String,
+    /// Host port or port range (empty: any free port).
+    pub host_port: String,
+}
+
+/// Parses docker's `-p` syntax: `80`, `8080:80`, `127.0.0.1:8080:80`, `8080:80/udp`,
+/// `127.0.0.1::80`, `[::1]:8080:80`, and ranges (`8000-8001:80-81`, `8000-8010:80`).
+pub fn parse_publish(spec: &str) -> Result<Vec<PublishedPort>, String> {
+    let invalid = |why: &str| format!("invalid published port `{spec}`: {why}");
+    let (rest, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
+    let (host_ip, host_port, container) = if let Some(after) = rest.strip_prefix('[') {
+        let (ip, tail) = after
+            .split_once("]:")
+            .ok_or_else(|| invalid("expected `[address]:host-port:container-port`"))?;
+        let (host_port, container) = tail
+            .split_once(':')
+            .ok_or_else(|| invalid("expected `[address]:host-port:container-port`"))?;
+        (ip.to_string(), host_port, container)
+    } else {
+        let parts: Vec<&str> = rest.split(':').collect();
+        match parts.as_slice() {
+            [container] => (String::new(), "", *container),
+            [host_port, container] => (String::new(), *host_port, *container),
+            [ip, host_port, container] => (ip.to_string(), *host_port, *container),
+            _ => return Err(invalid("too many `:`")),
+        }
+    };
+    if container.is_empty() {
+        return Err(invalid("missing container port"));
+    }
+    let (c_start, c_end) = parse_port_range(container).map_err(|why| invalid(&why))?;
+    let count = c_end - c_start + 1;
+    let host = if host_port.is_empty() {
+        None
+    } else {
+        Some(parse_port_range(host_port).map_err(|why| invalid(&why))?)
+    };
+    let mut out = Vec::new();
+    match host {
+        None => {
+            for port in c_start..=c_end {
+                out.push(PublishedPort {
+                    container_port: format!("{port}/{proto}"),
+                    host_ip: host_ip.clone(),
+                    host_port: String::new(),
+                });
+            }
+        }
+        Some((h_start, h_end)) if count == 1 => out.push(PublishedPort {
+            container_port: format!("{c_start}/{proto}"),
+            host_ip,
+            host_port: if h_start == h_end {
+                h_start.to_string()
+            } else {
+                format!("{h_start}-{h_end}")
+            },
+        }),
+        Some((h_start, h_end)) if h_end - h_start + 1 == count => {
+            for offset in 0..count {
+                out.push(PublishedPort {
+                    container_port: format!("{}/{proto}", c_start + offset),
+                    host_ip: host_ip.clone(),
+                    host_port: (h_start + offset).to_string(),
+                });
+            }
+        }
+        Some(_) => return Err(invalid("host and container port ranges differ in length")),
+    }
+    Ok(out)
+}
+
+/// Parses an exposed port (`80`, `80/udp`, `8000-8001`) into `port/proto` entries.
+pub fn parse_expose(spec: &str) -> Result<Vec<String>, String> {
+    let invalid = |why: &str| format!("invalid exposed port `{spec}`: {why}");
+    let (port, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
+    let (start, end) = parse_port_range(port).map_err(|why| invalid(&why))?;
+    Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())
+}
+
+fn split_protocol(spec: &str) -> Result<(&str, &str), String> {
+    match spec.rsplit_once('/') {
+        Some((rest, proto)) => match proto {
+            "tcp" | "udp" | "sctp" => Ok((rest, proto)),
+            other => Err(format!("unknown protocol `{other}` (use tcp, udp or sctp)")),
+        },
+        None => Ok((spec, "tcp")),
+    }
+}
+
+fn parse_port_range(text: &str) -> Result<(u32, u32), String> {
+    let port = |p: &str| -> Result<u32, String> {
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(u32::from(n)),
+            _ => Err(format!("`{p}` is not a port number (1-65535)")),
+        }
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (port(a)?, port(b)?);
+            if a > b {
+                return Err(format!("`{text}` is not a valid port range"));
+            }
+            Ok((a, b))
+        }
+        None => {
+            let p = port(text)?;
+            Ok((p, p))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image references
+
+/// An image reference split into repository, tag and digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceParts {
+    /// Repository including any registry host (`localhost:5000/a/b`).
+    pub repo: String,
+    /// Tag, when given.
+    pub tag: Option<String>,
+    /// Digest (`sha256:…`), when given.
+    pub digest: Option<String>,
+}
+
+/// Splits `reference` into repository, tag and digest. A `:` only starts a tag after the last
+/// `/`, so registry ports (`localhost:5000/x`) are not mistaken for tags.
+pub fn split_reference(reference: &str) -> ReferenceParts {
+    let (name, digest) = match reference.split_once('@') {
+        Some((name, digest)) => (name, Some(digest.to_string())),
+        None => (reference, None),
+    };
+    let last_component = name.rfind('/').map_or(0, |i| i + 1);
+    match name[last_component..].rfind(':') {
+        Some(colon) => {
+            let colon = last_component + colon;
+            ReferenceParts {
+                repo: name[..colon].to_string(),
+                tag: Some(name[colon + 1..].to_string()),
+                digest,
+            }
+        }
+        None => ReferenceParts {
+            repo: name.to_string(),
+            tag: None,
+            digest,
+        },
+    }
+}
+
+/// The registry host of a repository (`docker.io` when it names none).
+pub fn registry_host(repo: &str) -> String {
+    match repo.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first.to_string()
+        }
+        _ => "docker.io".to_string(),
+    }
+}
+
+/// Finds `sha256:…` in a push status line like `1: digest: sha256:abc size: 735`.
+fn parse_push_digest(status: &str) -> Option<String> {
+    let (_, after) = status.split_once("digest: ")?;
+    let digest = after.split_whitespace().next()?;
+    digest.contains(':').then(|| digest.to_string())
+}
+
+fn credentials(auth: Option<&RegistryAuth>) -> DockerCredentials {
+    match auth {
+        Some(auth) => DockerCredentials {
+            username: Some(auth.username.clone()),
+            password: Some(auth.password.clone()),
+            serveraddress: Some(auth.server.clone()),
+            ..Default::default()
+        },
+        None => DockerCredentials::default(),
+    }
+}
+
+/// Whether a pull/build progress status is worth a line (not a byte-count progress update).
+fn is_interesting_status(status: &str, progress: Option<&bollard::models::ProgressDetail>) -> bool {
+    if progress.is_some_and(|p| p.current.is_some() || p.total.is_some()) {
+        return false;
+    }
+    !matches!(
+        status,
+        "Waiting"
+            | "Pulling fs layer"
+            | "Verifying Checksum"
+            | "Download complete"
+            | "Downloading"
+            | "Extracting"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/// Splits a byte stream into lines, keeping partial lines across chunks. `\r\n` endings are
+/// trimmed; invalid UTF-8 is replaced.
+#[derive(Debug, Default)]
+struct LineSplitter {
+    buf: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut rest = chunk;
+        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+            self.buf.extend_from_slice(&rest[..pos]);
+            lines.push(self.take());
+            rest = &rest[pos + 1..];
+        }
+        self.buf.extend_from_slice(rest);
+        lines
+    }
+
+    fn finish(&mut self) -> Option<String> {
+        (!self.buf.is_empty()).then(|| self.take())
+    }
+
+    fn take(&mut self) -> String {
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let line = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        line
+    }
+}
+
+/// Forwards container output to `sink` line by line until the stream ends.
+async fn drain_logs(
+    logs: impl Stream<Item = Result<LogOutput, BollardError>>,
+    sink: &dyn LogSink,
+) -> Result<(), BollardError> {
+    let mut logs = std::pin::pin!(logs);
+    let mut out = LineSplitter::default();
+    let mut err = LineSplitter::default();
+    let mut result = Ok(());
+    while let Some(item) = logs.next().await {
+        match item {
+            Ok(LogOutput::StdErr { message }) => {
+                for line in err.push(&message) {
+                    sink.line(LogStream::Stderr, &line);
+                }
+            }
+            Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                for line in out.push(&message) {
+                    sink.line(LogStream::Stdout, &line);
+                }
+            }
+            Ok(LogOutput::StdIn { .. }) => {}
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Some(line) = out.finish() {
+        sink.line(LogStream::Stdout, &line);
+    }
+    if let Some(line) = err.finish() {
+        sink.line(LogStream::Stderr, &line);
+    }
+    result
+}
+
+/// The exit code from a wait stream (a non-zero exit arrives as `DockerContainerWaitError`).
+async fn first_exit(
+    wait: impl Stream<Item = Result<bollard::models::ContainerWaitResponse, BollardError>>,
+) -> Result<i64, BollardError> {
+    let mut wait = std::pin::pin!(wait);
+    match wait.next().await {
+        Some(Ok(response)) => Ok(response.status_code),
+        Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(e),
+        None => Err(BollardError::DockerStreamError {
+            error: "the engine ended the wait without an exit status".to_string(),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volumes
+
+fn volume_subject(volume: &str, path: &str) -> String {
+    if path.is_empty() {
+        volume.to_string()
+    } else {
+        format!("{volume}:{path}")
+    }
+}
+
+/// A path relative to the volume root without leading/trailing `/`; `..` is refused.
+fn normalize_volume_path(path: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" => {}
+            ".." => return Err(format!("path `{path}` leaves the volume")),
+            other => parts.push(other),
+        }
+    }
+    // Keep a trailing `.` (docker cp's "contents of" form), drop inner ones.
+    let last_dot = parts.last() == Some(&".");
+    let mut clean: Vec<&str> = parts.into_iter().filter(|p| *p != ".").collect();
+    if last_dot {
+        clean.push(".");
+    }
+    Ok(clean.join("/"))
+}
+
+/// The directory a put extracts into: the path without docker cp's trailing `.`.
+fn put_directory(path: &str) -> &str {
+    if path == "." {
+        ""
+    } else {
+        path.strip_suffix("/.").unwrap_or(path)
+    }
+}
+
+fn helper_path(path: &str) -> String {
+    if path.is_empty() {
+        HELPER_MOUNT.to_string()
+    } else {
+        format!("{HELPER_MOUNT}/{path}")
+    }
+}
+
+/// A tar holding the directories leading to `path` (the archive API needs an existing target).
+fn directory_tar(path: &str) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut prefix = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        prefix.push_str(part);
+        prefix.push('/');
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        header.set_mtime(0);
+        builder.append_data(&mut header, &prefix, std::io::empty())?;
+    }
+    builder.into_inner()
+}
+
+/// A tar holding one regular file.
+fn single_file_tar(name: &str, content: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(content.len() as u64);
+    header.set_mtime(0);
+    builder.append_data(&mut header, name, content)?;
+    builder.into_inner()
+}
+
+type ErrorSlot = Arc<Mutex<Option<String>>>;
+
+/// Wraps a caller's tar stream so that its first error can be reported by name (hyper only says
+/// the body failed).
+fn capture_errors(
+    stream: TarStream,
+) -> (
+    impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    ErrorSlot,
+) {
+    let slot: ErrorSlot = Arc::new(Mutex::new(None));
+    let writer = Arc::clone(&slot);
+    let stream = stream.inspect_err(move |e| {
+        let mut guard = writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(e.to_string());
+        }
+    });
+    (stream, slot)
+}
+
+fn take_error(slot: &ErrorSlot) -> Option<String> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+/// Removes a helper container when dropped (on a spawned task of the current runtime; without a
+/// runtime the container is left to the run's cleanup by label).
+struct HelperCleanup {
+    docker: Docker,
+    id: String,
+}
+
+impl Drop for HelperCleanup {
+    fn drop(&mut self) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let docker = self.docker.clone();
+            let id = std::mem::take(&mut self.id);
+            handle.spawn(async move {
+                let options = RemoveContainerOptionsBuilder::new().force(true).build();
+                let _ = docker.remove_container(&id, Some(options)).await;
+            });
+        }
+    }
+}
+
+/// The tar stream returned by `get_from_volume`: removes its helper container once the stream
+/// ends or is dropped.
+struct VolumeStream {
+    inner: Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+    cleanup: Option<HelperCleanup>,
+}
+
+impl Stream for VolumeStream {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = polled {
+            self.cleanup = None;
+        }
+        polled
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// The HTTP status of an engine error response.
+fn status_code(e: &BollardError) -> Option<u16> {
+    match e {
+        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The engine's message, without bollard's wrapping.
+fn error_message(e: &BollardError) -> String {
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
+            if message.trim().is_empty() {
+                format!("engine answered HTTP {status_code}")
+            } else {
+                message.trim().to_string()
+            }
+        }
+        BollardError::DockerStreamError { error } => error.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_missing_image(e: &BollardError) -> bool {
+    status_code(e) == Some(404)
+        && error_message(e)
+            .to_ascii_lowercase()
+            .contains("no such image")
+}
+
+fn is_auth_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("unauthorized")
+        || m.contains("authentication required")
+        || m.contains("no basic auth credentials")
+        || m.contains("incorrect username or password")
+        || m.contains("denied: requested access")
+}
+
+fn is_not_found_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("no such image")
+        || m.contains("does not exist locally")
+        || m.contains("tag does not exist")
+        || m.contains("manifest unknown")
+        || m.contains("not found: manifest")
+        || m.contains("pull access denied")
+}
+
+/// Replaces the password anywhere in `message`.
+fn scrub(message: &str, auth: Option<&RegistryAuth>) -> String {
+    match auth {
+        Some(auth) if !auth.password.is_empty() => message.replace(&auth.password, "***"),
+        _ => message.to_string(),
+    }
+}
+
+/// The `std::io::Error` kind somewhere in an error's source chain.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// Whether an error means the engine could not be reached at all.
+fn is_connection_error(e: &BollardError) -> bool {
+    match e {
+        BollardError::SocketNotFoundError(_) => true,
+        BollardError::HyperLegacyError { err } => {
+            err.is_connect()
+                || matches!(
+                    io_kind(e),
+                    Some(
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::NotFound
+                            | std::io::ErrorKind::PermissionDenied
+                    )
+                )
+        }
+        BollardError::IOError { err } => matches!(
+            err.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+        ),
+        _ => false,
+    }
+}
+
+/// An `Unreachable` error with a message saying what to check.
+fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError {
+    let socket = endpoint.strip_prefix("unix://");
+    let message = match e {
+        BollardError::SocketNotFoundError(path) => format!(
+            "the socket {path} does not exist; is dockerd running? Start it, or set DOCKER_HOST \
+             to the engine's address"
+        ),
+        BollardError::UnsupportedURISchemeError { uri } => format!(
+            "DOCKER_HOST `{uri}` uses an unsupported scheme; use unix://, tcp://, http:// or \
+             https://"
+        ),
+        BollardError::RequestTimeoutError => {
+            "the engine did not answer in time; check that dockerd is running and responsive"
+                .to_string()
+        }
+        _ => match io_kind(e) {
+            Some(std::io::ErrorKind::PermissionDenied) => match socket {
+                Some(path) => format!(
+                    "permission denied on {path}; add your user to the `docker` group (and log in \
+                     again), run with sufficient rights, or set DOCKER_HOST"
+                ),
+                None => format!("permission denied ({e})"),
+            },
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                "connection refused; is dockerd running? Start it, or set DOCKER_HOST to the \
+                 engine's address"
+                    .to_string()
+            }
+            Some(std::io::ErrorKind::NotFound) => {
+                "the socket does not exist; is dockerd running? Start it, or set DOCKER_HOST to \
+                 the engine's address"
+                    .to_string()
+            }
+            _ => format!(
+                "{e}; check that dockerd is running and that DOCKER_HOST (and DOCKER_TLS_VERIFY / \
+                 DOCKER_CERT_PATH for TLS) are right"
+            ),
+        },
+    };
+    EngineError::Unreachable {
+        endpoint: endpoint.to_string(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn published(container: &str, ip: &str, host: &str) -> PublishedPort {
+        PublishedPort {
+            container_port: container.to_string(),
+            host_ip: ip.to_string(),
+            host_port: host.to_string(),
+        }
+    }
+
+    #[test]
+    fn publish_forms() {
+        assert_eq!(
+            parse_publish("80").unwrap(),
+            vec![published("80/tcp", "", "")]
+        );
+        assert_eq!(
+            parse_publish("8080:80").unwrap(),
+            vec![published("80/tcp", "", "8080")]
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1:8080:80").unwrap(),
+            vec![published("80/tcp", "127.0.0.1", "8080")]
+        );
+        assert_eq!(
+            parse_publish("8080:80/udp").unwrap(),
+            vec![published("80/udp", "", "8080")]
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1::80").unwrap(),
+            vec![published("80/tcp", "127.0.0.1", "")]
+        );
+        assert_eq!(
+            parse_publish("[::1]:8080:80/tcp").unwrap(),
+            vec![published("80/tcp", "::1", "8080")]
+        );
+        assert_eq!(
+            parse_publish("8000-8001:80-81").unwrap(),
+            vec![
+                published("80/tcp", "", "8000"),
+                published("81/tcp", "", "8001")
+            ]
+        );
+        assert_eq!(
+            parse_publish("8000-8010:80").unwrap(),
+            vec![published("80/tcp", "", "8000-8010")]
+        );
+    }
+
+    #[test]
+    fn publish_errors() {
+        for bad in [
+            "",
+            "x",
+            "80/foo",
+            "1:2:3:4",
+            "0",
+            "70000",
+            "8080:",
+            "9-8",
+            "8000-8002:80-81",
+            "[::1:80",
+        ] {
+            let err = parse_publish(bad).unwrap_err();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn expose_forms() {
+        assert_eq!(parse_expose("80").unwrap(), vec!["80/tcp"]);
+        assert_eq!(parse_expose("53/udp").unwrap(), vec!["53/udp"]);
+        assert_eq!(parse_expose("80-81").unwrap(), vec!["80/tcp", "81/tcp"]);
+        assert!(parse_expose("http").is_err());
+    }
+
+    fn parts(repo: &str, tag: Option<&str>, digest: Option<&str>) -> ReferenceParts {
+        ReferenceParts {
+            repo: repo.to_string(),
+            tag: tag.map(str::to_string),
+            digest: digest.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn references() {
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            split_reference("localhost:5000/a/b:1"),
+            parts("localhost:5000/a/b", Some("1"), None)
+        );
+        assert_eq!(split_reference("a"), parts("a", None, None));
+        assert_eq!(
+            split_reference(&format!("a@{digest}")),
+            parts("a", None, Some(digest))
+        );
+        assert_eq!(
+            split_reference("host:5000/a"),
+            parts("host:5000/a", None, None)
+        );
+        assert_eq!(
+            split_reference(&format!("host:5000/a:v2@{digest}")),
+            parts("host:5000/a", Some("v2"), Some(digest))
+        );
+        assert_eq!(registry_host("localhost:5000/a/b"), "localhost:5000");
+        assert_eq!(registry_host("myreg.azurecr.io/app"), "myreg.azurecr.io");
+        assert_eq!(registry_host("library/alpine"), "docker.io");
+        assert_eq!(registry_host("alpine"), "docker.io");
+        assert_eq!(registry_host("localhost/x"), "localhost");
+    }
+
+    #[test]
+    fn push_digest() {
+        assert_eq!(
+            parse_push_digest("1: digest: sha256:29f4d7ac size: 735").as_deref(),
+            Some("sha256:29f4d7ac")
+        );
+        assert_eq!(parse_push_digest("Pushed"), None);
+    }
+
+    #[test]
+    fn lines_across_chunks() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.push(b"hel"), Vec::<String>::new());
+        assert_eq!(s.push(b"lo\nwor"), vec!["hello"]);
+        assert_eq!(s.push(b"ld\r\n\n"), vec!["world", ""]);
+        assert_eq!(s.push(b"a\r"), Vec::<String>::new());
+        assert_eq!(s.push(b"\nb"), vec!["a"]);
+        assert_eq!(s.finish().as_deref(), Some("b"));
+        assert_eq!(s.finish(), None);
+        // A multi-byte character split across chunks survives; invalid bytes are replaced.
+        assert_eq!(s.push(&[0xc3]), Vec::<String>::new());
+        assert_eq!(s.push(&[0xa9, b'\n', 0xff, b'\n']), vec!["é", "\u{fffd}"]);
+    }
+
+    #[test]
+    fn volume_paths() {
+        assert_eq!(normalize_volume_path("").unwrap(), "");
+        assert_eq!(normalize_volume_path("/a//b/").unwrap(), "a/b");
+        assert_eq!(normalize_volume_path("./a/./b/.").unwrap(), "a/b/.");
+        assert_eq!(normalize_volume_path(".").unwrap(), ".");
+        assert_eq!(normalize_volume_path("/./").unwrap(), ".");
+        assert_eq!(put_directory("."), "");
+        assert_eq!(put_directory("a/b/."), "a/b");
+        assert_eq!(put_directory("a/b"), "a/b");
+        assert!(normalize_volume_path("a/../../b").is_err());
+        assert_eq!(helper_path(""), "/v");
+        assert_eq!(helper_path("a/b"), "/v/a/b");
+    }
+
+    #[test]
+    fn directory_tar_lists_each_level() {
+        let bytes = directory_tar("a/b/.").unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["a/", "a/b/"]);
+    }
+
+    #[test]
+    fn container_body_maps_spec() {
+        let spec = ContainerSpec {
+            name: "c".into(),
+            image: "img".into(),
+            network: Some("net".into()),
+            network_aliases: vec!["web".into()],
+            publish: vec!["8080:80".into()],
+            expose: vec!["90".into()],
+            cpus: Some(1.5),
+            mounts: vec![Mount::Volume {
+                name: "vol".into(),
+                target: "/workspace".into(),
+            }],
+            ..Default::default()
+        };
+        let body = container_body(&spec).unwrap();
+        let host = body.host_config.clone().unwrap();
+        assert_eq!(host.nano_cpus, Some(1_500_000_000));
+        assert_eq!(host.network_mode.as_deref(), Some("net"));
+        assert_eq!(
+            body.exposed_ports,
+            Some(vec!["90/tcp".to_string(), "80/tcp".to_string()])
+        );
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints["net"].aliases, Some(vec!["web".to_string()]));
+        assert_eq!(body.cmd, None);
+        let bad = ContainerSpec {
+            publish: vec!["x:y".into()],
+            ..spec
+        };
+        assert!(matches!(
+            container_body(&bad),
+            Err(EngineError::Failed {
+                operation: "create container",
+                ..
+            })
+        ));
+        let host_net = ContainerSpec {
+            network: Some("host".into()),
+            network_aliases: vec!["web".into()],
+            ..Default::default()
+        };
+        assert!(
+            container_body(&host_net)
+                .unwrap()
+                .networking_config
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn auth_errors_are_scrubbed() {
+        let auth = RegistryAuth {
+            server: "r".into(),
+            username: "u".into(),
+            password: "s3cret".into(),
+        };
+        assert_eq!(scrub("bad s3cret here", Some(&auth)), "bad *** here");
+        assert!(is_auth_message("unauthorized: authentication required"));
+        assert!(!is_auth_message("manifest unknown"));
+    }
+}

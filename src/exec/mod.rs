@@ -1,0 +1,254 @@
+//! Stage 5, plan → run: drives the steps of a validated task on an [`Engine`].
+//!
+//! A step starts the moment its dependencies finish (ready queue); independent steps run
+//! concurrently (`--max-parallel` limits them). The first failing step (without `ignoreErrors`)
+//! stops new starts and cancels running steps; dependants of a failed step are skipped. Whatever
+//! happens — success, failure, Ctrl-C — every container, network and volume the run created is
+//! removed at the end (unless `--keep-workspace`), and leftovers of killed runs are removed at
+//! the start. `exec` knows nothing of Docker (only the trait) and never prints (only events).
+
+mod events;
+mod queue;
+pub mod resources;
+mod setup;
+mod step;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::model::Task;
+use crate::plan::Plan;
+use crate::registry::Credentials;
+
+pub use events::{Reporter, RunSummary, StepResult, StepStatus};
+pub use queue::ReadyQueue;
+pub use resources::RunKey;
+
+/// Everything a run needs besides the task and the engine.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run id shown to the user (`.Run.ID`).
+    pub run_id: String,
+    /// The unique key of this run's resources.
+    pub key: RunKey,
+    /// The CONTEXT directory seeded into `/workspace`.
+    pub context_dir: PathBuf,
+    /// Limit of concurrently running steps (`None`: unlimited, as ACR).
+    pub max_parallel: Option<usize>,
+    /// Keep the workspace and home volumes after the run.
+    pub keep_workspace: bool,
+    /// Registry credentials.
+    pub credentials: Credentials,
+    /// Registries whose logins go into the run's docker config (the run registry and every
+    /// `--credential`).
+    pub login_registries: Vec<String>,
+    /// The engine socket path bind-mounted into steps (`None`: do not mount).
+    pub engine_socket: Option<String>,
+}
+
+/// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
+pub async fn run<E: Engine>(
+    engine: E,
+    task: Arc<Task>,
+    plan: &Plan,
+    options: Arc<RunOptions>,
+    reporter: Arc<dyn Reporter>,
+    interrupt: CancellationToken,
+) -> RunSummary {
+    let started = Instant::now();
+    let ids: Vec<String> = task.steps.iter().map(|s| s.id.clone()).collect();
+    reporter.run_started(&options.run_id, &ids);
+
+    setup::remove_leftovers(&engine, &*reporter).await;
+    let env = match setup::prepare(&engine, &task, &options, &*reporter).await {
+        Ok(env) => Arc::new(env),
+        Err(err) => {
+            let summary = RunSummary {
+                run_id: options.run_id.clone(),
+                success: false,
+                interrupted: interrupt.is_cancelled(),
+                duration: started.elapsed(),
+                steps: skipped_all(&task, "the run could not be prepared"),
+                error: Some(err.to_string()),
+            };
+            setup::cleanup(&engine, &options, &*reporter).await;
+            reporter.run_finished(&summary);
+            return summary;
+        }
+    };
+
+    let stop = interrupt.child_token();
+    let limit = Arc::new(Semaphore::new(
+        options
+            .max_parallel
+            .unwrap_or(Semaphore::MAX_PERMITS)
+            .clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let mut queue = ReadyQueue::new(plan);
+    let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
+    let mut set = JoinSet::new();
+    let mut first_error: Option<String> = None;
+
+    loop {
+        if !stop.is_cancelled() {
+            while let Some(i) = queue.pop() {
+                let step = task.steps[i].clone();
+                let ctx = step::StepContext {
+                    engine: engine.clone(),
+                    env: Arc::clone(&env),
+                    options: Arc::clone(&options),
+                    reporter: Arc::clone(&reporter),
+                    cancel: stop.child_token(),
+                };
+                let limit = Arc::clone(&limit);
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    (i, step::run_step(&ctx, &step).await)
+                });
+            }
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
+        let (i, result) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                // A panicking step task is a bug; fail the run rather than hang.
+                first_error.get_or_insert_with(|| format!("internal error in a step: {e}"));
+                stop.cancel();
+                continue;
+            }
+        };
+        reporter.step_finished(&result);
+        if result.status.lets_dependants_run() {
+            queue.finish(i);
+        } else {
+            queue.fail(i);
+            if matches!(result.status, StepStatus::Failed | StepStatus::TimedOut) {
+                first_error.get_or_insert_with(|| {
+                    format!(
+                        "failed to run step ID: {}: {}",
+                        result.id,
+                        result.error.clone().unwrap_or_default()
+                    )
+                });
+                stop.cancel();
+            }
+        }
+        results.insert(i, result);
+    }
+
+    for i in queue.not_started() {
+        let s = &task.steps[i];
+        let r = StepResult {
+            id: s.id.clone(),
+            kind: s.kind.name(),
+            status: StepStatus::Skipped,
+            duration: std::time::Duration::ZERO,
+            exit_code: None,
+            error: Some(if interrupt.is_cancelled() {
+                "the run was interrupted".to_owned()
+            } else {
+                "a step it depends on failed, or the run stopped".to_owned()
+            }),
+            pushed: Vec::new(),
+            image_id: None,
+        };
+        reporter.step_finished(&r);
+        results.insert(i, r);
+    }
+
+    setup::cleanup(&engine, &options, &*reporter).await;
+
+    let interrupted = interrupt.is_cancelled();
+    let steps: Vec<StepResult> = results.into_values().collect();
+    let success = !interrupted
+        && first_error.is_none()
+        && steps.iter().all(|s| s.status.lets_dependants_run());
+    let summary = RunSummary {
+        run_id: options.run_id.clone(),
+        success,
+        interrupted,
+        duration: started.elapsed(),
+        steps,
+        error: if interrupted {
+            Some("interrupted".to_owned())
+        } else {
+            first_error
+        },
+    };
+    reporter.run_finished(&summary);
+    summary
+}
+
+fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
+    task.steps
+        .iter()
+        .map(|s| StepResult {
+            id: s.id.clone(),
+            kind: s.kind.name(),
+            status: StepStatus::Skipped,
+            duration: std::time::Duration::ZERO,
+            exit_code: None,
+            error: Some(why.to_owned()),
+            pushed: Vec::new(),
+            image_id: None,
+        })
+        .collect()
+}
+
+/// Problems that stop `run` before anything starts: host-shell constructs in `cmd` lines that
+/// taskrun does not reproduce (validate only warns about them), unparsable `cmd` lines, and
+/// build strings that cannot be parsed.
+pub fn refusals(task: &Task) -> crate::diag::Problems {
+    use crate::diag::{Code, Problem};
+    use crate::model::StepKind;
+    let mut problems = crate::diag::Problems::new();
+    for step in &task.steps {
+        match &step.kind {
+            StepKind::Cmd(line) => match crate::model::cmdline::parse_cmd(line) {
+                Ok(parsed) => {
+                    for c in parsed.refused() {
+                        problems.push(
+                            Problem::error(
+                                Code::CmdShell,
+                                format!("step `{}`: {}", step.id, c.message()),
+                            )
+                            .with_help(c.help()),
+                        );
+                    }
+                }
+                Err(e) => problems.push(
+                    Problem::error(Code::CmdShell, format!("step `{}`: {}", step.id, e.message))
+                        .with_help(e.help.unwrap_or_else(|| {
+                            "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
+                        })),
+                ),
+            },
+            StepKind::Build(args) => {
+                if let Err(errors) = crate::model::buildargs::parse_build(args) {
+                    for e in errors {
+                        problems.push(
+                            Problem::error(
+                                Code::CmdShell,
+                                format!("step `{}`: {}", step.id, e.message),
+                            )
+                            .with_help(e.help.unwrap_or_else(|| {
+                                "write the build as docker-build flags and a context".to_owned()
+                            })),
+                        );
+                    }
+                }
+            }
+            StepKind::Push(_) => {}
+        }
+    }
+    problems
+}

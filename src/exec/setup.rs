@@ -1,0 +1,214 @@
+//! Run preparation and cleanup: networks, the workspace volume seeded from CONTEXT, the home
+//! volume with the run's docker config, task secret volumes; and removal of everything labelled
+//! with the run key (and of leftovers of killed runs).
+
+use std::collections::BTreeMap;
+
+use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL, TarStream};
+use crate::exec::{Reporter, RunOptions};
+use crate::exec::resources::RunKey;
+use crate::model::Task;
+use crate::registry::credentials::docker_config_json;
+
+/// Resources prepared for a run.
+#[derive(Debug, Clone)]
+pub struct RunEnv {
+    /// Workspace volume, mounted at `/workspace`.
+    pub workspace: String,
+    /// Home volume, mounted at `/acb/home`.
+    pub home: String,
+    /// The network steps join when they set none.
+    pub default_network: Option<String>,
+    /// Task network name → engine network name.
+    pub networks: BTreeMap<String, String>,
+    /// Task volume name → engine volume name.
+    pub volumes: BTreeMap<String, String>,
+}
+
+/// Removes resources of runs on this host whose process is gone (killed with SIGKILL).
+pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
+    let Ok(all) = engine.list_labelled(RUN_LABEL, None).await else {
+        return;
+    };
+    let dead = |name: &String| RunKey::from_name(name).is_some_and(|k| k.is_dead_local_run());
+    let mut removed = 0;
+    for c in all.containers.iter().filter(|n| dead(n)) {
+        removed += usize::from(engine.remove_container(c).await.is_ok());
+    }
+    for n in all.networks.iter().filter(|n| dead(n)) {
+        removed += usize::from(engine.remove_network(n).await.is_ok());
+    }
+    for v in all.volumes.iter().filter(|n| dead(n)) {
+        removed += usize::from(engine.remove_volume(v).await.is_ok());
+    }
+    if removed > 0 {
+        reporter.run_message(&format!(
+            "Removed {removed} leftover resource(s) of interrupted runs"
+        ));
+    }
+}
+
+/// Creates the run's networks and volumes.
+pub async fn prepare<E: Engine>(
+    engine: &E,
+    task: &Task,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+) -> Result<RunEnv, EngineError> {
+    engine.ping().await?;
+    let key = &options.key;
+    let labels = key.labels();
+
+    // Networks: acb creates a default bridge network unless the task declares networks.
+    let mut networks = BTreeMap::new();
+    let mut default_network = None;
+    if task.networks.is_empty() {
+        let name = key.name("network");
+        engine
+            .create_network(&NetworkSpec {
+                name: name.clone(),
+                driver: Some("bridge".to_owned()),
+                ipv6: false,
+                labels: labels.clone(),
+            })
+            .await?;
+        default_network = Some(name);
+    } else {
+        for n in &task.networks {
+            let actual = if n.skip_creation {
+                reporter.run_message(&format!("Skip creating network: {}", n.name));
+                n.name.clone()
+            } else {
+                let actual = key.name(&format!("net-{}", n.name));
+                engine
+                    .create_network(&NetworkSpec {
+                        name: actual.clone(),
+                        driver: n.driver.clone(),
+                        ipv6: n.ipv6,
+                        labels: labels.clone(),
+                    })
+                    .await?;
+                actual
+            };
+            if n.is_default {
+                default_network = Some(actual.clone());
+            }
+            networks.insert(n.name.clone(), actual);
+        }
+    }
+
+    let workspace = key.name("workspace");
+    engine.create_volume(&workspace, &labels).await?;
+    let seed = crate::context::workspace_stream(&options.context_dir).map_err(|e| {
+        EngineError::Failed {
+            operation: "read the context directory",
+            subject: options.context_dir.display().to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    engine.put_into_volume(&workspace, "", seed).await?;
+
+    let home = key.name("home");
+    engine.create_volume(&home, &labels).await?;
+    let auths: Vec<_> = options
+        .login_registries
+        .iter()
+        .filter_map(|r| options.credentials.for_registry(r))
+        .collect();
+    let config = docker_config_json(&auths);
+    engine
+        .put_into_volume(&home, "", tar_of(&[(".docker/config.json", config.as_bytes())]))
+        .await?;
+
+    let mut volumes = BTreeMap::new();
+    for v in &task.volumes {
+        let actual = key.name(&format!("vol-{}", v.name));
+        engine.create_volume(&actual, &labels).await?;
+        let files: Vec<(&str, &[u8])> = v
+            .files
+            .iter()
+            .map(|(k, c)| (k.as_str(), c.as_slice()))
+            .collect();
+        engine.put_into_volume(&actual, "", tar_of(&files)).await?;
+        reporter.run_message(&format!("Volume source {} successfully created", v.name));
+        volumes.insert(v.name.clone(), actual);
+    }
+
+    Ok(RunEnv {
+        workspace,
+        home,
+        default_network,
+        networks,
+        volumes,
+    })
+}
+
+/// Removes every container, network and volume labelled with this run's key (volumes are kept
+/// with `--keep-workspace`). Failures are reported, never fatal.
+pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn Reporter) {
+    let key = options.key.as_string();
+    let found = match engine.list_labelled(RUN_LABEL, Some(&key)).await {
+        Ok(f) => f,
+        Err(e) => {
+            reporter.run_message(&format!("Cleanup could not list the run's resources: {e}"));
+            return;
+        }
+    };
+    for c in &found.containers {
+        if let Err(e) = engine.remove_container(c).await {
+            reporter.run_message(&format!("Failed to remove container {c}: {e}"));
+        }
+    }
+    for n in &found.networks {
+        if let Err(e) = engine.remove_network(n).await {
+            reporter.run_message(&format!("Failed to delete network: {n}: {e}"));
+        }
+    }
+    if options.keep_workspace {
+        reporter.run_message(&format!(
+            "Kept volumes (--keep-workspace): {}",
+            found.volumes.join(", ")
+        ));
+        return;
+    }
+    for v in &found.volumes {
+        if let Err(e) = engine.remove_volume(v).await {
+            reporter.run_message(&format!("Failed to delete volume: {v}: {e}"));
+        }
+    }
+}
+
+/// A small in-memory tar of regular files (parents created), as a stream.
+pub fn tar_of(files: &[(&str, &[u8])]) -> TarStream {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _) in files {
+        let mut acc = String::new();
+        let parts: Vec<&str> = path.split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(part);
+            dirs.insert(acc.clone());
+        }
+    }
+    for d in dirs {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        let _ = builder.append_data(&mut h, format!("{d}/"), std::io::empty());
+    }
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(content.len() as u64);
+        let _ = builder.append_data(&mut h, path, *content);
+    }
+    let bytes = builder.into_inner().unwrap_or_default();
+    Box::pin(futures_util::stream::once(async move {
+        Ok(bytes::Bytes::from(bytes))
+    }))
+}

@@ -1,0 +1,434 @@
+//! One step → engine calls: start delay, explicit pull, the retry/repeat loop under one
+//! timeout, and the kind-specific work (`cmd` container, `build`, `push` with back-off).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, LogStream, Mount};
+use crate::exec::setup::RunEnv;
+use crate::exec::{Reporter, RunOptions, StepResult, StepStatus};
+use crate::model::{Step, StepKind};
+use crate::registry::reference::registry_of;
+
+mod build;
+mod cmd;
+
+/// What a step task needs.
+pub struct StepContext<E: Engine> {
+    /// The engine.
+    pub engine: E,
+    /// The prepared run resources.
+    pub env: Arc<RunEnv>,
+    /// Run options.
+    pub options: Arc<RunOptions>,
+    /// Event sink.
+    pub reporter: Arc<dyn Reporter>,
+    /// Cancelled when the run stops (first failure or interrupt).
+    pub cancel: CancellationToken,
+}
+
+/// The outcome of one attempt or of the whole step body.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Finished; exit code when a container ran.
+    Done {
+        exit_code: Option<i64>,
+        pushed: Vec<String>,
+        image_id: Option<String>,
+    },
+    /// Failed with a message (and the exit code, when a container ran).
+    Failed {
+        message: String,
+        exit_code: Option<i64>,
+    },
+    /// The engine went away or an infrastructure operation failed.
+    Engine(EngineError),
+}
+
+/// Forwards a container's output to the reporter (and remembers whether a `retryOnErrors`
+/// marker was seen).
+pub(crate) struct StepSink {
+    step: String,
+    reporter: Arc<dyn Reporter>,
+    markers: Vec<String>,
+    seen: Mutex<bool>,
+}
+
+impl StepSink {
+    pub(crate) fn new(step: &Step, reporter: Arc<dyn Reporter>) -> Arc<Self> {
+        Arc::new(Self {
+            step: step.id.clone(),
+            reporter,
+            markers: step.retry_on_errors.clone(),
+            seen: Mutex::new(false),
+        })
+    }
+
+    pub(crate) fn marker_seen(&self) -> bool {
+        self.seen.lock().map(|s| *s).unwrap_or(false)
+    }
+
+    pub(crate) fn reset(&self) {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = false;
+        }
+    }
+}
+
+impl LogSink for StepSink {
+    fn line(&self, stream: LogStream, line: &str) {
+        if !self.markers.is_empty()
+            && self.markers.iter().any(|m| line.contains(m.as_str()))
+            && let Ok(mut s) = self.seen.lock()
+        {
+            *s = true;
+        }
+        self.reporter.step_line(&self.step, stream, line);
+    }
+}
+
+/// Runs one step to completion and reports nothing itself (the executor reports the result).
+pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResult {
+    let mut result = StepResult {
+        id: step.id.clone(),
+        kind: step.kind.name(),
+        status: StepStatus::Succeeded,
+        duration: Duration::ZERO,
+        exit_code: None,
+        error: None,
+        pushed: Vec::new(),
+        image_id: None,
+    };
+    if step.start_delay > 0 {
+        ctx.reporter.step_message(
+            &step.id,
+            &format!("Waiting {} seconds before executing step ID: {}", step.start_delay, step.id),
+        );
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(step.start_delay)) => {}
+            () = ctx.cancel.cancelled() => {
+                result.status = StepStatus::Cancelled;
+                result.error = Some("the run stopped before the step started".to_owned());
+                return result;
+            }
+        }
+    }
+    let started = Instant::now();
+    // One deadline covers the explicit pull is not included (as acb), then all attempts.
+    let step_cancel = ctx.cancel.child_token();
+    let body = body(ctx, step, &step_cancel);
+    let outcome = tokio::select! {
+        o = body => o,
+        () = tokio::time::sleep(Duration::from_secs(step.timeout)) => {
+            step_cancel.cancel();
+            result.status = StepStatus::TimedOut;
+            result.error = Some(format!("timed out after {}s", step.timeout));
+            None
+        }
+    };
+    result.duration = started.elapsed();
+    match outcome {
+        None => {}
+        Some(Outcome::Done {
+            exit_code,
+            pushed,
+            image_id,
+        }) => {
+            result.exit_code = exit_code;
+            result.pushed = pushed;
+            result.image_id = image_id;
+        }
+        Some(Outcome::Failed { message, exit_code }) => {
+            result.exit_code = exit_code;
+            result.error = Some(message);
+            result.status = if ctx.cancel.is_cancelled() {
+                StepStatus::Cancelled
+            } else {
+                StepStatus::Failed
+            };
+        }
+        Some(Outcome::Engine(EngineError::Cancelled)) => {
+            result.status = StepStatus::Cancelled;
+            result.error = Some("cancelled".to_owned());
+        }
+        Some(Outcome::Engine(e)) => {
+            result.status = StepStatus::Failed;
+            result.error = Some(e.to_string());
+        }
+    }
+    if step.ignore_errors && matches!(result.status, StepStatus::Failed | StepStatus::TimedOut) {
+        ctx.reporter.step_message(
+            &step.id,
+            &format!(
+                "Step ID: {} encountered an error: {}, but is set to ignore errors. Continuing...",
+                step.id,
+                result.error.as_deref().unwrap_or("failed")
+            ),
+        );
+        result.status = StepStatus::Ignored;
+    }
+    result
+}
+
+async fn body<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    cancel: &CancellationToken,
+) -> Option<Outcome> {
+    Some(match &step.kind {
+        StepKind::Push(images) => push(ctx, step, images, cancel).await,
+        StepKind::Cmd(line) => cmd::run(ctx, step, line, cancel).await,
+        StepKind::Build(args) => build::run(ctx, step, args, cancel).await,
+    })
+}
+
+/// The result of one attempt: an exit code (0 = success), or an engine fault.
+pub(crate) type Attempt = Result<i64, EngineError>;
+
+/// The retry (`retries`, `retryDelay`, `retryOnErrors`) and `repeat` loops of acb around
+/// `run_once` (called with the 0-based attempt number). Every repetition runs even if one
+/// fails; errors are joined with `, `.
+pub(crate) async fn attempts<'a, E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    sink: &StepSink,
+    cancel: &CancellationToken,
+    run_once: impl Fn(u64) -> BoxFuture<'a, Attempt>,
+) -> Outcome {
+    let mut errors = Vec::new();
+    let mut last_code = None;
+    let mut n: u64 = 0;
+    for _rep in 0..=step.repeat {
+        for attempt in 0..=step.retries {
+            ctx.reporter.step_started(&step.id, n + 1);
+            sink.reset();
+            let code = match run_once(n).await {
+                Ok(code) => code,
+                Err(e) => return Outcome::Engine(e),
+            };
+            n += 1;
+            last_code = Some(code);
+            if code == 0 {
+                break;
+            }
+            let may_retry = step.retry_on_errors.is_empty() || sink.marker_seen();
+            if attempt < step.retries && may_retry {
+                ctx.reporter.step_message(
+                    &step.id,
+                    &format!(
+                        "Container failed during run: {}, waiting {} seconds before retrying...",
+                        step.id, step.retry_delay
+                    ),
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(step.retry_delay)) => {}
+                    () = cancel.cancelled() => return Outcome::Engine(EngineError::Cancelled),
+                }
+            } else {
+                if step.retries > 0 {
+                    ctx.reporter.step_message(
+                        &step.id,
+                        &format!("Container failed during run: {}. No retries remaining.", step.id),
+                    );
+                }
+                errors.push(format!("exit status {code}"));
+                break;
+            }
+        }
+    }
+    if errors.is_empty() {
+        Outcome::Done {
+            exit_code: last_code,
+            pushed: Vec::new(),
+            image_id: None,
+        }
+    } else {
+        Outcome::Failed {
+            message: errors.join(", "),
+            exit_code: last_code,
+        }
+    }
+}
+
+/// acb's `pull: true`: an explicit pull before the step.
+pub(crate) async fn pull<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    image: &str,
+) -> Result<(), EngineError> {
+    ctx.reporter
+        .step_message(&step.id, "Step specified pull. Performing an explicit pull...");
+    let auth = ctx.options.credentials.for_registry(registry_of(image));
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    ctx.engine.pull(image, auth.as_ref(), sink).await
+}
+
+/// Push each image in order, up to 3 attempts each with 250 ms / 500 ms / 1 s back-off (acb).
+async fn push<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    images: &[String],
+    cancel: &CancellationToken,
+) -> Outcome {
+    ctx.reporter.step_started(&step.id, 1);
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    let mut pushed = Vec::new();
+    for image in images {
+        match ctx.engine.inspect_image(image).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Outcome::Failed {
+                    message: format!(
+                        "image `{image}` does not exist on the engine; build or pull it in an earlier step"
+                    ),
+                    exit_code: None,
+                };
+            }
+            Err(e) => return Outcome::Engine(e),
+        }
+        let auth = ctx.options.credentials.for_registry(registry_of(image));
+        let mut delay = Duration::from_millis(250);
+        let mut last_err = None;
+        for attempt in 1..=3 {
+            ctx.reporter
+                .step_message(&step.id, &format!("Pushing image: {image}, attempt {attempt}"));
+            match ctx.engine.push(image, auth.as_ref(), sink.clone()).await {
+                Ok(digest) => {
+                    ctx.reporter
+                        .step_message(&step.id, &format!("Successfully pushed image: {image}"));
+                    pushed.push(format!("{image}@{digest}"));
+                    last_err = None;
+                    break;
+                }
+                Err(e @ EngineError::Unreachable { .. }) => return Outcome::Engine(e),
+                Err(e) => {
+                    last_err = Some(e);
+                    if attempt < 3 {
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = cancel.cancelled() => return Outcome::Engine(EngineError::Cancelled),
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        if let Some(e) = last_err {
+            return Outcome::Failed {
+                message: format!("failed to push images successfully: {e}"),
+                exit_code: None,
+            };
+        }
+    }
+    Outcome::Done {
+        exit_code: None,
+        pushed,
+        image_id: None,
+    }
+}
+
+/// The mounts and env every step container gets, as acb: workspace, engine socket, home.
+pub(crate) fn base_spec<E: Engine>(ctx: &StepContext<E>, step: &Step, image: String) -> ContainerSpec {
+    let mut mounts = vec![
+        Mount::Volume {
+            name: ctx.env.workspace.clone(),
+            target: "/workspace".to_owned(),
+        },
+        Mount::Volume {
+            name: ctx.env.home.clone(),
+            target: "/acb/home".to_owned(),
+        },
+    ];
+    if let Some(sock) = &ctx.options.engine_socket {
+        mounts.push(Mount::Bind {
+            source: sock.clone(),
+            target: "/var/run/docker.sock".to_owned(),
+        });
+    }
+    for m in &step.volume_mounts {
+        if let Some(actual) = ctx.env.volumes.get(&m.name) {
+            mounts.push(Mount::Volume {
+                name: actual.clone(),
+                target: m.mount_path.clone(),
+            });
+        }
+    }
+    let mut env = vec!["HOME=/acb/home".to_owned()];
+    env.extend(step.env.iter().cloned());
+    let network = match &step.network {
+        Some(n) => Some(ctx.env.networks.get(n).cloned().unwrap_or_else(|| n.clone())),
+        None => ctx.env.default_network.clone(),
+    };
+    let aliases = match &network {
+        Some(n) if !matches!(n.as_str(), "host" | "none" | "bridge" | "default") => {
+            vec![step.id.clone()]
+        }
+        _ => Vec::new(),
+    };
+    let mut labels = ctx.options.key.labels();
+    labels.insert("io.taskrun.step".to_owned(), step.id.clone());
+    ContainerSpec {
+        name: ctx.options.key.name(&step.id),
+        image,
+        env,
+        working_dir: working_dir(step),
+        user: step.user.clone(),
+        privileged: step.privileged,
+        network,
+        network_aliases: aliases,
+        mounts,
+        publish: step.ports.clone(),
+        expose: step.expose.clone(),
+        labels,
+        cpus: step.cpus.as_deref().and_then(|c| c.parse().ok()),
+        ..ContainerSpec::default()
+    }
+}
+
+/// acb's working directory: relative paths under `/workspace`, absolute as given, none →
+/// `/workspace`; omitted with `disableWorkingDirectoryOverride`.
+pub(crate) fn working_dir(step: &Step) -> Option<String> {
+    if step.disable_working_directory_override {
+        return None;
+    }
+    Some(match step.working_directory.as_deref() {
+        None | Some("") => "/workspace".to_owned(),
+        Some(wd) if wd.starts_with('/') => clean_path(wd),
+        Some(wd) => clean_path(&format!("/workspace/{wd}")),
+    })
+}
+
+/// Go's `path.Clean` for absolute paths.
+pub(crate) fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_directory_rules() {
+        let mut s = Step::new(0, "a".into(), StepKind::Cmd("x".into()));
+        assert_eq!(working_dir(&s).as_deref(), Some("/workspace"));
+        s.working_directory = Some("sub/../dir/.".into());
+        assert_eq!(working_dir(&s).as_deref(), Some("/workspace/dir"));
+        s.working_directory = Some("/abs//x/".into());
+        assert_eq!(working_dir(&s).as_deref(), Some("/abs/x"));
+        s.disable_working_directory_override = true;
+        assert_eq!(working_dir(&s), None);
+    }
+}

@@ -1,0 +1,212 @@
+//! `cmd` steps: the docker-run line parsed without a shell (model::cmdline) → one container per
+//! attempt, joined to the run network under the step id, with the workspace, home volume and
+//! engine socket mounted as in ACR.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{ContainerSpec, Engine, LogSink, Mount};
+use crate::exec::step::{Outcome, StepContext, StepSink, attempts, base_spec, pull};
+use crate::model::Step;
+use crate::model::cmdline::{CmdLine, parse_cmd};
+
+/// Runs a `cmd` step.
+pub(crate) async fn run<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    line: &str,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let (spec, detach) = match prepare(ctx, step, line) {
+        Ok(p) => p,
+        Err(message) => {
+            return Outcome::Failed {
+                message,
+                exit_code: None,
+            };
+        }
+    };
+    if step.pull
+        && let Err(e) = pull(ctx, step, &spec.image).await
+    {
+        return Outcome::Engine(e);
+    }
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    let detach = step.detach || detach;
+    let (spec, sink_ref) = (&spec, &sink);
+    attempts(ctx, step, &sink, cancel, move |n| {
+        Box::pin(async move {
+        let sink = sink_ref;
+        let mut spec = spec.clone();
+        if n > 0 {
+            // acb reuses the name and then fails on `keep` + retries; each attempt gets its own.
+            spec.name = format!("{}-{}", spec.name, n + 1);
+        }
+        if detach {
+            ctx.engine.start_detached(&spec).await?;
+            return Ok(0);
+        }
+        let status = ctx
+            .engine
+            .run(&spec, sink.clone() as Arc<dyn LogSink>, cancel.clone())
+            .await;
+        if !step.keep {
+            let _ = ctx.engine.remove_container(&spec.name).await;
+        }
+        status.map(|s| s.code)
+        })
+    })
+    .await
+}
+
+/// The container of a `cmd` step, and whether its line asked for `-d`.
+pub(crate) fn prepare<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    line: &str,
+) -> Result<(ContainerSpec, bool), String> {
+    let parsed = parse_cmd(line).map_err(|e| format!("cannot parse the cmd line: {e}"))?;
+    if let Some(c) = parsed.refused().next() {
+        return Err(format!("{} ({})", c.message(), c.help()));
+    }
+    let CmdLine {
+        run: flags,
+        image,
+        args,
+        ..
+    } = parsed.cmd;
+    let mut spec = base_spec(ctx, step, image);
+    spec.cmd = args;
+    if let Some(ep) = &step.entry_point {
+        spec.entrypoint = Some(vec![ep.clone()]);
+    }
+    let unsupported: Vec<String> = flags
+        .other
+        .iter()
+        .map(|(f, _)| f.clone())
+        .chain(flags.ipc.as_ref().map(|_| "--ipc".to_owned()))
+        .chain(flags.shm_size.as_ref().map(|_| "--shm-size".to_owned()))
+        .chain((!flags.ulimits.is_empty()).then(|| "--ulimit".to_owned()))
+        .chain((!flags.mounts.is_empty()).then(|| "--mount".to_owned()))
+        .chain(flags.publish_all.then(|| "--publish-all".to_owned()))
+        .chain(flags.isolation.as_ref().map(|_| "--isolation".to_owned()))
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(format!(
+            "docker run flag(s) {} in the cmd line are not supported by taskrun yet",
+            unsupported.join(", ")
+        ));
+    }
+    spec.env.extend(flags.env);
+    spec.publish.extend(flags.publish);
+    spec.expose.extend(flags.expose);
+    spec.extra_hosts.extend(flags.add_hosts);
+    for v in flags.volumes {
+        spec.mounts.push(volume_flag(ctx, &v)?);
+    }
+    if let Some(name) = flags.name {
+        // Our container names are unique per run; the requested name still resolves on the
+        // run network.
+        spec.network_aliases.push(name);
+    }
+    spec.tty = flags.tty;
+    spec.interactive = flags.interactive;
+    if let Some(ep) = flags.entrypoint {
+        spec.entrypoint = Some(if ep.is_empty() { Vec::new() } else { vec![ep] });
+    }
+    if let Some(wd) = flags.workdir {
+        spec.working_dir = Some(wd);
+    }
+    if let Some(u) = flags.user {
+        spec.user = Some(u);
+    }
+    if let Some(n) = flags.network {
+        spec.network_aliases.clear();
+        spec.network = Some(ctx.env.networks.get(&n).cloned().unwrap_or(n));
+        if !matches!(
+            spec.network.as_deref(),
+            Some("host" | "none" | "bridge" | "default")
+        ) {
+            spec.network_aliases.push(step.id.clone());
+        }
+    }
+    spec.privileged |= flags.privileged;
+    if let Some(c) = flags.cpus {
+        spec.cpus = Some(
+            c.parse()
+                .map_err(|_| format!("--cpus {c}: not a number"))?,
+        );
+    }
+    if let Some(m) = flags.memory {
+        spec.memory = Some(parse_bytes(&m).ok_or_else(|| format!("--memory {m}: not a size"))?);
+    }
+    spec.platform = flags.platform;
+    spec.init = flags.init;
+    spec.hostname = flags.hostname;
+    spec.cap_add = flags.cap_add;
+    spec.cap_drop = flags.cap_drop;
+    spec.security_opt = flags.security_opts;
+    for l in flags.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        spec.labels.insert(k.to_owned(), v.to_owned());
+    }
+    Ok((spec, flags.detach))
+}
+
+/// `-v SRC:DST[:opts]`: an absolute SRC is a host path, anything else a named volume (a task
+/// volume name maps to the run's copy of it).
+fn volume_flag<E: Engine>(ctx: &StepContext<E>, v: &str) -> Result<Mount, String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    match parts.as_slice() {
+        [src, dst] | [src, dst, _] if !src.is_empty() && dst.starts_with('/') => {
+            if src.starts_with('/') {
+                Ok(Mount::Bind {
+                    source: (*src).to_owned(),
+                    target: (*dst).to_owned(),
+                })
+            } else {
+                Ok(Mount::Volume {
+                    name: ctx
+                        .env
+                        .volumes
+                        .get(*src)
+                        .cloned()
+                        .unwrap_or_else(|| (*src).to_owned()),
+                    target: (*dst).to_owned(),
+                })
+            }
+        }
+        _ => Err(format!(
+            "-v {v}: expected SOURCE:/container/path (anonymous volumes are not supported)"
+        )),
+    }
+}
+
+/// Docker's memory sizes: `512m`, `1g`, `1024` (bytes), `100k`.
+fn parse_bytes(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1i64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    let n: f64 = num.parse().ok()?;
+    Some((n * mult as f64) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_bytes("512m"), Some(512 << 20));
+        assert_eq!(parse_bytes("1G"), Some(1 << 30));
+        assert_eq!(parse_bytes("1024"), Some(1024));
+        assert_eq!(parse_bytes("x"), None);
+    }
+}

@@ -1,0 +1,31 @@
+//! taskrun: run Azure Container Registry Tasks files (`acr-task.yaml`) locally, as ACR Tasks would.
+//!
+//! The pipeline follows ACR's runner: read → version sniff → `$` aliases → Go-template render →
+//! YAML parse → validate → plan → run. Each stage is one module:
+//! [`render`] (text → text), [`syntax`] (text → spanned AST), [`validate`] (AST → [`model::Task`]),
+//! [`plan`] (task → graph). [`report`] is the only module that prints. [`cli`] and [`commands`]
+//! wire them to the command line.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod diag;
+pub mod engine;
+pub mod exec;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod registry;
+pub mod report;
+pub mod source;
+pub mod syntax;
+pub mod validate;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Runs taskrun with the given arguments (including the program name) and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let code = commands::execute(cli::parse(args));
+    ExitCode::from(code.as_u8())
+}

@@ -1,0 +1,210 @@
+//! The validated task: plain domain types with ACR's defaults applied and no spans or serde quirks.
+//!
+//! `validate` builds a [`Task`]; `plan` and `exec` read only this. Once a `Task` exists, every
+//! step id is unique, every `when` names an earlier step, and exactly one step kind is set.
+
+pub mod buildargs;
+pub mod cmdline;
+pub mod shellwords;
+
+use std::collections::BTreeMap;
+
+/// ACR's default per-step timeout in seconds (`stepTimeout`).
+pub const DEFAULT_STEP_TIMEOUT: u64 = 600;
+/// ACR's default (and minimum) retry delay in seconds.
+pub const DEFAULT_RETRY_DELAY: u64 = 5;
+
+/// A task file after validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Task {
+    /// `version`, as written (default `v1.0.0`).
+    pub version: String,
+    /// Task-level default timeout for steps, seconds.
+    pub step_timeout: u64,
+    /// Task-level working directory, if any.
+    pub working_directory: Option<String>,
+    /// Task-level env entries (`KEY=value`), merged into every step (never split on commas).
+    pub env: Vec<String>,
+    /// Declared secrets.
+    pub secrets: Vec<SecretDecl>,
+    /// Declared networks.
+    pub networks: Vec<NetworkDecl>,
+    /// Declared secret volumes.
+    pub volumes: Vec<VolumeDecl>,
+    /// Steps in file order.
+    pub steps: Vec<Step>,
+}
+
+/// A `secrets:` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDecl {
+    /// Name used as `{{.Secrets.<id>}}`.
+    pub id: String,
+    /// Key Vault URL, when given.
+    pub keyvault: Option<String>,
+    /// Managed identity client id, when given.
+    pub client_id: Option<String>,
+}
+
+/// A `networks:` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkDecl {
+    /// Network name as written in the file.
+    pub name: String,
+    /// Driver (`bridge` when absent).
+    pub driver: Option<String>,
+    /// Enable IPv6.
+    pub ipv6: bool,
+    /// Neither created nor removed by the run.
+    pub skip_creation: bool,
+    /// Steps without `network:` join this one.
+    pub is_default: bool,
+}
+
+/// A `volumes:` entry (inline secret files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeDecl {
+    /// Volume name.
+    pub name: String,
+    /// File name → decoded content.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// A `volumeMounts:` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    /// Name of a declared volume.
+    pub name: String,
+    /// Path inside the container.
+    pub mount_path: String,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// `build:` — docker-build arguments.
+    Build(String),
+    /// `cmd:` — a docker-run line (optional flags, image, arguments).
+    Cmd(String),
+    /// `push:` — image references, normalised (`:latest` added) and de-duplicated.
+    Push(Vec<String>),
+}
+
+impl StepKind {
+    /// `build`, `cmd` or `push`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Build(_) => "build",
+            StepKind::Cmd(_) => "cmd",
+            StepKind::Push(_) => "push",
+        }
+    }
+}
+
+/// When a step may start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needs {
+    /// No `when`: after the previous step in the file (at start for the first step).
+    Previous,
+    /// `when: ["-"]`: at start.
+    Start,
+    /// `when: [a, b]`: after all of these (indices of earlier steps, de-duplicated, in order).
+    Steps(Vec<usize>),
+}
+
+/// One step, with ACR's defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Position in the file (0-based).
+    pub index: usize,
+    /// Step id (`acb_step_<index>` when not given).
+    pub id: String,
+    /// What the step does.
+    pub kind: StepKind,
+    /// Ordering rule as written.
+    pub needs: Needs,
+    /// Resolved dependencies: indices of the steps this one waits for.
+    pub deps: Vec<usize>,
+    /// Env entries, task env merged in (step keys win), `KEY=value`.
+    pub env: Vec<String>,
+    /// Working directory as written (step, else task), before joining under `/workspace`.
+    pub working_directory: Option<String>,
+    /// Omit the working directory override.
+    pub disable_working_directory_override: bool,
+    /// `--entrypoint` (cmd only).
+    pub entry_point: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// Published ports (`-p`).
+    pub ports: Vec<String>,
+    /// Exposed ports.
+    pub expose: Vec<String>,
+    /// Network to join, when set on the step.
+    pub network: Option<String>,
+    /// `--isolation`.
+    pub isolation: Option<String>,
+    /// `--cpus`.
+    pub cpus: Option<String>,
+    /// Keep the container after it exits (until the run ends).
+    pub keep: bool,
+    /// Start and do not wait.
+    pub detach: bool,
+    /// Timeout, seconds.
+    pub timeout: u64,
+    /// Delay before start, seconds.
+    pub start_delay: u64,
+    /// Extra attempts after a failure.
+    pub retries: u64,
+    /// Delay between attempts, seconds (at least 5, as ACR).
+    pub retry_delay: u64,
+    /// Retry only when the output contains one of these.
+    pub retry_on_errors: Vec<String>,
+    /// Extra repetitions of the whole retry loop.
+    pub repeat: u64,
+    /// A failure does not fail the run.
+    pub ignore_errors: bool,
+    /// Pull the image explicitly before a cmd step.
+    pub pull: bool,
+    /// Build cache enabled (`cache: enabled`).
+    pub cache: bool,
+    /// Volume mounts.
+    pub volume_mounts: Vec<VolumeMount>,
+}
+
+impl Step {
+    /// A step with ACR's defaults for position `index`.
+    pub fn new(index: usize, id: String, kind: StepKind) -> Self {
+        Self {
+            index,
+            id,
+            kind,
+            needs: Needs::Previous,
+            deps: Vec::new(),
+            env: Vec::new(),
+            working_directory: None,
+            disable_working_directory_override: false,
+            entry_point: None,
+            user: None,
+            privileged: false,
+            ports: Vec::new(),
+            expose: Vec::new(),
+            network: None,
+            isolation: None,
+            cpus: None,
+            keep: false,
+            detach: false,
+            timeout: DEFAULT_STEP_TIMEOUT,
+            start_delay: 0,
+            retries: 0,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            retry_on_errors: Vec::new(),
+            repeat: 0,
+            ignore_errors: false,
+            pull: false,
+            cache: false,
+            volume_mounts: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Stage 1, text → text: comments, `$` aliases (v1.1.0), and the Go template render, as acb does
+//! before any YAML parsing (reference/acb-behaviour.md §4.1).
+//!
+//! The output is the text the YAML stage parses. When it differs from the file, diagnostics of
+//! later stages point into the rendered text, named `<file> (rendered)`, and say how to see it
+//! with `taskrun render`.
+
+pub mod alias;
+pub mod comments;
+pub mod data;
+pub mod delims;
+pub mod secrets;
+pub mod sprig;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gotmpl::{MissingKey, Template, TemplateError};
+
+use crate::diag::{Code, Problem, Problems};
+use crate::source::Source;
+
+pub use data::{RunInfo, TemplateData};
+pub use delims::Delims;
+pub use secrets::{DeclaredSecret, SecretValues};
+
+/// Go's `text/template` built-in functions (they may start an action).
+const BUILTINS: &[&str] = &[
+    "print", "printf", "println", "len", "index", "slice", "call", "eq", "ne", "lt", "le", "gt",
+    "ge", "and", "or", "not", "html", "js", "urlquery",
+];
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Missing values are errors (`--strict`).
+    pub strict: bool,
+    /// Forced delimiters (`--delims`); detected when `None`.
+    pub delims: Option<Delims>,
+    /// Image aliases for v1.1.0 files (defaults plus `--image-alias`).
+    pub image_aliases: BTreeMap<String, String>,
+    /// Directory that relative alias `src` files are read from (the task file's directory).
+    pub base_dir: PathBuf,
+}
+
+/// The result of rendering a task file.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The rendered text, named `<file> (rendered)` when it differs from the file.
+    pub source: Source,
+    /// Whether rendering changed the text.
+    pub changed: bool,
+    /// The delimiters used.
+    pub delims: Delims,
+    /// Whether `$` aliases were applied (v1.1.0).
+    pub aliases_enabled: bool,
+    /// The alias map, for the image alias rewrite of `cmd` after parsing.
+    pub aliases: alias::Aliases,
+    /// Secrets declared in the file and whether each had a local value.
+    pub secrets: Vec<DeclaredSecret>,
+    /// Warnings (unresolved secrets, delimiter notes).
+    pub warnings: Problems,
+}
+
+/// Renders `file` with `data`: aliases, then templates (twice when the file declares secrets).
+pub fn render(
+    file: &Source,
+    data: &TemplateData,
+    secret_values: &SecretValues,
+    options: &RenderOptions,
+) -> Result<Rendered, Problems> {
+    let mut warnings = Problems::new();
+    let mask = comments::comment_lines(&file.text);
+    let function_names: Vec<&str> = BUILTINS.iter().chain(sprig::NAMES).copied().collect();
+    let actions = delims::find_actions(&file.text, &mask, &function_names);
+    let choice = delims::choose(&file.text, &actions, options.delims);
+    if !choice.conflicting.is_empty() {
+        let mut p = if options.delims.is_some() {
+            Problem::warning(
+                Code::MixedDelims,
+                format!(
+                    "this file is rendered with {} (forced by --delims), so these actions stay literal text",
+                    choice.delims
+                ),
+            )
+        } else {
+            Problem::error(
+                Code::MixedDelims,
+                format!(
+                    "this file uses both `{{{{ }}}}` and `<< >>` template actions; it is rendered with {}",
+                    choice.delims
+                ),
+            )
+        };
+        for r in &choice.conflicting {
+            p = p.with_label(r.clone(), "not rendered: uses the other delimiters");
+        }
+        p = p.in_source(file).with_help(
+            "use one kind of delimiters for every action, or choose with `--delims braces|angles`",
+        );
+        if p.is_error() {
+            return Err(p.into());
+        }
+        warnings.push(p);
+    }
+    let (left, right) = choice.delims.pair();
+
+    // `$` aliases (v1.1.0 only).
+    let version = alias::find_version(&file.text);
+    let enabled = alias::aliases_enabled(version.as_deref());
+    let (text, aliases) = if enabled {
+        let render_block = |block: &str| -> Result<String, String> {
+            execute(block, &file.name, data, options, choice.delims, MissingKey::ZeroValue)
+                .map_err(|e| e.to_string())
+        };
+        let opts = alias::AliasOptions {
+            base_dir: &options.base_dir,
+            image_aliases: &options.image_aliases,
+            delims: (left, right),
+            comment_lines: &mask,
+        };
+        match alias::preprocess(&file.text, &opts, &render_block) {
+            Ok(pre) => (pre.text, pre.aliases),
+            Err(errors) => {
+                let mut problems = Problems::new();
+                for e in errors {
+                    let mut p = Problem::error(Code::Alias, e.message).in_source(file);
+                    if e.line > 0 {
+                        let at = file.offset_of(e.line, 1);
+                        p = p.with_label(at..line_end(&file.text, at), "");
+                    }
+                    p = p.with_help(e.help.unwrap_or_else(|| {
+                        "see https://aka.ms/acr/tasks/task-aliases for the alias format".to_owned()
+                    }));
+                    problems.push(p);
+                }
+                return Err(problems);
+            }
+        }
+    } else {
+        (file.text.to_string(), alias::Aliases::default())
+    };
+    // The text the template engine sees (after aliases) is what template errors point into.
+    let template_src = if text == *file.text {
+        file.clone()
+    } else {
+        Source::new(format!("{} (after aliases)", file.name), text.as_str())
+    };
+    let mask = comments::comment_lines(&text);
+    let protected = comments::protect(&text, &mask, left, right);
+
+    let strict = if options.strict {
+        MissingKey::Error
+    } else {
+        MissingKey::ZeroValue
+    };
+    let mut declared = Vec::new();
+    let out = if text.contains("secrets") {
+        let first = execute(
+            &protected,
+            &file.name,
+            data,
+            options,
+            choice.delims,
+            MissingKey::ZeroValue,
+        )
+        .map_err(|e| template_problem(e, &template_src, options.strict, left))?;
+        let ids = secrets::declared_ids(&first);
+        if ids.is_empty() {
+            finish(first)
+        } else {
+            let mut with_secrets = data.clone();
+            for id in ids {
+                let value = secret_values.lookup(&id);
+                declared.push(DeclaredSecret {
+                    id: id.clone(),
+                    resolved: value.is_some(),
+                });
+                if value.is_none() {
+                    warnings.push(unresolved_secret(&id, file));
+                }
+                with_secrets
+                    .secrets
+                    .insert(id, value.unwrap_or_default().to_owned());
+            }
+            let second = execute(
+                &protected,
+                &file.name,
+                &with_secrets,
+                options,
+                choice.delims,
+                strict,
+            )
+            .map_err(|e| template_problem(e, &template_src, options.strict, left))?;
+            finish(second)
+        }
+    } else {
+        let out = execute(&protected, &file.name, data, options, choice.delims, strict)
+            .map_err(|e| template_problem(e, &template_src, options.strict, left))?;
+        finish(out)
+    };
+
+    let changed = out != *file.text;
+    let source = if changed {
+        Source::new(format!("{} (rendered)", file.name), out)
+    } else {
+        file.clone()
+    };
+    Ok(Rendered {
+        source,
+        changed,
+        delims: choice.delims,
+        aliases_enabled: enabled,
+        aliases,
+        secrets: declared,
+        warnings,
+    })
+}
+
+/// ACR deletes every `<no value>` from the output.
+fn finish(out: String) -> String {
+    if out.contains("<no value>") {
+        out.replace("<no value>", "")
+    } else {
+        out
+    }
+}
+
+fn execute(
+    text: &str,
+    name: &str,
+    data: &TemplateData,
+    options: &RenderOptions,
+    delims: Delims,
+    missing: MissingKey,
+) -> Result<String, TemplateError> {
+    let _ = options;
+    let (left, right) = delims.pair();
+    Template::new(name)
+        .funcs(sprig::funcs())
+        .delims(left, right)
+        .missing_key(missing)
+        .parse(text)?
+        .execute_to_string(&data.to_template_value())
+}
+
+fn line_end(text: &str, at: usize) -> usize {
+    text[at.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| at + i)
+}
+
+fn unresolved_secret(id: &str, file: &Source) -> Problem {
+    let mut p = Problem::warning(
+        Code::SecretUnresolved,
+        format!("secret `{id}` has no local value; it renders as an empty string"),
+    )
+    .with_help(format!(
+        "pass `--secret {id}=VALUE`, set `TASKRUN_SECRET_{}`, or list it in a `--secrets-file`; `taskrun run` refuses to start without it",
+        secrets::env_name(id)
+    ));
+    if let Some(at) = find_secret_decl(&file.text, id) {
+        p = p.in_source(file).with_label(at.clone(), "declared here");
+    }
+    p
+}
+
+fn find_secret_decl(text: &str, id: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in text.split('\n') {
+        let t = line.trim_start().trim_start_matches("- ").trim_start();
+        if let Some(rest) = t.strip_prefix("id:") {
+            let v = rest.trim().trim_matches(['"', '\'']);
+            if v == id {
+                let start = offset + line.find(id).unwrap_or(0);
+                return Some(start..start + id.len());
+            }
+        }
+        offset += line.len() + 1;
+    }
+    None
+}
+
+/// Maps a template engine error to a diagnostic in `src`.
+fn template_problem(err: TemplateError, src: &Source, strict: bool, left: &str) -> Problems {
+    let p = match &err {
+        TemplateError::Parse {
+            line, col, message, ..
+        }
+        | TemplateError::Lex {
+            line, col, message, ..
+        } => {
+            let mut at = src.offset_of(*line, *col);
+            if message.contains("unclosed") || message.contains("unexpected EOF") {
+                // Point at the action that was never closed, not at the end of the text.
+                if let Some(open) = src.text[..at].rfind(left) {
+                    at = open;
+                }
+            }
+            let help = if message.contains("not defined") || message.contains("undefined function")
+            {
+                "taskrun ships the Sprig functions listed in docs/task-format.md; check the spelling"
+            } else {
+                "check the template action here: every action needs its closing delimiter and valid Go template syntax"
+            };
+            Problem::error(Code::TemplateParse, format!("template error: {message}"))
+                .in_source(src)
+                .with_label(at..line_end(&src.text, at), "")
+                .with_help(help)
+        }
+        TemplateError::MissingKey { key } if strict => Problem::error(
+            Code::MissingValue,
+            format!("the template refers to `{key}`, which has no value (--strict)"),
+        )
+        .in_source(src)
+        .with_labels_for(key)
+        .with_help(format!(
+            "pass `--set {key}=VALUE` or add `{key}` to the --values file, or drop --strict"
+        )),
+        other => Problem::error(
+            Code::TemplateExec,
+            format!("template error while rendering `{}`: {other}", src.name),
+        )
+        .with_help("fix the template, or run `taskrun render` to see the text around it"),
+    };
+    p.into()
+}
+
+impl Problem {
+    /// Labels every occurrence of `.<key>` in the source (for errors without positions).
+    fn with_labels_for(mut self, key: &str) -> Self {
+        let Some(text) = self.source.as_ref().map(|s| s.text.clone()) else {
+            return self;
+        };
+        let needle = format!(".{key}");
+        let mut from = 0;
+        while let Some(i) = text[from..].find(&needle) {
+            let start = from + i + 1;
+            let end = start + key.len();
+            let boundary = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            if boundary {
+                self = self.with_label(start..end, "no value");
+            }
+            from = end;
+            if self.labels.len() >= 8 {
+                break;
+            }
+        }
+        self
+    }
+}
