@@ -76,7 +76,12 @@ pub struct FileArgs {
     #[arg(long = "secrets-file", value_name = "FILE")]
     pub secrets_file: Option<PathBuf>,
     /// The run registry, `.Run.Registry`.
-    #[arg(short = 'r', long = "registry", env = "TASKRUN_REGISTRY", value_name = "HOST")]
+    #[arg(
+        short = 'r',
+        long = "registry",
+        env = "TASKRUN_REGISTRY",
+        value_name = "HOST"
+    )]
     pub registry: Option<String>,
     /// The run id, `.Run.ID`.
     #[arg(long = "run-id", value_name = "ID")]

@@ -191,7 +191,10 @@ fn read(path: &Path, what: &str) -> Result<String, Problem> {
             })
         })
         .and_then(|bytes| {
-            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec();
+            let bytes = bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&bytes)
+                .to_vec();
             String::from_utf8(bytes).map_err(|_| {
                 Problem::error(
                     Code::IoRead,

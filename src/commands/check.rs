@@ -21,6 +21,8 @@ pub struct Checked {
     pub plan: Plan,
     /// Warnings found on the way.
     pub warnings: Problems,
+    /// Values that had no value and were checked with placeholders (validate and graph only).
+    pub placeholders: Vec<String>,
 }
 
 /// Why checking stopped.
@@ -34,37 +36,53 @@ pub struct Failed {
     pub note: Option<String>,
 }
 
-/// Reads, renders, parses, validates and plans the task file named by `args`.
-pub fn check(args: &FileArgs) -> Result<Checked, Failed> {
-    let inputs = resolve_inputs(args, std::env::vars()).map_err(|problems| Failed {
+/// Reads, renders, parses, validates and plans the task file named by `args`. With
+/// `placeholders`, values the file refers to but nobody gave are filled with placeholders
+/// (`validate`, `graph`); `run` and `render` use exactly what was given, as acb.
+pub fn check(args: &FileArgs, placeholders: bool) -> Result<Checked, Failed> {
+    let mut inputs = resolve_inputs(args, std::env::vars()).map_err(|problems| Failed {
         problems,
         masked: Vec::new(),
         note: None,
     })?;
+    let filled = if placeholders {
+        render::placeholders::fill(&inputs.file.text, &mut inputs.data)
+    } else {
+        Vec::new()
+    };
     let fail = |problems: Problems| Failed {
         problems,
         masked: inputs.masked.clone(),
-        note: None,
+        note: placeholder_note(&filled),
     };
-    let rendered =
-        render::render(&inputs.file, &inputs.data, &inputs.secrets, &inputs.render).map_err(fail)?;
+    let rendered = render::render(&inputs.file, &inputs.data, &inputs.secrets, &inputs.render)
+        .map_err(fail)?;
     let mut problems = rendered.warnings.clone();
 
-    let (ast, syntax_problems) = syntax::parse(&rendered.source);
+    let yaml_src = syntax::yaml11_compat(&rendered.source);
+    let (ast, syntax_problems) = syntax::parse(&yaml_src);
     problems.extend(syntax_problems);
     let task = match &ast {
         Some(ast) => {
-            let (task, validate_problems) = validate::validate(ast, &rendered.source);
+            let (task, validate_problems) = validate::validate(ast, &yaml_src);
             problems.extend(validate_problems);
             task
         }
         None => None,
     };
+    if !filled.is_empty() {
+        soften_placeholder_problems(&mut problems, &inputs.file, &yaml_src, &filled);
+    }
     if inputs.strict {
         problems.promote_warnings();
     }
     let Some(mut task) = task.filter(|_| !problems.has_errors()) else {
-        let note = rendered.changed.then(|| rendered_note(&rendered, &inputs));
+        let note = rendered
+            .changed
+            .then(|| rendered_note(&rendered, &inputs))
+            .into_iter()
+            .chain(placeholder_note(&filled))
+            .reduce(|a, b| format!("{a}\n{b}"));
         return Err(Failed {
             note,
             ..fail(problems)
@@ -86,6 +104,18 @@ pub fn check(args: &FileArgs) -> Result<Checked, Failed> {
         task,
         plan,
         warnings: problems,
+        placeholders: filled,
+    })
+}
+
+/// The note saying which values were checked with placeholders.
+pub fn placeholder_note(filled: &[String]) -> Option<String> {
+    (!filled.is_empty()).then(|| {
+        format!(
+            "note: no value was given for {}; checked with placeholders (pass --set, --values, \
+             --commit… for an exact check)",
+            filled.join(", ")
+        )
     })
 }
 
@@ -95,4 +125,39 @@ fn rendered_note(rendered: &Rendered, inputs: &Inputs) -> String {
          run `taskrun render -f {}` with the same flags to see it",
         rendered.source.name, inputs.file.name
     )
+}
+
+/// In placeholder mode, a validation error on a line whose text in the file is a template that
+/// uses a placeholder value (`keyvault: {{.Values.vault}}` checked as `keyvault: vault`) says
+/// more about the placeholder than about the file: it becomes a warning. Lines are matched by
+/// number, so this only applies when rendering kept the line count.
+fn soften_placeholder_problems(
+    problems: &mut Problems,
+    file: &crate::source::Source,
+    rendered: &crate::source::Source,
+    filled: &[String],
+) {
+    let file_lines: Vec<&str> = file.text.split('\n').collect();
+    if file_lines.len() != rendered.text.split('\n').count() {
+        return;
+    }
+    let uses_placeholder = |line: &str| {
+        filled.iter().any(|f| {
+            let name = f.rsplit('.').next().unwrap_or(f);
+            line.contains(f.as_str())
+                || (f.starts_with(".Run.") && line.contains(&format!("${name}")))
+        })
+    };
+    problems.map_in_place(|p| {
+        let stage_allows = p.code.as_str().starts_with("taskrun::validate::");
+        let on_placeholder_line = p
+            .location()
+            .and_then(|(_, line, _)| file_lines.get(line.saturating_sub(1)).copied())
+            .is_some_and(uses_placeholder);
+        if p.is_error() && stage_allows && on_placeholder_line {
+            p.severity = crate::diag::Severity::Warning;
+            p.message
+                .push_str(" (with a placeholder for a value that was not given)");
+        }
+    });
 }

@@ -7,7 +7,7 @@ use crate::report::Printer;
 
 /// Prints the plan of the task file; exit 2 when it is invalid.
 pub fn graph(args: &GraphArgs, printer: &Printer) -> ExitStatus {
-    match check(&args.file) {
+    match check(&args.file, true) {
         Ok(checked) => {
             printer.problems(&checked.warnings, &checked.inputs.masked);
             let text = match args.format {

@@ -1,7 +1,7 @@
 //! One small function per subcommand, and the dispatch `match`. Commands return an
 //! [`ExitStatus`]; only the report layer prints.
 
-mod check;
+pub mod check;
 mod graph;
 mod render;
 mod run;

@@ -20,12 +20,8 @@ use crate::report::run::{OutputMode, RunReporter};
 /// Runs the task file.
 pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
     let mut args = args.clone();
-    let run_id = args
-        .file
-        .run_id
-        .get_or_insert_with(generate_run_id)
-        .clone();
-    let checked = match check(&args.file) {
+    let run_id = args.file.run_id.get_or_insert_with(generate_run_id).clone();
+    let checked = match check(&args.file, false) {
         Ok(c) => c,
         Err(failed) => {
             super::print_failed(&failed, printer);
@@ -166,7 +162,8 @@ fn exit_status(summary: &RunSummary) -> ExitStatus {
 /// Ctrl-C and SIGTERM cancel the run (cleanup still happens); a second signal exits at once.
 fn spawn_signal_handler(interrupt: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let wait_term = async {
             match term.as_mut() {
                 Some(t) => {

@@ -6,7 +6,7 @@ use crate::report::Printer;
 
 /// Checks the task file; exit 0 (warnings allowed) or 2.
 pub fn validate(args: &FileArgs, printer: &Printer) -> ExitStatus {
-    match check(args) {
+    match check(args, true) {
         Ok(checked) => {
             printer.problems(&checked.warnings, &checked.inputs.masked);
             let steps = checked.task.steps.len();
@@ -16,13 +16,20 @@ pub fn validate(args: &FileArgs, printer: &Printer) -> ExitStatus {
                 checked.inputs.file.name,
                 if steps == 1 { "" } else { "s" },
                 checked.rendered.delims,
-                if checked.rendered.aliases_enabled { "on (v1.1.0)" } else { "off" },
+                if checked.rendered.aliases_enabled {
+                    "on (v1.1.0)"
+                } else {
+                    "off"
+                },
                 match warnings {
                     0 => String::new(),
                     1 => ", 1 warning".to_owned(),
                     n => format!(", {n} warnings"),
                 }
             ));
+            if let Some(note) = super::check::placeholder_note(&checked.placeholders) {
+                printer.status(&note);
+            }
             ExitStatus::Success
         }
         Err(failed) => {

@@ -158,10 +158,9 @@ impl Code {
 
     /// Whether `--strict` turns a warning with this code into an error.
     pub fn strict_makes_error(self) -> bool {
-        matches!(
-            self,
-            Code::UnknownKey | Code::DuplicateKey | Code::CmdShell | Code::MissingValue
-        )
+        // Unresolved secrets are only errors for `run`; everything else that taskrun tolerates
+        // where acb or a careful reader would not is refused under --strict.
+        !matches!(self, Code::SecretUnresolved)
     }
 }
 

@@ -146,16 +146,18 @@ impl Diagnostic for Problem {
         if self.labels.is_empty() {
             return None;
         }
-        Some(Box::new(self.labels.iter().enumerate().map(move |(i, l)| {
-            let start = l.span.start.min(len);
-            let end = l.span.end.clamp(start, len);
-            let text = (!l.text.is_empty()).then(|| l.text.clone());
-            if i == 0 {
-                LabeledSpan::new_primary_with_span(text, start..end)
-            } else {
-                LabeledSpan::new_with_span(text, start..end)
-            }
-        })))
+        Some(Box::new(self.labels.iter().enumerate().map(
+            move |(i, l)| {
+                let start = l.span.start.min(len);
+                let end = l.span.end.clamp(start, len);
+                let text = (!l.text.is_empty()).then(|| l.text.clone());
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(text, start..end)
+                } else {
+                    LabeledSpan::new_with_span(text, start..end)
+                }
+            },
+        )))
     }
 }
 
@@ -203,6 +205,11 @@ impl Problems {
                 p.severity = Severity::Error;
             }
         }
+    }
+
+    /// Changes problems in place (for example to turn some errors into warnings).
+    pub fn map_in_place(&mut self, f: impl FnMut(&mut Problem)) {
+        self.items.iter_mut().for_each(f);
     }
 
     /// Consumes the list.

@@ -82,7 +82,9 @@ impl ReadyQueue {
 
     /// Steps never started, in file order.
     pub fn not_started(&self) -> Vec<usize> {
-        (0..self.started.len()).filter(|&i| !self.started[i]).collect()
+        (0..self.started.len())
+            .filter(|&i| !self.started[i])
+            .collect()
     }
 }
 

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL, TarStream};
-use crate::exec::{Reporter, RunOptions};
 use crate::exec::resources::RunKey;
+use crate::exec::{Reporter, RunOptions};
 use crate::model::Task;
 use crate::registry::credentials::docker_config_json;
 
@@ -117,7 +117,11 @@ pub async fn prepare<E: Engine>(
         .collect();
     let config = docker_config_json(&auths);
     engine
-        .put_into_volume(&home, "", tar_of(&[(".docker/config.json", config.as_bytes())]))
+        .put_into_volume(
+            &home,
+            "",
+            tar_of(&[(".docker/config.json", config.as_bytes())]),
+        )
         .await?;
 
     let mut volumes = BTreeMap::new();

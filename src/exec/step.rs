@@ -105,7 +105,10 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
     if step.start_delay > 0 {
         ctx.reporter.step_message(
             &step.id,
-            &format!("Waiting {} seconds before executing step ID: {}", step.start_delay, step.id),
+            &format!(
+                "Waiting {} seconds before executing step ID: {}",
+                step.start_delay, step.id
+            ),
         );
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(step.start_delay)) => {}
@@ -231,7 +234,10 @@ pub(crate) async fn attempts<'a, E: Engine>(
                 if step.retries > 0 {
                     ctx.reporter.step_message(
                         &step.id,
-                        &format!("Container failed during run: {}. No retries remaining.", step.id),
+                        &format!(
+                            "Container failed during run: {}. No retries remaining.",
+                            step.id
+                        ),
                     );
                 }
                 errors.push(format!("exit status {code}"));
@@ -259,8 +265,10 @@ pub(crate) async fn pull<E: Engine>(
     step: &Step,
     image: &str,
 ) -> Result<(), EngineError> {
-    ctx.reporter
-        .step_message(&step.id, "Step specified pull. Performing an explicit pull...");
+    ctx.reporter.step_message(
+        &step.id,
+        "Step specified pull. Performing an explicit pull...",
+    );
     let auth = ctx.options.credentials.for_registry(registry_of(image));
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     ctx.engine.pull(image, auth.as_ref(), sink).await
@@ -293,8 +301,10 @@ async fn push<E: Engine>(
         let mut delay = Duration::from_millis(250);
         let mut last_err = None;
         for attempt in 1..=3 {
-            ctx.reporter
-                .step_message(&step.id, &format!("Pushing image: {image}, attempt {attempt}"));
+            ctx.reporter.step_message(
+                &step.id,
+                &format!("Pushing image: {image}, attempt {attempt}"),
+            );
             match ctx.engine.push(image, auth.as_ref(), sink.clone()).await {
                 Ok(digest) => {
                     ctx.reporter
@@ -331,7 +341,11 @@ async fn push<E: Engine>(
 }
 
 /// The mounts and env every step container gets, as acb: workspace, engine socket, home.
-pub(crate) fn base_spec<E: Engine>(ctx: &StepContext<E>, step: &Step, image: String) -> ContainerSpec {
+pub(crate) fn base_spec<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    image: String,
+) -> ContainerSpec {
     let mut mounts = vec![
         Mount::Volume {
             name: ctx.env.workspace.clone(),
@@ -359,7 +373,13 @@ pub(crate) fn base_spec<E: Engine>(ctx: &StepContext<E>, step: &Step, image: Str
     let mut env = vec!["HOME=/acb/home".to_owned()];
     env.extend(step.env.iter().cloned());
     let network = match &step.network {
-        Some(n) => Some(ctx.env.networks.get(n).cloned().unwrap_or_else(|| n.clone())),
+        Some(n) => Some(
+            ctx.env
+                .networks
+                .get(n)
+                .cloned()
+                .unwrap_or_else(|| n.clone()),
+        ),
         None => ctx.env.default_network.clone(),
     };
     let aliases = match &network {

@@ -38,9 +38,7 @@ impl Plan {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         for step in &task.steps {
             let summary = match &step.kind {
-                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => {
-                    one_line(s)
-                }
+                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => one_line(s),
                 crate::model::StepKind::Push(images) => images.join(" "),
             };
             graph.add_node(PlanStep {
@@ -52,7 +50,7 @@ impl Plan {
         }
         for step in &task.steps {
             for &dep in &step.deps {
-                if dep < step.index {
+                if dep < step.index && step.index < graph.node_count() {
                     graph.add_edge(NodeIndex::new(dep), NodeIndex::new(step.index), ());
                 }
             }
@@ -179,7 +177,11 @@ mod tests {
 
     #[test]
     fn sequential_by_default() {
-        let t = task(&[("a", Needs::Previous), ("b", Needs::Previous), ("c", Needs::Previous)]);
+        let t = task(&[
+            ("a", Needs::Previous),
+            ("b", Needs::Previous),
+            ("c", Needs::Previous),
+        ]);
         let p = Plan::new(&t);
         assert_eq!(p.edges(), vec![(0, 1), (1, 2)]);
         assert_eq!(p.waves(), vec![0, 1, 2]);

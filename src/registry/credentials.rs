@@ -123,18 +123,30 @@ pub fn parse_credential(raw: &str) -> Result<RegistryAuth, String> {
     if c.registry.is_empty() {
         return Err("--credential: registry name can't be empty".to_owned());
     }
-    let opaque = |t: &Option<String>| t.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("opaque"));
-    if !opaque(&c.user_name_provider_type) || !opaque(&c.password_provider_type) || c.identity.is_some() {
+    let opaque = |t: &Option<String>| {
+        t.as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("opaque"))
+    };
+    if !opaque(&c.user_name_provider_type)
+        || !opaque(&c.password_provider_type)
+        || c.identity.is_some()
+    {
         return Err(format!(
             "--credential for `{}`: Key Vault and managed-identity credentials need Azure; pass the user name and password as plain values",
             c.registry
         ));
     }
     if c.username.is_empty() {
-        return Err(format!("--credential for `{}`: username can't be empty", c.registry));
+        return Err(format!(
+            "--credential for `{}`: username can't be empty",
+            c.registry
+        ));
     }
     if c.password.is_empty() {
-        return Err(format!("--credential for `{}`: password can't be empty", c.registry));
+        return Err(format!(
+            "--credential for `{}`: password can't be empty",
+            c.registry
+        ));
     }
     Ok(RegistryAuth {
         server: c.registry,
@@ -252,10 +264,15 @@ mod tests {
             r#"{"registry":"r.io","username":"u","password":"p","usernameProviderType":"opaque","passwordProviderType":"Opaque"}"#,
         )
         .unwrap();
-        assert_eq!((a.server.as_str(), a.username.as_str(), a.password.as_str()), ("r.io", "u", "p"));
+        assert_eq!(
+            (a.server.as_str(), a.username.as_str(), a.password.as_str()),
+            ("r.io", "u", "p")
+        );
         assert!(parse_credential(r#"{"registry":"","username":"u","password":"p"}"#).is_err());
         assert!(parse_credential(r#"{"registry":"r","username":"u","password":""}"#).is_err());
-        let vault = parse_credential(r#"{"registry":"r","username":"u","password":"p","passwordProviderType":"vaultsecret","identity":"x"}"#);
+        let vault = parse_credential(
+            r#"{"registry":"r","username":"u","password":"p","passwordProviderType":"vaultsecret","identity":"x"}"#,
+        );
         assert!(vault.unwrap_err().contains("Key Vault"));
         assert!(parse_credential("not json").is_err());
         assert!(!format!("{a:?}").contains("\"p\""));
@@ -267,7 +284,10 @@ mod tests {
             r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"},"127.0.0.1:5001":{"username":"a","password":"b"}}}"#,
         )
         .unwrap();
-        let c = Credentials { explicit: BTreeMap::new(), config: cfg };
+        let c = Credentials {
+            explicit: BTreeMap::new(),
+            config: cfg,
+        };
         let hub = c.for_registry("docker.io").unwrap();
         assert_eq!((hub.username.as_str(), hub.password.as_str()), ("u", "p"));
         assert_eq!(c.for_registry("127.0.0.1:5001").unwrap().password, "b");

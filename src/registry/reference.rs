@@ -4,9 +4,7 @@
 /// it contains `.` or `:` or is `localhost`; otherwise Docker Hub (`docker.io`).
 pub fn registry_of(image: &str) -> &str {
     match image.split_once('/') {
-        Some((first, _))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             first
         }
         _ => "docker.io",
@@ -60,8 +58,14 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert_eq!(split_tag("localhost:5000/a/b:1"), ("localhost:5000/a/b", "1"));
-        assert_eq!(split_tag("localhost:5000/a"), ("localhost:5000/a", "latest"));
+        assert_eq!(
+            split_tag("localhost:5000/a/b:1"),
+            ("localhost:5000/a/b", "1")
+        );
+        assert_eq!(
+            split_tag("localhost:5000/a"),
+            ("localhost:5000/a", "latest")
+        );
         assert_eq!(split_tag("a"), ("a", "latest"));
         assert_eq!(split_tag("a@sha256:ab"), ("a", "sha256:ab"));
     }

@@ -74,8 +74,7 @@ pub fn protect(text: &str, mask: &[bool], left: &str, right: &str) -> String {
         if i > 0 {
             out.push('\n');
         }
-        if mask.get(i).copied().unwrap_or(false) && (line.contains(left) || line.contains(right))
-        {
+        if mask.get(i).copied().unwrap_or(false) && (line.contains(left) || line.contains(right)) {
             out.push_str(left);
             out.push_str(&go_quote(line));
             out.push_str(right);
@@ -114,7 +113,9 @@ mod tests {
         let mask = comment_lines(text);
         assert_eq!(
             mask,
-            vec![true, false, true, false, false, false, false, false, true, false]
+            vec![
+                true, false, true, false, false, false, false, false, true, false
+            ]
         );
     }
 

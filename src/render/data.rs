@@ -130,7 +130,11 @@ fn sorted(v: &Json) -> Json {
         Json::Object(m) => {
             let mut keys: Vec<_> = m.keys().collect();
             keys.sort();
-            Json::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Json::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -196,7 +200,11 @@ mod tests {
     #[test]
     fn run_json_keys_are_sorted() {
         let data = TemplateData {
-            run: RunInfo::new("ca1", "r.io", Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()),
+            run: RunInfo::new(
+                "ca1",
+                "r.io",
+                Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap(),
+            ),
             ..TemplateData::default()
         };
         let json = data.to_json();

@@ -9,6 +9,7 @@ pub mod alias;
 pub mod comments;
 pub mod data;
 pub mod delims;
+pub mod placeholders;
 pub mod secrets;
 pub mod sprig;
 pub mod values;
@@ -111,8 +112,15 @@ pub fn render(
     let enabled = alias::aliases_enabled(version.as_deref());
     let (text, aliases) = if enabled {
         let render_block = |block: &str| -> Result<String, String> {
-            execute(block, &file.name, data, options, choice.delims, MissingKey::ZeroValue)
-                .map_err(|e| e.to_string())
+            execute(
+                block,
+                &file.name,
+                data,
+                options,
+                choice.delims,
+                MissingKey::ZeroValue,
+            )
+            .map_err(|e| e.to_string())
         };
         let opts = alias::AliasOptions {
             base_dir: &options.base_dir,

@@ -14,40 +14,48 @@
 //!
 //! * **Time values** are [`Value::String`]s in RFC 3339 with nanoseconds, UTC
 //!   (`2024-05-01T12:00:00.123456789Z`); that is what `now` and `dateModify` return. `date`,
-//!   `dateInZone`, `htmlDate`, `htmlDateInZone`, `dateModify` and `unixEpoch` accept such strings, any
-//!   other RFC 3339 string, or a [`Value::Int`] of Unix seconds. As in Sprig, `date` formats the
-//!   current time when given anything else (Sprig does this for every non-`time.Time` value).
+//!   `dateInZone`, `htmlDate`, `htmlDateInZone`, `dateModify` and `unixEpoch` accept such
+//!   strings, any other RFC 3339 string, or a [`Value::Int`] of Unix seconds. As in Sprig, `date`
+//!   formats the current time when given anything else (Sprig does this for every value that is
+//!   not a `time.Time` or an integer).
 //! * **Time zones.** Every zone is UTC: `"Local"` is taken to be UTC (acb runs in UTC) and named
 //!   zones are not converted (Sprig also falls back to UTC for zones it cannot load).
-//! * **Go layouts** (`"2006-01-02T15:04:05Z07:00"`, `"20060102-150405"`, `"Jan _2 15:04:05.000"`, …)
-//!   are interpreted directly, chunk by chunk, as Go's `time.Format` does.
-//! * **String conversion** (`toString`, `cat`, `quote`, `join`, `b64enc`, dict keys, …) follows Go's
-//!   `fmt.Sprint`: `[a b c]` for lists, `map[a:1 b:2]` for maps, `<nil>` for nil, floats as `%v`
-//!   (`1e+06`, `0.5`, `1.5e-07`).
+//! * **Go layouts** (`"2006-01-02T15:04:05Z07:00"`, `"20060102-150405"`,
+//!   `"Jan _2 15:04:05.000"`, …) are interpreted chunk by chunk, as Go's `time.Format` does.
+//! * **String conversion** (`toString`, `cat`, `quote`, `join`, `b64enc`, dict keys, …) follows
+//!   Go's `fmt.Sprint`: `[a b c]` for lists, `map[a:1 b:2]` for maps, `<nil>` for nil, floats as
+//!   `%v` (`1e+06`, `0.5`, `1.5e-07`).
 //! * **Dicts are values.** gotmpl values are immutable, so `set`, `unset`, `merge` and
 //!   `mergeOverwrite` return an updated copy instead of mutating their argument: write
 //!   `{{ $d = set $d "k" "v" }}` where Sprig code writes `{{ $_ := set $d "k" "v" }}`.
 //! * **Go types.** `typeOf`/`kindOf` report `int` for every integer, `float64` for floats,
-//!   `[]interface {}` for lists and `map[string]interface {}` for dicts; Sprig would say `int64` for
-//!   the result of `add`, or `[]string` for the result of `splitList`.
-//! * **Strings are UTF-8.** Functions that cut strings at byte offsets (`substr`, `trunc`, `abbrev`,
-//!   `wrap`) replace a split UTF-8 sequence with U+FFFD where Go would emit the raw bytes, and
-//!   `b64dec` decodes invalid UTF-8 the same way.
-//! * **Regular expressions** use Go's RE2 syntax: `\d`, `\w`, `\s` and `\b` are ASCII-only as in Go,
-//!   and `\Q…\E` quotes. Matching, replacement (`$1`, `${name}`) and the handling of empty matches
-//!   follow Go's `regexp`.
-//! * **Size limits.** Results larger than 64 MiB (`repeat`, `indent`, `until`, random strings, …)
-//!   are errors instead of exhausting memory.
+//!   `[]interface {}` for lists and `map[string]interface {}` for dicts; Sprig would say `int64`
+//!   for the result of `add`, or `[]string` for the result of `splitList`.
+//! * **Strings are UTF-8.** Functions that cut strings at byte offsets (`substr`, `trunc`,
+//!   `abbrev`, `wrap`) replace a split UTF-8 sequence with U+FFFD where Go would emit the raw
+//!   bytes, and `b64dec` decodes invalid UTF-8 the same way.
+//! * **Regular expressions** use Go's RE2 syntax: `\d`, `\w`, `\s` and `\b` are ASCII-only as
+//!   in Go, and `\Q…\E` quotes. Matching, replacement (`$1`, `${name}`) and the handling of empty
+//!   matches follow Go's `regexp`.
+//! * **Size limits.** Strings longer than 64 MiB (`repeat`, `indent`, random strings, …) and lists
+//!   longer than 4 Mi items (`until`, `untilStep`) are errors instead of exhausting memory.
+//! * **`slice` is Sprig's** (`slice LIST [START [END]]`, lists only); as in Go, a registered
+//!   function replaces the built-in of the same name.
+//! * **`b64enc`** maps nil to `""`, as acb's override does. acb encodes `<int Value>` for other
+//!   non-strings (a bug); taskrun encodes their `fmt.Sprint` text: `{{ 1867 | b64enc }}` is
+//!   `MTg2Nw==`.
 //!
 //! Functions never panic: bad arity is [`TemplateError::ArgCount`], everything else is
 //! [`TemplateError::Exec`] with a message that starts `error calling NAME:` as in Go. Where Sprig
 //! panics (`first 1`, `div 1 0`, an invalid `regexFind` pattern) the call fails with an error.
 //!
 //! Not shipped, because Sprig v2.22.0 does not have them (they arrived in v3, so a task file using
-//! them fails on ACR): `get`, `toRawJson`, `fromJson`, `dig`, `chunk`, `seq`, the `must*` family and
-//! `required` (a Helm function). Also not shipped: crypto and certificate generation, `toDate`,
-//! `ago`, `duration`, `b32enc`/`b32dec`, `urlParse`/`urlJoin`, `getHostByName`, `toDecimal`,
-//! `semver`, `abbrevboth`, `splitn`'s siblings in `os*`.
+//! them fails on ACR): `get`, `toRawJson`, `fromJson`, `dig`, `chunk`, `seq`, `randInt`, `all`,
+//! `any`, `osBase` and the other `os*` path functions, the `must*` family and the `*f` float
+//! arithmetic. `required` is a Helm function, not Sprig's. Sprig v2.22.0 functions not shipped:
+//! `toDate`, `ago`, `b32enc`/`b32dec`, `urlParse`/`urlJoin`, `getHostByName`, `toDecimal`,
+//! `semver`, `abbrevboth`, and the crypto helpers (`genCA`, `genPrivateKey`, `derivePassword`,
+//! `encryptAES`, …).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -63,8 +71,10 @@ type Res = gotmpl::Result<Value>;
 type Func = fn(&str, &[Value]) -> Res;
 type Map = BTreeMap<Arc<str>, Value>;
 
-/// Largest string or list (in bytes or elements) a function may build.
+/// Largest string (in bytes) a function may build.
 const MAX_SIZE: usize = 64 << 20;
+/// Longest list a function may build.
+const MAX_ITEMS: usize = 4 << 20;
 
 /// Names of every function returned by [`funcs`], in the order of the Sprig documentation's
 /// sections. The renderer uses it to recognise template actions.
@@ -499,7 +509,18 @@ fn check_size(name: &str, size: usize) -> gotmpl::Result<()> {
     if size > MAX_SIZE {
         Err(fail(
             name,
-            format!("result too large ({size} > {MAX_SIZE} bytes or items)"),
+            format!("result too large ({size} > {MAX_SIZE} bytes)"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_items(name: &str, items: usize) -> gotmpl::Result<()> {
+    if items > MAX_ITEMS {
+        Err(fail(
+            name,
+            format!("result too large ({items} > {MAX_ITEMS} items)"),
         ))
     } else {
         Ok(())
@@ -1212,8 +1233,9 @@ fn f_swapcase(name: &str, args: &[Value]) -> Res {
 fn f_shuffle(name: &str, args: &[Value]) -> Res {
     arity(name, args, 1)?;
     let mut chars: Vec<char> = str_at(name, args, 0)?.chars().collect();
+    let mut rng = Rng::new();
     for i in (1..chars.len()).rev() {
-        let j = random_below(i as u64 + 1) as usize;
+        let j = rng.below(i as u64 + 1) as usize;
         chars.swap(i, j);
     }
     Ok(string(chars.into_iter().collect::<String>()))
@@ -1290,9 +1312,10 @@ fn random_string(name: &str, args: &[Value], alphabet: &[u8]) -> Res {
         return Ok(string(""));
     };
     check_size(name, n)?;
+    let mut rng = Rng::new();
     let out: String = (0..n)
         .map(|_| {
-            let i = random_below(alphabet.len() as u64) as usize;
+            let i = rng.below(alphabet.len() as u64) as usize;
             char::from(alphabet.get(i).copied().unwrap_or(b'a'))
         })
         .collect();
@@ -1345,19 +1368,41 @@ fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
-/// A uniform random number in `0..bound` (`bound > 0`).
-fn random_below(bound: u64) -> u64 {
-    if bound <= 1 {
-        return 0;
+/// Random numbers drawn from a buffer of OS randomness.
+struct Rng {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Rng {
+    fn new() -> Self {
+        Rng {
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
-    let zone = u64::MAX - (u64::MAX % bound);
-    loop {
-        let b = random_bytes(8);
-        let mut arr = [0u8; 8];
-        arr.copy_from_slice(&b[..8]);
-        let x = u64::from_le_bytes(arr);
-        if x < zone {
-            return x % bound;
+
+    fn byte(&mut self) -> u8 {
+        if self.pos >= self.buf.len() {
+            self.buf = random_bytes(4096);
+            self.pos = 0;
+        }
+        let b = self.buf.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        b
+    }
+
+    /// A uniform random number in `0..bound`.
+    fn below(&mut self, bound: u64) -> u64 {
+        if bound <= 1 {
+            return 0;
+        }
+        let zone = u64::MAX - (u64::MAX % bound);
+        loop {
+            let x = (0..8).fold(0u64, |acc, _| (acc << 8) | u64::from(self.byte()));
+            if x < zone {
+                return x % bound;
+            }
         }
     }
 }
@@ -1485,7 +1530,7 @@ fn f_concat(name: &str, args: &[Value]) -> Res {
 
 fn f_uniq(name: &str, args: &[Value]) -> Res {
     arity(name, args, 1)?;
-    let items = list_of(name, &args[0], "uniq")?;
+    let items = list_of(name, &args[0], "find uniq")?;
     let mut out: Vec<Value> = Vec::new();
     for item in items {
         if !out.contains(item) {
@@ -1566,7 +1611,7 @@ fn until_step(name: &str, start: i64, stop: i64, step: i64) -> Res {
         let st = i128::from(step).abs();
         (span + st - 1) / st
     };
-    check_size(name, usize::try_from(count).unwrap_or(usize::MAX))?;
+    check_items(name, usize::try_from(count).unwrap_or(usize::MAX))?;
     let mut out = Vec::with_capacity(count as usize);
     let mut i = i128::from(start);
     for _ in 0..count {
@@ -2943,8 +2988,9 @@ fn f_type_is_like(name: &str, args: &[Value]) -> Res {
     arity(name, args, 2)?;
     let target = str_at(name, args, 0)?;
     let t = go_type(&args[1]);
+    // Sprig also accepts a pointer to the target type; gotmpl values are never pointers.
     Ok(Value::Bool(
-        target == t || target.strip_prefix('*') == Some(t),
+        target == t || t.strip_prefix('*') == Some(target),
     ))
 }
 
@@ -3258,7 +3304,8 @@ fn check_semver(c: &SemConstraint, v: &SemVer) -> bool {
     let con = &c.con;
     // A prerelease version only satisfies constraints that mention a prerelease (except a plain
     // `!=`, which compares exactly).
-    if !v.pre.is_empty() && con.pre.is_empty() && !(c.op == "!=" && !c.dirty) {
+    let exact_not_equal = c.op == "!=" && !c.dirty;
+    if !v.pre.is_empty() && con.pre.is_empty() && !exact_not_equal {
         return false;
     }
     let tilde = || {
@@ -3393,4 +3440,1068 @@ fn f_expandenv(name: &str, args: &[Value]) -> Res {
     Ok(string(go_expand(s, |k| {
         std::env::var(k).unwrap_or_default()
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gotmpl::{Template, tmap};
+
+    fn render_with(src: &str, data: &Value) -> Result<String, String> {
+        Template::new("t")
+            .funcs(funcs())
+            .parse(src)
+            .and_then(|t| t.execute_to_string(data))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Renders `src` with `data`, failing the test on an error.
+    fn rd(src: &str, data: &Value) -> String {
+        match render_with(src, data) {
+            Ok(out) => out,
+            Err(e) => panic!("{src}: {e}"),
+        }
+    }
+
+    fn r(src: &str) -> String {
+        rd(src, &tmap! {})
+    }
+
+    /// Renders `src`, expecting an error; returns its message.
+    fn err(src: &str) -> String {
+        match render_with(src, &tmap! {}) {
+            Ok(out) => panic!("{src}: expected an error, got {out:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn assert_err(src: &str, parts: &[&str]) {
+        let e = err(src);
+        for p in parts {
+            assert!(e.contains(p), "{src}: error {e:?} lacks {p:?}");
+        }
+    }
+
+    // --- registry -----------------------------------------------------------------------------
+
+    #[test]
+    fn names_match_funcs() {
+        let map = funcs();
+        assert_eq!(
+            map.len(),
+            NAMES.len(),
+            "duplicate or unknown names in NAMES"
+        );
+        for name in NAMES {
+            assert!(map.contains_key(*name), "{name} not registered");
+        }
+        for absent in [
+            "env",
+            "expandenv",
+            "get",
+            "toRawJson",
+            "fromJson",
+            "required",
+        ] {
+            assert!(!map.contains_key(absent), "{absent} must not be shipped");
+        }
+    }
+
+    #[test]
+    fn env_is_not_shipped_by_default() {
+        // gotmpl reports unknown functions when the action runs (Go: at parse time).
+        assert_err("{{ env \"HOME\" }}", &["env"]);
+        assert_err("{{ expandenv \"$HOME\" }}", &["expandenv"]);
+    }
+
+    #[test]
+    fn env_funcs_read_the_environment() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let out = Template::new("t")
+            .funcs(funcs())
+            .funcs(env_funcs())
+            .parse(
+                "{{ env \"PATH\" }}|{{ expandenv \"$PATH-${PATH}\" }}|\
+                 {{ env \"TASKRUN_SPRIG_TEST_UNSET\" }}|\
+                 {{ expandenv \"a $ b ${} c $TASKRUN_SPRIG_TEST_UNSET.d $\" }}",
+            )
+            .and_then(|t| t.execute_to_string(&tmap! {}));
+        assert_eq!(
+            out.map_err(|e| e.to_string()),
+            Ok(format!("{path}|{path}-{path}||a $ b  c .d $"))
+        );
+    }
+
+    #[test]
+    fn never_panics_on_odd_arguments() {
+        let samples = [
+            Value::Nil,
+            Value::Bool(true),
+            Value::Int(-1),
+            Value::Int(3),
+            Value::Int(i64::MAX),
+            Value::Uint(u64::MAX),
+            Value::Float(f64::NAN),
+            Value::Float(-2.5),
+            string(""),
+            string("a,é\u{0}"),
+            list(vec![Value::Int(1), Value::Nil]),
+            tmap! { "a" => 1i64 },
+        ];
+        for (name, f) in funcs() {
+            f(&[]).ok();
+            for a in &samples {
+                f(std::slice::from_ref(a)).ok();
+                for b in &samples {
+                    f(&[a.clone(), b.clone()]).ok();
+                    for c in &samples {
+                        if name.starts_with("rand") || name == "shuffle" {
+                            continue;
+                        }
+                        f(&[a.clone(), b.clone(), c.clone()]).ok();
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_function() {
+        assert_err(
+            "{{ upper 1 }}",
+            &["error calling upper", "expected string; got int"],
+        );
+        assert_err(
+            "{{ upper .missing }}",
+            &["error calling upper", "invalid value"],
+        );
+        assert_err("{{ upper \"a\" \"b\" }}", &["upper", "expects 1", "got 2"]);
+        assert_err(
+            "{{ indent \"x\" \"y\" }}",
+            &["error calling indent", "expected int"],
+        );
+    }
+
+    // --- strings ------------------------------------------------------------------------------
+
+    #[test]
+    fn hello() {
+        assert_eq!(r("{{ hello }}"), "Hello!");
+    }
+
+    #[test]
+    fn upper_lower() {
+        assert_eq!(r("{{ \"héllo\" | upper }}"), "HÉLLO");
+        assert_eq!(r("{{ upper \"straße\" }}"), "STRAßE");
+        assert_eq!(r("{{ \"HÉLLO\" | lower }}"), "héllo");
+    }
+
+    #[test]
+    fn title_untitle() {
+        assert_eq!(
+            r("{{ title \"hello world-foo o'neil snake_case\" }}"),
+            "Hello World-Foo O'Neil Snake_case"
+        );
+        assert_eq!(r("{{ \"Hello World\" | untitle }}"), "hello world");
+    }
+
+    #[test]
+    fn trims() {
+        assert_eq!(r("[{{ trim \"  a b \\n\" }}]"), "[a b]");
+        assert_eq!(r("{{ trimAll \"$\" \"$5.00$\" }}"), "5.00");
+        assert_eq!(r("{{ \"$$5$\" | trimAll \"$\" }}"), "5");
+        assert_eq!(r("{{ \"xxaxx\" | trimall \"x\" }}"), "a");
+        assert_eq!(r("{{ \"foo-bar\" | trimPrefix \"foo-\" }}"), "bar");
+        assert_eq!(r("{{ trimPrefix \"x\" \"foo\" }}"), "foo");
+        assert_eq!(r("{{ \"hello-\" | trimSuffix \"-\" }}"), "hello");
+    }
+
+    #[test]
+    fn replace() {
+        assert_eq!(
+            r("{{ \"I Am Henry VIII\" | replace \" \" \"-\" }}"),
+            "I-Am-Henry-VIII"
+        );
+        assert_eq!(r("{{ replace \"\" \"-\" \"ab\" }}"), "-a-b-");
+    }
+
+    #[test]
+    fn contains_has_prefix_suffix() {
+        assert_eq!(r("{{ \"catch\" | contains \"cat\" }}"), "true");
+        assert_eq!(r("{{ contains \"dog\" \"catch\" }}"), "false");
+        assert_eq!(r("{{ if hasPrefix \"ca\" \"catch\" }}y{{ end }}"), "y");
+        assert_eq!(r("{{ \"catch\" | hasSuffix \"ch\" }}"), "true");
+        assert_eq!(r("{{ \"catch\" | hasSuffix \"ca\" }}"), "false");
+    }
+
+    #[test]
+    fn quote_squote() {
+        assert_eq!(
+            r(r#"{{ quote "a\"b" 1 .missing "tab	é\x01" }}"#),
+            r#""a\"b" "1" "tab\té\x01""#
+        );
+        assert_eq!(r("[{{ .missing | quote }}]"), "[]");
+        assert_eq!(r("{{ 1.5 | quote }}"), "\"1.5\"");
+        assert_eq!(r("{{ squote \"a\" 2 (list 1 2) }}"), "'a' '2' '[1 2]'");
+        assert_eq!(r("{{ \"\\u200b\" | quote }}"), "\"\\u200b\"");
+    }
+
+    #[test]
+    fn cat() {
+        assert_eq!(
+            r("{{ cat \"hello\" \"beautiful\" \"world\" }}"),
+            "hello beautiful world"
+        );
+        assert_eq!(r("{{ cat \"a\" .missing 1 (list 1 2) }}"), "a 1 [1 2]");
+    }
+
+    #[test]
+    fn indent_nindent() {
+        assert_eq!(r("{{ \"a\\nb\" | indent 2 }}"), "  a\n  b");
+        assert_eq!(r("[{{ indent 3 \"\" }}]"), "[   ]");
+        assert_eq!(
+            r("x:{{ \"a: 1\\nb: 2\" | nindent 4 }}"),
+            "x:\n    a: 1\n    b: 2"
+        );
+        assert_eq!(r("{{ nindent 0 \"a\" }}"), "\na");
+        assert_err(
+            "{{ indent -1 \"a\" }}",
+            &["error calling indent", "negative"],
+        );
+    }
+
+    #[test]
+    fn substr() {
+        assert_eq!(r("{{ substr 0 5 \"hello world\" }}"), "hello");
+        assert_eq!(r("{{ \"hello world\" | substr 6 -1 }}"), "world");
+        assert_eq!(r("{{ substr -1 5 \"hello world\" }}"), "hello");
+        assert_eq!(r("{{ substr 3 100 \"hello\" }}"), "lo");
+        assert_err(
+            "{{ substr 4 2 \"hello\" }}",
+            &["error calling substr", "out of range"],
+        );
+        assert_err("{{ substr 10 -1 \"abc\" }}", &["error calling substr"]);
+    }
+
+    #[test]
+    fn trunc() {
+        assert_eq!(r("{{ trunc 5 \"hello world\" }}"), "hello");
+        assert_eq!(r("{{ \"hi\" | trunc 20 }}"), "hi");
+        assert_err("{{ trunc -1 \"hi\" }}", &["error calling trunc"]);
+    }
+
+    #[test]
+    fn repeat() {
+        assert_eq!(r("{{ repeat 3 \"ab\" }}"), "ababab");
+        assert_eq!(r("{{ \"x\" | repeat 2 }}"), "xx");
+        assert_err("{{ repeat -1 \"x\" }}", &["error calling repeat"]);
+        assert_err("{{ repeat 9223372036854775807 \"x\" }}", &["too large"]);
+    }
+
+    #[test]
+    fn nospace_abbrev_initials_plural() {
+        assert_eq!(r("{{ nospace \"hello w o r\\tld\" }}"), "helloworld");
+        assert_eq!(r("{{ abbrev 5 \"hello world\" }}"), "he...");
+        assert_eq!(r("{{ \"hello\" | abbrev 3 }}"), "hello");
+        assert_eq!(r("{{ abbrev 20 \"hello\" }}"), "hello");
+        assert_eq!(r("{{ initials \"First Try\" }}"), "FT");
+        assert_eq!(
+            r("{{ len \"foo\" | plural \"one anchovy\" \"many anchovies\" }}"),
+            "many anchovies"
+        );
+        assert_eq!(r("{{ plural \"one\" \"many\" 1 }}"), "one");
+    }
+
+    #[test]
+    fn case_conversions() {
+        assert_eq!(r("{{ snakecase \"FirstName\" }}"), "first_name");
+        assert_eq!(r("{{ snakecase \"HTTPServer\" }}"), "http_server");
+        assert_eq!(r("{{ snakecase \"NoHTTPS\" }}"), "no_https");
+        assert_eq!(r("{{ snakecase \"GO PATH\" }}"), "go_path");
+        assert_eq!(r("{{ snakecase \"http2xx\" }}"), "http_2xx");
+        assert_eq!(r("{{ kebabcase \"FirstName\" }}"), "first-name");
+        assert_eq!(r("{{ camelcase \"http_server\" }}"), "HttpServer");
+        assert_eq!(r("{{ camelcase \"hello world\" }}"), "HelloWorld");
+        assert_eq!(r("{{ camelcase \"_complex__case_\" }}"), "_Complex_Case_");
+        assert_eq!(r("{{ swapcase \"This Is A.Test\" }}"), "tHIS iS a.tEST");
+    }
+
+    #[test]
+    fn shuffle_keeps_the_characters() {
+        let out = r("{{ shuffle \"hello world\" }}");
+        let mut got: Vec<char> = out.chars().collect();
+        let mut want: Vec<char> = "hello world".chars().collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn wrap_and_wrap_with() {
+        assert_eq!(r("{{ wrap 5 \"Hello World\" }}"), "Hello\nWorld");
+        assert_eq!(r("{{ wrap 3 \"abcdefgh ij\" }}"), "abcdefgh\nij");
+        assert_eq!(
+            r("{{ wrapWith 5 \"\\t\" \"Hello World\" }}"),
+            "Hello\tWorld"
+        );
+        assert_eq!(r("{{ wrapWith 3 \"|\" \"abcdefg\" }}"), "abc|def|g");
+    }
+
+    #[test]
+    fn random_strings() {
+        let check = |src: &str, len: usize, ok: fn(&u8) -> bool| {
+            let out = r(src);
+            assert_eq!(out.len(), len, "{src}: {out:?}");
+            assert!(out.as_bytes().iter().all(ok), "{src}: {out:?}");
+        };
+        check("{{ randAlphaNum 32 }}", 32, u8::is_ascii_alphanumeric);
+        check("{{ randAlpha 8 }}", 8, u8::is_ascii_alphabetic);
+        check("{{ randNumeric 8 }}", 8, u8::is_ascii_digit);
+        check("{{ randAscii 40 }}", 40, |b| (32..=126).contains(b));
+        check("{{ randAlpha -1 }}", 0, |_| false);
+        assert_ne!(r("{{ randAlphaNum 16 }}"), r("{{ randAlphaNum 16 }}"));
+    }
+
+    // --- defaults and flow control ------------------------------------------------------------
+
+    #[test]
+    fn default_on_empty_values() {
+        let data = tmap! {
+            "empty" => "",
+            "zero" => 0i64,
+            "fzero" => 0.0f64,
+            "no" => false,
+            "list" => Vec::<i64>::new(),
+            "map" => tmap! {},
+            "nil" => Value::Nil,
+            "v" => "val",
+            "n" => 5i64,
+        };
+        for key in [
+            "empty", "zero", "fzero", "no", "list", "map", "nil", "missing",
+        ] {
+            assert_eq!(
+                rd(&format!("{{{{ .{key} | default \"d\" }}}}"), &data),
+                "d",
+                "{key}"
+            );
+        }
+        assert_eq!(rd("{{ .v | default \"d\" }}", &data), "val");
+        assert_eq!(rd("{{ default \"d\" .n }}", &data), "5");
+        assert_eq!(r("{{ default \"d\" }}"), "d");
+        assert_eq!(r("{{ default 42 \"\" }}"), "42");
+    }
+
+    #[test]
+    fn empty() {
+        assert_eq!(
+            r(
+                "{{ empty \"\" }} {{ empty 0 }} {{ empty .missing }} {{ empty (list) }} {{ empty (dict) }} {{ empty false }}"
+            ),
+            "true true true true true true"
+        );
+        assert_eq!(
+            r("{{ empty 1 }} {{ empty \"a\" }} {{ empty (list 0) }}"),
+            "false false false"
+        );
+    }
+
+    #[test]
+    fn coalesce() {
+        assert_eq!(r("{{ coalesce 0 \"\" \"x\" \"y\" }}"), "x");
+        assert_eq!(r("{{ coalesce .missing 0 \"\" | typeOf }}"), "<nil>");
+    }
+
+    #[test]
+    fn ternary() {
+        assert_eq!(r("{{ ternary \"yes\" \"no\" true }}"), "yes");
+        assert_eq!(r("{{ false | ternary \"yes\" \"no\" }}"), "no");
+        assert_err(
+            "{{ ternary \"a\" \"b\" 1 }}",
+            &["error calling ternary", "expected bool"],
+        );
+    }
+
+    #[test]
+    fn fail_errors() {
+        assert_err("{{ fail \"boom\" }}", &["error calling fail: boom"]);
+        assert_eq!(r("{{ if false }}{{ fail \"no\" }}{{ end }}ok"), "ok");
+    }
+
+    #[test]
+    fn compact_and_deep_copy() {
+        assert_eq!(
+            r("{{ compact (list 1 \"\" 0 \"a\" .missing false) }}"),
+            "[1 a]"
+        );
+        assert_err(
+            "{{ compact \"x\" }}",
+            &["error calling compact", "Cannot compact on type string"],
+        );
+        assert_eq!(r("{{ deepCopy (dict \"a\" 1) }}"), "map[a:1]");
+    }
+
+    // --- lists --------------------------------------------------------------------------------
+
+    #[test]
+    fn list_and_tuple() {
+        assert_eq!(r("{{ list 1 \"a\" 2.5 true }}"), "[1 a 2.5 true]");
+        assert_eq!(r("{{ tuple 1 2 | len }}"), "2");
+    }
+
+    #[test]
+    fn first_last_rest_initial() {
+        assert_eq!(r("{{ list 1 2 3 | first }}"), "1");
+        assert_eq!(r("{{ list 1 2 3 | last }}"), "3");
+        assert_eq!(r("{{ list 1 2 3 | rest }}"), "[2 3]");
+        assert_eq!(r("{{ list 1 2 3 | initial }}"), "[1 2]");
+        assert_eq!(r("{{ first (list) | typeOf }}"), "<nil>");
+        assert_eq!(r("{{ rest (list) | typeOf }}"), "<nil>");
+        assert_err(
+            "{{ first \"abc\" }}",
+            &["error calling first", "Cannot find first on type string"],
+        );
+        assert_err("{{ last 1 }}", &["error calling last"]);
+    }
+
+    #[test]
+    fn append_prepend_concat() {
+        assert_eq!(r("{{ append (list 1 2) 3 }}"), "[1 2 3]");
+        assert_eq!(r("{{ push (list) \"a\" }}"), "[a]");
+        assert_eq!(r("{{ prepend (list 1 2) 0 }}"), "[0 1 2]");
+        assert_eq!(r("{{ concat (list 1 2) (list 3) (list) }}"), "[1 2 3]");
+        assert_err(
+            "{{ concat (list 1) 2 }}",
+            &["error calling concat", "Cannot concat type int as list"],
+        );
+        assert_err("{{ list 1 | append 2 }}", &["error calling append"]);
+    }
+
+    #[test]
+    fn uniq_without_has_reverse() {
+        assert_eq!(r("{{ list 1 1 2 \"1\" 2 | uniq }}"), "[1 2 1]");
+        assert_eq!(r("{{ without (list 1 2 3 2) 2 }}"), "[1 3]");
+        assert_eq!(r("{{ without (list 1 2 3) 1 3 }}"), "[2]");
+        assert_eq!(r("{{ has 4 (list 1 2 3 4) }}"), "true");
+        assert_eq!(r("{{ list 1 2 | has 3 }}"), "false");
+        assert_eq!(r("{{ has 1 .missing }}"), "false");
+        assert_err("{{ has 1 \"x\" }}", &["error calling has"]);
+        assert_eq!(r("{{ list 1 2 3 | reverse }}"), "[3 2 1]");
+    }
+
+    #[test]
+    fn sort_alpha() {
+        assert_eq!(
+            r("{{ list \"b\" \"a\" \"C\" 10 2 | sortAlpha }}"),
+            "[10 2 C a b]"
+        );
+        assert_eq!(r("{{ sortAlpha \"x\" }}"), "[x]");
+    }
+
+    #[test]
+    fn slice_is_sprigs() {
+        assert_eq!(r("{{ slice (list 1 2 3 4) 1 3 }}"), "[2 3]");
+        assert_eq!(r("{{ slice (list 1 2 3) 1 }}"), "[2 3]");
+        assert_eq!(r("{{ slice (list 1 2 3) }}"), "[1 2 3]");
+        assert_err("{{ slice (list 1 2 3) 2 9 }}", &["error calling slice"]);
+        assert_err(
+            "{{ slice \"abc\" 1 }}",
+            &["error calling slice", "slice or array"],
+        );
+    }
+
+    #[test]
+    fn until_and_until_step() {
+        assert_eq!(r("{{ until 3 }}"), "[0 1 2]");
+        assert_eq!(r("{{ until -2 }}"), "[0 -1]");
+        assert_eq!(r("{{ range $i := until 2 }}<{{ $i }}>{{ end }}"), "<0><1>");
+        assert_eq!(r("{{ untilStep 0 10 3 }}"), "[0 3 6 9]");
+        assert_eq!(r("{{ untilStep 5 0 -2 }}"), "[5 3 1]");
+        assert_eq!(r("{{ untilStep 0 5 0 }}"), "[]");
+        assert_eq!(r("{{ untilStep 0 5 -1 }}"), "[]");
+        assert_err("{{ until 9223372036854775807 }}", &["too large"]);
+    }
+
+    #[test]
+    fn split_returns_a_map() {
+        assert_eq!(
+            r("{{ $a := split \"$\" \"foo$bar$baz\" }}{{ $a._0 }}-{{ $a._2 }}"),
+            "foo-baz"
+        );
+        assert_eq!(r("{{ (split \"/\" \"a/b\")._1 }}"), "b");
+        assert_eq!(r("{{ \"a/b\" | split \"/\" }}"), "map[_0:a _1:b]");
+        assert_eq!(r("{{ (splitn \"$\" 2 \"foo$bar$baz\")._1 }}"), "bar$baz");
+        assert_eq!(r("{{ splitn \"$\" 0 \"a$b\" }}"), "map[]");
+    }
+
+    #[test]
+    fn split_list_and_join() {
+        assert_eq!(r("{{ splitList \",\" \"a,b,,c\" }}"), "[a b  c]");
+        assert_eq!(r("{{ splitList \"\" \"abc\" }}"), "[a b c]");
+        assert_eq!(r("{{ splitList \",\" \"\" | len }}"), "1");
+        assert_eq!(r("{{ \"a b\" | splitList \" \" | join \"+\" }}"), "a+b");
+        assert_eq!(r("{{ list \"a\" \"b\" 1 .missing | join \"-\" }}"), "a-b-1");
+        assert_eq!(r("{{ join \",\" \"x\" }}"), "x");
+        assert_eq!(r("[{{ join \",\" .missing }}]"), "[]");
+    }
+
+    #[test]
+    fn to_strings() {
+        assert_eq!(r("{{ toStrings (list 1 2.5 true) }}"), "[1 2.5 true]");
+        assert_eq!(r("{{ index (toStrings (list 1)) 0 | kindOf }}"), "string");
+    }
+
+    // --- dicts --------------------------------------------------------------------------------
+
+    #[test]
+    fn dict_and_access() {
+        assert_eq!(
+            r("{{ $d := dict \"name1\" \"value1\" \"name2\" 2 }}{{ $d.name2 }}"),
+            "2"
+        );
+        assert_eq!(r("{{ dict \"a\" }}"), "map[a:]");
+        assert_eq!(r("{{ dict 1 2 }}"), "map[1:2]");
+    }
+
+    #[test]
+    fn set_unset_has_key() {
+        assert_eq!(
+            r("{{ $d := dict \"a\" 1 }}{{ $d = set $d \"b\" 2 }}{{ $d }}"),
+            "map[a:1 b:2]"
+        );
+        assert_eq!(r("{{ set (dict) \"k\" \"v\" }}"), "map[k:v]");
+        assert_err("{{ set .missing \"k\" \"v\" }}", &["error calling set"]);
+        assert_eq!(r("{{ unset (dict \"a\" 1 \"b\" 2) \"a\" }}"), "map[b:2]");
+        assert_eq!(
+            r(
+                "{{ hasKey (dict \"a\" 1) \"a\" }} {{ hasKey (dict) \"a\" }} {{ hasKey .missing \"a\" }}"
+            ),
+            "true false false"
+        );
+        assert_err(
+            "{{ hasKey (list) \"a\" }}",
+            &["error calling hasKey", "expected map"],
+        );
+    }
+
+    #[test]
+    fn keys_values_pluck_pick_omit() {
+        assert_eq!(r("{{ keys (dict \"b\" 1 \"a\" 2) }}"), "[a b]");
+        assert_eq!(r("{{ keys (dict \"a\" 1) (dict \"b\" 2) }}"), "[a b]");
+        assert_eq!(r("{{ values (dict \"b\" 1 \"a\" 2) }}"), "[2 1]");
+        assert_eq!(
+            r("{{ pluck \"name\" (dict \"name\" \"x\") (dict \"o\" 1) (dict \"name\" \"y\") }}"),
+            "[x y]"
+        );
+        assert_eq!(
+            r("{{ pick (dict \"a\" 1 \"b\" 2 \"c\" 3) \"a\" \"c\" }}"),
+            "map[a:1 c:3]"
+        );
+        assert_eq!(
+            r("{{ omit (dict \"a\" 1 \"b\" 2 \"c\" 3) \"a\" \"c\" }}"),
+            "map[b:2]"
+        );
+    }
+
+    #[test]
+    fn merge_and_merge_overwrite() {
+        assert_eq!(
+            r(
+                "{{ merge (dict \"a\" 1 \"n\" (dict \"x\" 1) \"e\" \"\") (dict \"a\" 2 \"b\" 3 \"n\" (dict \"x\" 9 \"y\" 2) \"e\" \"filled\") | toJson }}"
+            ),
+            r#"{"a":1,"b":3,"e":"filled","n":{"x":1,"y":2}}"#
+        );
+        assert_eq!(
+            r(
+                "{{ mergeOverwrite (dict \"default\" \"default\" \"overwrite\" \"me\" \"key\" true) (dict \"overwrite\" \"overwritten\" \"key\" false) | toJson }}"
+            ),
+            r#"{"default":"default","key":false,"overwrite":"overwritten"}"#
+        );
+        assert_eq!(
+            r("{{ merge (dict \"a\" 1) (dict \"a\" .missing \"b\" 2) }}"),
+            "map[a:1 b:2]"
+        );
+    }
+
+    // --- encoding and hashes ------------------------------------------------------------------
+
+    #[test]
+    fn b64enc_encodes_sprint_text() {
+        assert_eq!(r("{{ \"hello\" | b64enc }}"), "aGVsbG8=");
+        // acb encodes `<int Value>` here; taskrun encodes the number's text.
+        assert_eq!(r("{{ 1867 | b64enc }}"), "MTg2Nw==");
+        assert_eq!(r("{{ true | b64enc }}"), "dHJ1ZQ==");
+        assert_eq!(r("[{{ .missing | b64enc }}]"), "[]");
+    }
+
+    #[test]
+    fn b64dec() {
+        assert_eq!(r("{{ \"aGVsbG8=\" | b64dec }}"), "hello");
+        assert_eq!(r("{{ \"aGVs\\nbG8=\" | b64dec }}"), "hello");
+        assert_eq!(r("{{ \"aGk=\" | b64dec }}"), "hi");
+        assert_eq!(
+            r("{{ \"a\" | b64dec }}"),
+            "illegal base64 data at input byte 0"
+        );
+        assert_eq!(
+            r("{{ \"aGVsbG8\" | b64dec }}"),
+            "illegal base64 data at input byte 4"
+        );
+        assert_eq!(
+            r("{{ \"ab!d\" | b64dec }}"),
+            "illegal base64 data at input byte 2"
+        );
+        assert_eq!(
+            r("{{ \"aGk=x\" | b64dec }}"),
+            "illegal base64 data at input byte 4"
+        );
+        assert_eq!(r("{{ b64enc \"round trip ✓\" | b64dec }}"), "round trip ✓");
+    }
+
+    #[test]
+    fn to_json() {
+        let data = tmap! {
+            "m" => tmap! { "b" => 1i64, "a" => vec!["x", "y"], "c" => tmap! { "d" => Value::Nil } },
+            "s" => "<&> \"q\"\n",
+        };
+        assert_eq!(
+            rd("{{ toJson .m }}", &data),
+            r#"{"a":["x","y"],"b":1,"c":{"d":null}}"#
+        );
+        assert_eq!(
+            rd("{{ .s | toJson }}", &data),
+            r#""\u003c\u0026\u003e \"q\"\n""#
+        );
+        assert_eq!(r("{{ toJson .missing }}"), "null");
+        assert_eq!(
+            r("{{ toJson 1.5 }} {{ toJson 1e21 }} {{ toJson 0.0000001 }} {{ toJson 100000000.0 }}"),
+            "1.5 1e+21 1e-7 100000000"
+        );
+        assert_eq!(r("{{ toJson (list) }}{{ toJson (dict) }}"), "[]{}");
+    }
+
+    #[test]
+    fn to_pretty_json() {
+        assert_eq!(
+            r("{{ toPrettyJson (dict \"a\" (list 1 2) \"b\" (dict) \"c\" \"x\") }}"),
+            "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": \"x\"\n}"
+        );
+    }
+
+    #[test]
+    fn hashes() {
+        assert_eq!(
+            r("{{ sha256sum \"abc\" }}"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            r("{{ \"abc\" | sha1sum }}"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            r("{{ sha1sum \"\" }}"),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
+        let long = "a".repeat(1000);
+        assert_eq!(
+            rd("{{ sha1sum .s }}", &tmap! { "s" => long }),
+            "291e9a6c66994949b57ba5e650361e98fc36b1ba"
+        );
+        assert_eq!(r("{{ adler32sum \"Wikipedia\" }}"), "300286872");
+    }
+
+    // --- numbers ------------------------------------------------------------------------------
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(r("{{ add 1 2 3 }}"), "6");
+        assert_eq!(r("{{ add \"5\" 1.9 true }}"), "7");
+        assert_eq!(r("{{ add }}"), "0");
+        assert_eq!(r("{{ 3 | add 1 }}"), "4");
+        assert_eq!(r("{{ add1 \"41\" }}"), "42");
+        assert_eq!(r("{{ sub 10 3 }} {{ 3 | sub 10 }}"), "7 7");
+        assert_eq!(r("{{ mul 2 3 4 }} {{ mul 5 }}"), "24 5");
+        assert_eq!(r("{{ div 7 2 }} {{ div -7 2 }} {{ 2 | div 7 }}"), "3 -3 3");
+        assert_eq!(r("{{ mod 7 3 }} {{ mod -7 3 }}"), "1 -1");
+        assert_err("{{ div 1 0 }}", &["error calling div", "divide by zero"]);
+        assert_err("{{ mod 1 \"x\" }}", &["error calling mod"]);
+        assert_eq!(
+            r("{{ max 1 5 \"9\" 2 }} {{ biggest 1 2 }} {{ min 3 -1 2 }}"),
+            "9 2 -1"
+        );
+        assert_eq!(r("{{ add \"abc\" \"1.5\" }}"), "0");
+    }
+
+    #[test]
+    fn float_functions() {
+        assert_eq!(r("{{ floor 1.7 }} {{ ceil \"1.2\" }}"), "1 2");
+        assert_eq!(
+            r("{{ round 123.5555 3 }} {{ round 2.5 0 }} {{ round 2.4 0 }}"),
+            "123.556 3 2"
+        );
+        assert_eq!(
+            r("{{ float64 \"1.5\" }} {{ float64 3 | typeOf }}"),
+            "1.5 float64"
+        );
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(
+            r("{{ int \"42\" }} {{ int 3.9 }} {{ int \"abc\" }} {{ int64 true }}"),
+            "42 3 0 1"
+        );
+        assert_eq!(
+            r("{{ atoi \"42\" }} {{ atoi \"x\" }} {{ atoi \"-7\" }}"),
+            "42 0 -7"
+        );
+        assert_eq!(
+            r("{{ atoi \"99999999999999999999\" }}"),
+            "9223372036854775807"
+        );
+        assert_err("{{ atoi 42 }}", &["error calling atoi", "expected string"]);
+    }
+
+    #[test]
+    fn to_string_follows_fmt_sprint() {
+        assert_eq!(r("{{ toString 1.5 }}"), "1.5");
+        assert_eq!(r("{{ toString (list 1 \"a\" .missing) }}"), "[1 a <nil>]");
+        assert_eq!(
+            r("{{ toString (dict \"a\" 1 \"b\" (list 2)) }}"),
+            "map[a:1 b:[2]]"
+        );
+        assert_eq!(r("{{ toString .missing }}"), "<nil>");
+        assert_eq!(
+            r(
+                "{{ toString 1000000.0 }} {{ toString 123456.0 }} {{ toString 0.00001 }} {{ toString 0.0001 }} {{ toString 1.5e-7 }} {{ toString 12345678.0 }}"
+            ),
+            "1e+06 123456 1e-05 0.0001 1.5e-07 1.2345678e+07"
+        );
+        assert_eq!(r("{{ toString true }} {{ toString 42 }}"), "true 42");
+    }
+
+    // --- dates --------------------------------------------------------------------------------
+
+    #[test]
+    fn now_is_an_rfc3339_nano_string() {
+        let out = r("{{ now }}");
+        let re =
+            Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$").map_err(|e| e.to_string());
+        assert!(re.is_ok_and(|re| re.is_match(&out)), "{out}");
+    }
+
+    #[test]
+    fn now_piped_to_date_is_the_year() {
+        let out = r("{{ now | date \"2006\" }}");
+        assert_eq!(out, Utc::now().year().to_string());
+    }
+
+    #[test]
+    fn date_layouts() {
+        assert_eq!(r("{{ date \"20060102\" 0 }}"), "19700101");
+        assert_eq!(
+            r("{{ 1700000000 | date \"20060102-150405\" }}"),
+            "20231114-221320"
+        );
+        assert_eq!(
+            r("{{ date \"2006-01-02T15:04:05Z07:00\" \"2024-03-05T07:08:09.123+02:00\" }}"),
+            "2024-03-05T05:08:09Z"
+        );
+        assert_eq!(
+            r("{{ date \"Mon Jan _2 3:04:05.000 PM MST 2006\" \"2024-03-05T17:08:09.123456Z\" }}"),
+            "Tue Mar  5 5:08:09.123 PM UTC 2024"
+        );
+        assert_eq!(
+            r(
+                "{{ date \"Monday January 02 06 002 __2 -07:00 -0700 Z0700 pm\" \"2024-03-05T01:00:00Z\" }}"
+            ),
+            "Tuesday March 05 24 065  65 +00:00 +0000 Z am"
+        );
+        assert_eq!(
+            r("{{ date \"05.999|05.000000|1/2 15h\" \"2024-03-05T17:08:09.120Z\" }}"),
+            "09.12|09.120000|3/5 17h"
+        );
+        assert_eq!(r("{{ date \"05.999\" \"2024-03-05T17:08:09Z\" }}"), "09");
+        assert_eq!(
+            r("{{ date \"20060102-150405z\" 86400 }}"),
+            "19700102-000000z"
+        );
+    }
+
+    #[test]
+    fn date_of_a_non_time_is_now() {
+        let year = Utc::now().year().to_string();
+        assert_eq!(r("{{ date \"2006\" \"20240101-000000z\" }}"), year);
+        assert_eq!(r("{{ date \"2006\" .missing }}"), year);
+    }
+
+    #[test]
+    fn date_in_zone_and_html_date() {
+        assert_eq!(
+            r("{{ dateInZone \"2006-01-02 15:04\" 0 \"UTC\" }}"),
+            "1970-01-01 00:00"
+        );
+        assert_eq!(r("{{ date_in_zone \"2006\" 0 \"Local\" }}"), "1970");
+        assert_eq!(r("{{ htmlDate 86400 }}"), "1970-01-02");
+        assert_eq!(r("{{ htmlDateInZone 86400 \"UTC\" }}"), "1970-01-02");
+    }
+
+    #[test]
+    fn date_modify() {
+        assert_eq!(
+            r("{{ dateModify \"1h30m\" \"2024-01-01T00:00:00Z\" }}"),
+            "2024-01-01T01:30:00.000000000Z"
+        );
+        assert_eq!(
+            r("{{ \"2024-01-01T00:00:00Z\" | date_modify \"-24h\" | date \"2006-01-02\" }}"),
+            "2023-12-31"
+        );
+        assert_eq!(
+            r("{{ dateModify \"1.5s\" 0 }} {{ dateModify \"nonsense\" 0 }}"),
+            "1970-01-01T00:00:01.500000000Z 1970-01-01T00:00:00.000000000Z"
+        );
+        assert_err(
+            "{{ dateModify \"1h\" \"yesterday\" }}",
+            &["error calling dateModify", "time.Time"],
+        );
+    }
+
+    #[test]
+    fn unix_epoch() {
+        assert_eq!(r("{{ unixEpoch \"2024-01-01T00:00:00Z\" }}"), "1704067200");
+        let out = r("{{ now | unixEpoch }}");
+        assert!(out.parse::<i64>().is_ok_and(|n| n > 1_700_000_000), "{out}");
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_go_duration("-1.5h"), Some(-5_400_000_000_000));
+        assert_eq!(parse_go_duration("300ms"), Some(300_000_000));
+        assert_eq!(parse_go_duration("2us"), Some(2_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        assert_eq!(parse_go_duration(""), None);
+        assert_eq!(parse_go_duration("1"), None);
+        assert_eq!(parse_go_duration("1d"), None);
+    }
+
+    // --- regular expressions ------------------------------------------------------------------
+
+    #[test]
+    fn regex_match() {
+        assert_eq!(r("{{ regexMatch `^[a-z]+\\d$` \"abc1\" }}"), "true");
+        assert_eq!(r("{{ \"abc\" | regexMatch `^\\d+$` }}"), "false");
+        assert_eq!(r("{{ regexMatch \"(\" \"x\" }}"), "false");
+        // Go's \d is ASCII-only.
+        assert_eq!(r("{{ regexMatch `^\\d$` \"٣\" }}"), "false");
+    }
+
+    #[test]
+    fn regex_find_and_find_all() {
+        assert_eq!(r("{{ regexFind \"[a-zA-Z][1-9]\" \"abcd1234\" }}"), "d1");
+        assert_eq!(r("[{{ regexFind \"z\" \"abc\" }}]"), "[]");
+        assert_eq!(
+            r("{{ regexFindAll \"[2,4,6,8]\" \"123456789\" -1 }}"),
+            "[2 4 6 8]"
+        );
+        assert_eq!(
+            r("{{ regexFindAll \"[2,4,6,8]\" \"123456789\" 2 }}"),
+            "[2 4]"
+        );
+        assert_eq!(r("{{ regexFindAll \"a*\" \"baaab\" -1 | len }}"), "3");
+        assert_eq!(r("{{ regexFindAll `[\\w]+` \"ab_1 é\" -1 }}"), "[ab_1]");
+        assert_err(
+            "{{ regexFind \"(\" \"x\" }}",
+            &["error calling regexFind", "error parsing regexp"],
+        );
+    }
+
+    #[test]
+    fn regex_replace() {
+        assert_eq!(
+            r("{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}"),
+            "-W-xxW-"
+        );
+        assert_eq!(
+            r("{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"$1W\" }}"),
+            "---"
+        );
+        assert_eq!(
+            r("{{ regexReplaceAll \"(?P<k>\\\\w+)=\" \"a=1\" \"$k:\" }}"),
+            "a:1"
+        );
+        assert_eq!(r("{{ regexReplaceAll \"a*\" \"baaac\" \"X\" }}"), "XbXcX");
+        assert_eq!(
+            r("{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-axxb-\" \"${1}\" }}"),
+            "-${1}-${1}-"
+        );
+        // Go's \b is an ASCII word boundary: é is not a word character.
+        assert_eq!(
+            r("{{ regexReplaceAll `\\bfoo\\b` \"foo éfoo\" \"X\" }}"),
+            "X éX"
+        );
+        assert_eq!(
+            r("{{ regexReplaceAll `\\Qa.b\\E` \"a.b axb\" \"X\" }}"),
+            "X axb"
+        );
+    }
+
+    #[test]
+    fn regex_split() {
+        assert_eq!(r("{{ regexSplit \"z+\" \"pizza\" -1 }}"), "[pi a]");
+        assert_eq!(r("{{ regexSplit \"z+\" \"pizza\" 1 }}"), "[pizza]");
+        assert_eq!(r("{{ regexSplit \"\" \"abc\" -1 }}"), "[a b c]");
+        assert_eq!(r("{{ regexSplit \"z\" \"\" -1 | len }}"), "1");
+        assert_eq!(r("{{ regexSplit \"z\" \"pizza\" 0 | len }}"), "0");
+    }
+
+    #[test]
+    fn go_regex_translation() {
+        assert_eq!(
+            translate_go_regex(r"\d[\s\w]"),
+            r"[0-9][\t\n\x0C\r 0-9A-Za-z_]"
+        );
+        assert_eq!(translate_go_regex(r"[]a[]"), r"[]a\[]");
+        assert_eq!(translate_go_regex(r"[[:alpha:]&&x]"), r"[[:alpha:]\&\&x]");
+    }
+
+    // --- paths --------------------------------------------------------------------------------
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            r("{{ base \"/a/b.txt\" }} {{ base \"\" }} {{ base \"/\" }} {{ base \"a/b/\" }}"),
+            "b.txt . / b"
+        );
+        assert_eq!(
+            r("{{ dir \"/a/b/c\" }} {{ dir \"a\" }} {{ dir \"/a\" }}"),
+            "/a/b . /"
+        );
+        assert_eq!(
+            r(
+                "{{ clean \"a//b/../c/.\" }} {{ clean \"/../x\" }} {{ clean \"../a/..\" }} {{ clean \"\" }}"
+            ),
+            "a/c /x .. ."
+        );
+        assert_eq!(r("{{ ext \"a/b.tar.gz\" }}|{{ ext \"a.b/c\" }}"), ".gz|");
+        assert_eq!(r("{{ isAbs \"/x\" }} {{ isAbs \"x\" }}"), "true false");
+    }
+
+    // --- reflection and other -----------------------------------------------------------------
+
+    #[test]
+    fn type_and_kind() {
+        assert_eq!(
+            r(
+                "{{ typeOf 1 }}|{{ typeOf \"a\" }}|{{ typeOf 1.5 }}|{{ typeOf (list) }}|{{ typeOf (dict) }}|{{ typeOf .missing }}"
+            ),
+            "int|string|float64|[]interface {}|map[string]interface {}|<nil>"
+        );
+        assert_eq!(
+            r(
+                "{{ typeIs \"string\" \"a\" }} {{ typeIsLike \"string\" \"a\" }} {{ typeIs \"int\" \"a\" }}"
+            ),
+            "true true false"
+        );
+        assert_eq!(
+            r("{{ kindOf (list) }} {{ kindOf (dict) }} {{ kindOf true }}"),
+            "slice map bool"
+        );
+        assert_eq!(
+            r("{{ kindIs \"int\" 1 }} {{ kindIs \"map\" (dict) }} {{ kindIs \"string\" 1 }}"),
+            "true true false"
+        );
+    }
+
+    #[test]
+    fn deep_equal() {
+        assert_eq!(
+            r(
+                "{{ deepEqual (list 1 2) (list 1 2) }} {{ deepEqual 1 1.0 }} {{ deepEqual (dict \"a\" 1) (dict \"a\" 1) }}"
+            ),
+            "true false true"
+        );
+    }
+
+    #[test]
+    fn uuidv4() {
+        let a = r("{{ uuidv4 }}");
+        let b = r("{{ uuidv4 }}");
+        let re =
+            Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+                .map_err(|e| e.to_string());
+        assert!(
+            re.is_ok_and(|re| re.is_match(&a) && re.is_match(&b)),
+            "{a} {b}"
+        );
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn semver_compare() {
+        let cases = [
+            (">=1.2.3", "1.2.4", true),
+            (">= 1.2.3", "1.2.2", false),
+            ("^1.2.0", "1.9.0", true),
+            ("^1.2.0", "2.0.0", false),
+            ("^0.2.3", "0.9.0", true),
+            ("~1.2.3", "1.2.9", true),
+            ("~1.2.3", "1.3.0", false),
+            ("~1", "1.9.9", true),
+            ("1.2.x", "1.2.7", true),
+            ("1.2.x", "1.3.0", false),
+            ("*", "4.5.6", true),
+            (">1.0, <2.0", "1.5.0", true),
+            (">1.0 <2.0", "2.5.0", false),
+            ("<1.0 || >=3", "3.1.0", true),
+            ("<1.0 || >=3", "2.0.0", false),
+            ("1.0 - 2.0", "1.5.0", true),
+            ("1.0 - 2.0", "2.1.0", false),
+            (">=1.0.0", "1.1.0-beta", false),
+            (">=1.0.0-alpha", "1.0.0-beta", true),
+            (">=1.0.0-beta.2", "1.0.0-beta.11", true),
+            ("!=1.2.3", "1.2.3", false),
+            ("!=1.2.3", "1.2.4", true),
+            ("=1.2", "1.2.0", true),
+            ("v1.2.3", "v1.2.3+build.5", true),
+            ("<=1.x", "1.9.0", true),
+            ("<=1.x", "2.0.0", false),
+        ];
+        for (c, v, want) in cases {
+            let got = r(&format!("{{{{ semverCompare {c:?} {v:?} }}}}"));
+            assert_eq!(got, want.to_string(), "semverCompare {c:?} {v:?}");
+        }
+        assert_err(
+            "{{ semverCompare \">=1\" \"x.y\" }}",
+            &["error calling semverCompare", "Invalid Semantic Version"],
+        );
+        assert_err(
+            "{{ semverCompare \"?1\" \"1.0.0\" }}",
+            &["improper constraint"],
+        );
+    }
+
+    // --- Go formatting helpers ----------------------------------------------------------------
+
+    #[test]
+    fn go_float_formatting() {
+        assert_eq!(go_float_v(0.1), "0.1");
+        assert_eq!(go_float_v(-2.5), "-2.5");
+        assert_eq!(go_float_v(1e21), "1e+21");
+        assert_eq!(go_float_v(1e100), "1e+100");
+        assert_eq!(go_float_v(f64::NAN), "NaN");
+        assert_eq!(go_float_v(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(go_float_v(-0.0), "-0");
+        assert_eq!(go_json_float(123456789.0), Ok("123456789".to_string()));
+        assert_eq!(go_json_float(-1.25e-10), Ok("-1.25e-10".to_string()));
+        assert!(go_json_float(f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn go_quoting() {
+        assert_eq!(
+            go_quote("a\u{7f}\u{a0}\u{1F600}\u{10FFFF}"),
+            "\"a\\x7f\\u00a0\u{1F600}\\U0010ffff\""
+        );
+    }
 }

@@ -18,11 +18,10 @@ pub fn parse_assignment(flag: &str, raw: &str) -> Result<(String, String), Probl
             format!("`{flag} {raw}` has an empty key"),
         )
         .with_help(format!("write `{flag} KEY=VALUE`"))),
-        None => Err(Problem::error(
-            Code::FlagFormat,
-            format!("`{flag} {raw}` has no `=`"),
-        )
-        .with_help(format!("write `{flag} KEY=VALUE`"))),
+        None => Err(
+            Problem::error(Code::FlagFormat, format!("`{flag} {raw}` has no `=`"))
+                .with_help(format!("write `{flag} KEY=VALUE`")),
+        ),
     }
 }
 
@@ -85,10 +84,7 @@ fn json_kind(v: &Json) -> &'static str {
 
 /// Merges the values file with `--set` pairs (in order; a later key wins over an earlier one and
 /// over the file). `--set` values are always strings; dots are not nesting (`a.b` is one key).
-pub fn merge(
-    file: BTreeMap<String, Json>,
-    sets: &[(String, String)],
-) -> BTreeMap<String, Json> {
+pub fn merge(file: BTreeMap<String, Json>, sets: &[(String, String)]) -> BTreeMap<String, Json> {
     let mut out = file;
     for (k, v) in sets {
         out.insert(k.clone(), Json::String(v.clone()));
@@ -106,7 +102,10 @@ mod tests {
             parse_assignment("--set", "a=b=c,d").unwrap(),
             ("a".into(), "b=c,d".into())
         );
-        assert_eq!(parse_assignment("--set", "a=").unwrap(), ("a".into(), "".into()));
+        assert_eq!(
+            parse_assignment("--set", "a=").unwrap(),
+            ("a".into(), "".into())
+        );
         assert_eq!(
             parse_assignment("--set", "=x").unwrap_err().code,
             Code::FlagFormat
@@ -137,7 +136,11 @@ mod tests {
         assert_eq!(err.code, Code::ValuesFile);
         let err = parse_values(&Source::new("v.yaml", "a: [\n")).unwrap_err();
         assert_eq!(err.code, Code::ValuesFile);
-        assert!(parse_values(&Source::new("v.yaml", "# only a comment\n")).unwrap().is_empty());
+        assert!(
+            parse_values(&Source::new("v.yaml", "# only a comment\n"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

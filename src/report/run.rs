@@ -123,8 +123,13 @@ impl Reporter for RunReporter {
             *s = steps.to_vec();
         }
         match self.mode {
-            OutputMode::Json => self.event(json!({"event": "run_started", "run_id": run_id, "steps": steps})),
-            _ => self.write(&format!("Run ID: {run_id} started ({} steps)\n", steps.len())),
+            OutputMode::Json => {
+                self.event(json!({"event": "run_started", "run_id": run_id, "steps": steps}))
+            }
+            _ => self.write(&format!(
+                "Run ID: {run_id} started ({} steps)\n",
+                steps.len()
+            )),
         }
     }
 
@@ -231,7 +236,10 @@ impl Reporter for RunReporter {
             .max()
             .unwrap_or(4)
             .max(4);
-        let mut out = format!("\n{:<width$}  KIND   STATUS            DURATION  EXIT\n", "STEP");
+        let mut out = format!(
+            "\n{:<width$}  KIND   STATUS            DURATION  EXIT\n",
+            "STEP"
+        );
         for s in &summary.steps {
             out.push_str(&format!(
                 "{:<width$}  {:<5}  {:<16}  {:>8}  {}\n",
@@ -315,7 +323,12 @@ mod tests {
     #[test]
     fn plain_lines_are_prefixed_and_masked() {
         let buf = Buf::default();
-        let r = RunReporter::new(OutputMode::Plain, false, vec!["s3cret".into()], Box::new(buf.clone()));
+        let r = RunReporter::new(
+            OutputMode::Plain,
+            false,
+            vec!["s3cret".into()],
+            Box::new(buf.clone()),
+        );
         r.run_started("ca1", &["build".into()]);
         r.step_line("build", LogStream::Stdout, "token=s3cret ok");
         r.step_finished(&result("build", StepStatus::Succeeded));
@@ -330,7 +343,10 @@ mod tests {
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("[build] token=*** ok\n"), "{text}");
         assert!(text.contains("[build] succeeded after 1.5s"), "{text}");
-        assert!(text.contains("Run ID: ca1 was successful after 12s"), "{text}");
+        assert!(
+            text.contains("Run ID: ca1 was successful after 12s"),
+            "{text}"
+        );
         assert!(!text.contains("s3cret"));
     }
 
@@ -341,8 +357,10 @@ mod tests {
         r.step_line("a", LogStream::Stderr, "x");
         r.step_finished(&result("a", StepStatus::Failed));
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["event"], "log");
         assert_eq!(lines[0]["stream"], "stderr");
         assert_eq!(lines[1]["event"], "step_finished");

@@ -21,6 +21,44 @@ use crate::source::Source;
 
 pub use schema::schema;
 
+/// yaml.v2 (libyaml) reads a lone `-` in a flow sequence (`when: [-]`, common in real task
+/// files) as the string `"-"`; YAML 1.2 parsers refuse it. Returns the source with every `[-]`
+/// (spaces allowed inside) written as `["-"]`, or the same source when there is none.
+pub fn yaml11_compat(src: &Source) -> Source {
+    let text = &src.text;
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        if bytes[i] == b'[' {
+            let mut j = i + 1;
+            while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+                j += 1;
+            }
+            if j < bytes.len() && bytes[j] == b'-' {
+                let mut k = j + 1;
+                while k < bytes.len() && (bytes[k] == b' ' || bytes[k] == b'\t') {
+                    k += 1;
+                }
+                if k < bytes.len() && bytes[k] == b']' {
+                    out.push_str(&text[copied..i]);
+                    out.push_str(r#"["-"]"#);
+                    copied = k + 1;
+                    i = k + 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return src.clone();
+    }
+    out.push_str(&text[copied..]);
+    Source::new(src.name.clone(), out)
+}
+
 /// Parses the (already rendered) text of a task file.
 ///
 /// Returns the AST when the text is valid YAML of the right shape, and every problem found:

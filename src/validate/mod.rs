@@ -34,8 +34,9 @@ pub const ROOT_ID: &str = "acb_root";
 
 /// Validates a parsed task file against every acb rule and applies acb's defaults.
 ///
-/// Returns the task when there is no error, and every problem found (errors and warnings), in
-/// file order: version, task `env`, secrets, networks, volumes, then each step.
+/// Returns the task whenever every step has a kind (callers must check the problems for errors
+/// before using it), and every problem found (errors and warnings), in file order: version,
+/// task `env`, secrets, networks, volumes, then each step.
 pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     let mut v = Validator {
         src,
@@ -64,10 +65,14 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     let infos = step_infos(&file.steps, src);
     let mut ids = HashMap::new();
     let mut steps = Vec::new();
+    let mut all_kinds = true;
     for info in &infos {
         let (kind, (needs, deps)) = v.step_rules(info, file, &mut ids, &infos);
         let step_env = env::check_entries(&mut v, info.step.env.as_ref(), &info.name);
-        let Some(kind) = kind else { continue };
+        let Some(kind) = kind else {
+            all_kinds = false;
+            continue;
+        };
         let s = &info.step;
         let mut step = model::Step::new(info.index, info.id.clone(), kind);
         step.needs = needs;
@@ -108,7 +113,9 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     }
 
     let problems = v.problems;
-    if problems.has_errors() {
+    // The task is returned with errors too (the caller may soften some, e.g. problems caused by
+    // placeholder values), unless a step could not be built at all.
+    if !all_kinds {
         return (None, problems);
     }
     let task = Task {
@@ -153,12 +160,15 @@ impl Validator<'_> {
             .iter()
             .any(|v| v.eq_ignore_ascii_case(written))
         {
+            // acb refuses unknown versions, but real task files written for older ACR releases
+            // use them (`version: 1.0`): taskrun warns, reads the file as v1.0.0, and refuses
+            // under --strict (docs/compat.md).
             self.report(
-                Problem::error(
+                Problem::warning(
                     Code::Version,
                     format!(
-                        "invalid version `{written}`: ACR accepts `v1.1.0`, `v1.0.0` or \
-                         `1.0-preview-1`"
+                        "unknown version `{written}`: ACR's current runner accepts only `v1.1.0`, \
+                         `v1.0.0` or `1.0-preview-1`; read as v1.0.0"
                     ),
                 )
                 .with_label(version.span.clone(), "unknown version")
@@ -169,7 +179,14 @@ impl Validator<'_> {
                 )),
             );
         }
-        written.clone()
+        if VALID_VERSIONS
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(written))
+        {
+            written.clone()
+        } else {
+            DEFAULT_VERSION.to_owned()
+        }
     }
 
     /// A step id: whitespace, reserved id, duplicates (default ids included); `first` holds the

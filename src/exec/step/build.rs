@@ -42,11 +42,7 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
-    if step
-        .env
-        .iter()
-        .any(|e| e == "DOCKER_BUILDKIT=1")
-    {
+    if step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1") {
         ctx.reporter.step_message(
             &step.id,
             "DOCKER_BUILDKIT=1 is set, but taskrun builds with the engine's classic builder (as ACR does by default)",
@@ -57,52 +53,57 @@ pub(crate) async fn run<E: Engine>(
     let (plan, parsed, sink_ref, image_slot) = (&plan, &parsed, &sink, &image_id);
     let outcome = attempts(ctx, step, &sink, cancel, move |_n| {
         Box::pin(async move {
-        let (sink, image_id) = (sink_ref, image_slot);
-        let ignore = read_ignore(ctx, &plan).await?;
-        let archive = ctx
-            .engine
-            .get_from_volume(&ctx.env.workspace, &plan.volume_path_contents())
-            .await?;
-        let filtered = context::filter_tar_stream(archive, ".", &ignore, Some(&plan.dockerfile));
-        let request = BuildRequest {
-            context: filtered.boxed(),
-            dockerfile: plan.dockerfile.clone(),
-            tags: parsed.tags.clone(),
-            build_args: build_args(&parsed, step),
-            target: parsed.target.clone(),
-            no_cache: parsed.no_cache,
-            pull: parsed.pull,
-            labels: parsed.labels.iter().cloned().collect(),
-            platform: parsed.platform.clone(),
-            network: parsed.network.as_ref().map(|n| {
-                ctx.env.networks.get(n).cloned().unwrap_or_else(|| n.clone())
-            }),
-            cache_from: parsed.cache_from.clone(),
-            extra_hosts: parsed.add_hosts.clone(),
-            auths: parsed
-                .tags
-                .iter()
-                .chain(ctx.options.login_registries.iter())
-                .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
-                .collect(),
-        };
-        match ctx
-            .engine
-            .build(request, sink.clone() as Arc<dyn LogSink>, cancel.clone())
-            .await
-        {
-            Ok(id) => {
-                if let Ok(mut slot) = image_id.lock() {
-                    *slot = Some(id);
+            let (sink, image_id) = (sink_ref, image_slot);
+            let ignore = read_ignore(ctx, plan).await?;
+            let archive = ctx
+                .engine
+                .get_from_volume(&ctx.env.workspace, &plan.volume_path_contents())
+                .await?;
+            let filtered =
+                context::filter_tar_stream(archive, ".", &ignore, Some(&plan.dockerfile));
+            let request = BuildRequest {
+                context: filtered.boxed(),
+                dockerfile: plan.dockerfile.clone(),
+                tags: parsed.tags.clone(),
+                build_args: build_args(parsed, step),
+                target: parsed.target.clone(),
+                no_cache: parsed.no_cache,
+                pull: parsed.pull,
+                labels: parsed.labels.iter().cloned().collect(),
+                platform: parsed.platform.clone(),
+                network: parsed.network.as_ref().map(|n| {
+                    ctx.env
+                        .networks
+                        .get(n)
+                        .cloned()
+                        .unwrap_or_else(|| n.clone())
+                }),
+                cache_from: parsed.cache_from.clone(),
+                extra_hosts: parsed.add_hosts.clone(),
+                auths: parsed
+                    .tags
+                    .iter()
+                    .chain(ctx.options.login_registries.iter())
+                    .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
+                    .collect(),
+            };
+            match ctx
+                .engine
+                .build(request, sink.clone() as Arc<dyn LogSink>, cancel.clone())
+                .await
+            {
+                Ok(id) => {
+                    if let Ok(mut slot) = image_id.lock() {
+                        *slot = Some(id);
+                    }
+                    Ok(0)
                 }
-                Ok(0)
+                Err(EngineError::Failed { message, .. }) => {
+                    sink.line(LogStream::Stderr, &message);
+                    Ok(1)
+                }
+                Err(e) => Err(e),
             }
-            Err(EngineError::Failed { message, .. }) => {
-                sink.line(LogStream::Stderr, &message);
-                Ok(1)
-            }
-            Err(e) => Err(e),
-        }
         })
     })
     .await;
@@ -267,18 +268,39 @@ mod tests {
     fn context_and_dockerfile_resolution() {
         assert_eq!(
             located(None, "-t a .").unwrap(),
-            Located { context: String::new(), dockerfile: "Dockerfile".into() }
+            Located {
+                context: String::new(),
+                dockerfile: "Dockerfile".into()
+            }
         );
         assert_eq!(
             located(None, "-f app/Dockerfile.x app").unwrap(),
-            Located { context: "app".into(), dockerfile: "Dockerfile.x".into() }
+            Located {
+                context: "app".into(),
+                dockerfile: "Dockerfile.x".into()
+            }
         );
         assert_eq!(
             located(Some("src"), "-f docker/Dockerfile .").unwrap(),
-            Located { context: "src".into(), dockerfile: "docker/Dockerfile".into() }
+            Located {
+                context: "src".into(),
+                dockerfile: "docker/Dockerfile".into()
+            }
         );
-        assert!(located(None, "-f ../Dockerfile .").unwrap_err().contains("outside"));
-        assert!(located(None, "/etc").unwrap_err().contains("outside /workspace"));
-        assert!(located(None, "https://github.com/a/b.git").unwrap_err().contains("remote"));
+        assert!(
+            located(None, "-f ../Dockerfile .")
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            located(None, "/etc")
+                .unwrap_err()
+                .contains("outside /workspace")
+        );
+        assert!(
+            located(None, "https://github.com/a/b.git")
+                .unwrap_err()
+                .contains("remote")
+        );
     }
 }

@@ -37,24 +37,24 @@ pub(crate) async fn run<E: Engine>(
     let (spec, sink_ref) = (&spec, &sink);
     attempts(ctx, step, &sink, cancel, move |n| {
         Box::pin(async move {
-        let sink = sink_ref;
-        let mut spec = spec.clone();
-        if n > 0 {
-            // acb reuses the name and then fails on `keep` + retries; each attempt gets its own.
-            spec.name = format!("{}-{}", spec.name, n + 1);
-        }
-        if detach {
-            ctx.engine.start_detached(&spec).await?;
-            return Ok(0);
-        }
-        let status = ctx
-            .engine
-            .run(&spec, sink.clone() as Arc<dyn LogSink>, cancel.clone())
-            .await;
-        if !step.keep {
-            let _ = ctx.engine.remove_container(&spec.name).await;
-        }
-        status.map(|s| s.code)
+            let sink = sink_ref;
+            let mut spec = spec.clone();
+            if n > 0 {
+                // acb reuses the name and then fails on `keep` + retries; each attempt gets its own.
+                spec.name = format!("{}-{}", spec.name, n + 1);
+            }
+            if detach {
+                ctx.engine.start_detached(&spec).await?;
+                return Ok(0);
+            }
+            let status = ctx
+                .engine
+                .run(&spec, sink.clone() as Arc<dyn LogSink>, cancel.clone())
+                .await;
+            if !step.keep {
+                let _ = ctx.engine.remove_container(&spec.name).await;
+            }
+            status.map(|s| s.code)
         })
     })
     .await
@@ -133,10 +133,7 @@ pub(crate) fn prepare<E: Engine>(
     }
     spec.privileged |= flags.privileged;
     if let Some(c) = flags.cpus {
-        spec.cpus = Some(
-            c.parse()
-                .map_err(|_| format!("--cpus {c}: not a number"))?,
-        );
+        spec.cpus = Some(c.parse().map_err(|_| format!("--cpus {c}: not a number"))?);
     }
     if let Some(m) = flags.memory {
         spec.memory = Some(parse_bytes(&m).ok_or_else(|| format!("--memory {m}: not a size"))?);
