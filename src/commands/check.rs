@@ -45,7 +45,8 @@ pub fn check(args: &FileArgs, placeholders: bool) -> Result<Checked, Failed> {
         masked: Vec::new(),
         note: None,
     })?;
-    let filled = if placeholders {
+    // --strict asks for missing values to be errors, so it never fills placeholders.
+    let filled = if placeholders && !inputs.strict {
         render::placeholders::fill(&inputs.file.text, &mut inputs.data)
     } else {
         Vec::new()

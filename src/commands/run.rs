@@ -28,7 +28,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
             return ExitStatus::InvalidInput;
         }
     };
-    let masked = checked.inputs.masked.clone();
+    let mut masked = checked.inputs.masked.clone();
     let mut problems: Problems = checked.warnings.clone();
     for s in checked.rendered.secrets.iter().filter(|s| !s.resolved) {
         problems.push(
@@ -54,6 +54,9 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
             Credentials::default()
         }
     };
+    // `--credential` passwords are secrets too (SPEC §4, §6): a step that prints the run's docker
+    // config login, or an engine message quoting it, must show `***`.
+    masked.extend(credentials.explicit().map(|a| a.password.clone()));
     printer.problems(&problems, &masked);
     if problems.has_errors() {
         return ExitStatus::InvalidInput;

@@ -16,6 +16,9 @@ use crate::registry::reference::registry_of;
 mod build;
 mod cmd;
 
+/// How long a timed-out step's body gets to stop its container after cancellation.
+const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
+
 /// What a step task needs.
 pub struct StepContext<E: Engine> {
     /// The engine.
@@ -122,11 +125,17 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
     let started = Instant::now();
     // One deadline covers the explicit pull is not included (as acb), then all attempts.
     let step_cancel = ctx.cancel.child_token();
-    let body = body(ctx, step, &step_cancel);
+    let mut body = std::pin::pin!(body(ctx, step, &step_cancel));
     let outcome = tokio::select! {
-        o = body => o,
+        o = &mut body => o,
         () = tokio::time::sleep(Duration::from_secs(step.timeout)) => {
             step_cancel.cancel();
+            // Let the body see the cancellation instead of dropping it: the engine call then
+            // kills the step's container and `cmd` removes it. Dropping the future left a
+            // timed-out container running until the end-of-run cleanup (with `ignoreErrors`,
+            // alongside the later steps). Calls that do not watch the token (push, pull) get a
+            // short grace and are then dropped as before.
+            let _ = tokio::time::timeout(TIMEOUT_GRACE, &mut body).await;
             result.status = StepStatus::TimedOut;
             result.error = Some(format!("timed out after {}s", step.timeout));
             None

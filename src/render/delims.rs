@@ -114,6 +114,42 @@ fn looks_like_action(inner: &str, functions: &[&str]) -> bool {
     !word.is_empty() && (KEYWORDS.contains(&word.as_str()) || functions.contains(&word.as_str()))
 }
 
+/// In a `<< >>` file, every `<<` that does not open a template action (a YAML merge key
+/// `<<: *base`, a shell heredoc `<<EOF`) is rewritten as the action `<<"<<">>`, which prints
+/// it, so the template engine copies it unchanged. Lines flagged in `comment_mask` are left
+/// alone (they are already protected).
+pub fn escape_literal_angles(text: &str, comment_mask: &[bool], functions: &[&str]) -> String {
+    if !text.contains("<<") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if comment_mask.get(i).copied().unwrap_or(false) || !line.contains("<<") {
+            out.push_str(line);
+            continue;
+        }
+        let mut actions = Vec::new();
+        scan_line(line, 0, "<<", ">>", functions, &mut actions);
+        let mut pos = 0;
+        while let Some(rel) = line[pos..].find("<<") {
+            let at = pos + rel;
+            out.push_str(&line[pos..at]);
+            if let Some(action) = actions.iter().find(|r| r.start == at) {
+                out.push_str(&line[action.clone()]);
+                pos = action.end;
+            } else {
+                out.push_str(r#"<<"<<">>"#);
+                pos = at + 2;
+            }
+        }
+        out.push_str(&line[pos..]);
+    }
+    out
+}
+
 /// The outcome of choosing delimiters for a file.
 #[derive(Debug)]
 pub struct Choice {
@@ -207,6 +243,17 @@ mod tests {
         assert_eq!(c.conflicting.len(), 1);
         let c = choose(text, &find(text), Some(Delims::Braces));
         assert_eq!(c.conflicting.len(), 1);
+    }
+
+    #[test]
+    fn literal_angles_are_escaped_in_angle_mode() {
+        let text = "  <<: *base\n  cmd: sh -c 'cat <<EOF' <<.Run.ID>>\n# <<: x";
+        let out = escape_literal_angles(text, &[false, false, true], &[]);
+        assert_eq!(
+            out,
+            "  <<\"<<\">>: *base\n  cmd: sh -c 'cat <<\"<<\">>EOF' <<.Run.ID>>\n# <<: x"
+        );
+        assert_eq!(escape_literal_angles("a: b", &[], &[]), "a: b");
     }
 
     #[test]

@@ -156,7 +156,10 @@ pub fn render(
         Source::new(format!("{} (after aliases)", file.name), text.as_str())
     };
     let mask = comments::comment_lines(&text);
-    let protected = comments::protect(&text, &mask, left, right);
+    let mut protected = comments::protect(&text, &mask, left, right);
+    if choice.delims == Delims::Angles {
+        protected = delims::escape_literal_angles(&protected, &mask, &function_names);
+    }
 
     let strict = if options.strict {
         MissingKey::Error
@@ -326,16 +329,69 @@ fn template_problem(err: TemplateError, src: &Source, strict: bool, left: &str) 
         .with_help(format!(
             "pass `--set {key}=VALUE` or add `{key}` to the --values file, or drop --strict"
         )),
-        other => Problem::error(
-            Code::TemplateExec,
-            format!("template error while rendering `{}`: {other}", src.name),
-        )
-        .with_help("fix the template, or run `taskrun render` to see the text around it"),
+        other => {
+            let text = other.to_string();
+            let p = Problem::error(
+                Code::TemplateExec,
+                format!("template error while rendering `{}`: {text}", src.name),
+            )
+            .with_help("fix the template, or run `taskrun render` to see the text around it");
+            // The engine gives no position for execution errors: point at the actions that call
+            // the function named in the message, when there is one.
+            match function_in_error(&text) {
+                Some(name) => p.in_source(src).with_calls_of(name, left),
+                None => p,
+            }
+        }
     };
     p.into()
 }
 
+/// The function named by an execution error (`error calling X: …`, `undefined function: X`).
+fn function_in_error(message: &str) -> Option<&str> {
+    let rest = message
+        .split_once("error calling ")
+        .or_else(|| message.split_once("undefined function: "))
+        .map(|(_, r)| r)?;
+    let name = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
+    (!name.is_empty()).then_some(name)
+}
+
 impl Problem {
+    /// Labels the template actions (opened by `left`) that mention function `name`.
+    fn with_calls_of(mut self, name: &str, left: &str) -> Self {
+        let Some(text) = self.source.as_ref().map(|s| s.text.clone()) else {
+            return self;
+        };
+        let mut from = 0;
+        while let Some(i) = text[from..].find(left) {
+            let start = from + i;
+            let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
+            let line = &text[start..end];
+            if let Some(at) = line.find(name) {
+                let s = start + at;
+                let boundary_ok = text[..s]
+                    .chars()
+                    .last()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+                    && text[s + name.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                if boundary_ok {
+                    self = self.with_label(s..s + name.len(), format!("calls `{name}`"));
+                }
+            }
+            from = end.max(start + left.len());
+            if self.labels.len() >= 8 {
+                break;
+            }
+        }
+        self
+    }
+
     /// Labels every occurrence of `.<key>` in the source (for errors without positions).
     fn with_labels_for(mut self, key: &str) -> Self {
         let Some(text) = self.source.as_ref().map(|s| s.text.clone()) else {

@@ -48,9 +48,10 @@ pub struct File {
     /// Task file format version. acb accepts (case-insensitively) `v1.1.0`, `v1.0.0` and the
     /// legacy `1.0-preview-1`; absent or empty means `v1.0.0`. `v1.1.0` enables `$` aliases
     /// (`$Registry`, `$ID`, the `alias:` block and image aliases such as `bash` or `az`).
+    /// Other values (`1.0` in older files) are read as `v1.0.0` with a warning.
     #[schemars(
         with = "Option<Text>",
-        extend("pattern" = r"^([vV]1\.[01]\.0|1\.0-[pP][rR][eE][vV][iI][eE][wW]-1)?$")
+        extend("examples" = ["v1.1.0", "v1.0.0"])
     )]
     pub version: Option<Spanned<String>>,
 

@@ -9,6 +9,7 @@
 //! references get `:latest` when they contain neither `:` nor `@`, and are de-duplicated.
 
 mod env;
+mod lines;
 mod resources;
 mod when;
 
@@ -69,6 +70,7 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     for info in &infos {
         let (kind, (needs, deps)) = v.step_rules(info, file, &mut ids, &infos);
         let step_env = env::check_entries(&mut v, info.step.env.as_ref(), &info.name);
+        lines::check(&mut v, info);
         let Some(kind) = kind else {
             all_kinds = false;
             continue;
@@ -139,6 +141,10 @@ pub(crate) struct Validator<'a> {
 
 impl Validator<'_> {
     /// Adds a problem, pointing into the validated source.
+    fn src_text(&self) -> &str {
+        &self.src.text
+    }
+
     fn report(&mut self, problem: Problem) {
         self.problems.push(problem.in_source(self.src));
     }

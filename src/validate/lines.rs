@@ -1,0 +1,104 @@
+//! The `cmd` and `build` strings of a step, parsed the way `run` will parse them (no shell):
+//! host-shell constructs in `cmd` are warnings here (`run` refuses those it does not reproduce),
+//! unparsable lines and unknown `docker build` flags are errors, each pointing into the string.
+
+use std::ops::Range;
+
+use crate::diag::{Code, Problem};
+use crate::model::buildargs::parse_build;
+use crate::model::cmdline::parse_cmd;
+use crate::syntax::ast::Spanned;
+use crate::validate::{StepInfo, Validator};
+
+/// Checks the step's `cmd` or `build` string.
+pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
+    if let Some(cmd) = info
+        .step
+        .cmd
+        .as_ref()
+        .filter(|c| !c.value.trim().is_empty())
+    {
+        check_cmd(v, info, cmd);
+    }
+    if let Some(build) = info
+        .step
+        .build
+        .as_ref()
+        .filter(|b| !b.value.trim().is_empty())
+    {
+        check_build(v, info, build);
+    }
+}
+
+fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) {
+    match parse_cmd(&cmd.value) {
+        Ok(parsed) => {
+            for c in &parsed.constructs {
+                let p = Problem::warning(
+                    Code::CmdShell,
+                    format!("{} `cmd`: {}", info.name, c.message()),
+                )
+                .with_label(inner(v, cmd, &c.span), c.text.clone())
+                .with_help(if c.kind.emulated() {
+                    c.help()
+                } else {
+                    format!(
+                        "{}; `taskrun run` refuses this line until it is fixed",
+                        c.help()
+                    )
+                });
+                v.report(p);
+            }
+        }
+        Err(e) => v.report(
+            Problem::error(Code::CmdShell, format!("{}: {}", info.name, e.message))
+                .with_label(inner(v, cmd, &e.span), "here")
+                .with_help(e.help.unwrap_or_else(|| {
+                    "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
+                })),
+        ),
+    }
+}
+
+fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<String>) {
+    match parse_build(&build.value) {
+        Ok(parsed) => {
+            for c in &parsed.notes {
+                v.report(
+                    Problem::warning(
+                        Code::CmdShell,
+                        format!("{} `build`: {}", info.name, c.message()),
+                    )
+                    .with_label(inner(v, build, &c.span), c.text.clone())
+                    .with_help(c.help()),
+                );
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                v.report(
+                    Problem::error(Code::CmdShell, format!("{}: {}", info.name, e.message))
+                        .with_label(inner(v, build, &e.span), "here")
+                        .with_help(e.help.unwrap_or_else(|| {
+                            "write the build as docker-build flags and a context, e.g. \
+                             `-t app:1 -f Dockerfile .`"
+                                .to_owned()
+                        })),
+                );
+            }
+        }
+    }
+}
+
+/// The source range of `range` (bytes inside the decoded string): exact when the value is
+/// written as-is in the source (a plain scalar), else the whole value.
+fn inner(v: &Validator<'_>, value: &Spanned<String>, range: &Range<usize>) -> Range<usize> {
+    let written = v.src_text().get(value.span.clone());
+    if written == Some(value.value.as_str()) && range.end <= value.value.len() {
+        let start = value.span.start + range.start;
+        let end = (value.span.start + range.end).max(start + 1);
+        start..end.min(value.span.end.max(start + 1))
+    } else {
+        value.span.clone()
+    }
+}

@@ -1,0 +1,225 @@
+//! The command line without an engine: exit codes, `schema` (and the committed copy), samples
+//! validating with taskrun and against the schema, `render`, and `graph` formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn taskrun(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskrun"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("TASKRUN_REGISTRY")
+        .output()
+        .expect("run taskrun")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn samples() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("samples")).expect("samples/") {
+        let dir = entry.expect("entry").path();
+        let task = dir.join("acr-task.yaml");
+        if task.exists() {
+            out.push(task);
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 5, "expected the samples, found {out:?}");
+    out
+}
+
+/// Flags a sample needs to render as its README runs it.
+fn sample_flags(task: &Path) -> Vec<&'static str> {
+    let name = task
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str());
+    match name {
+        Some("quickstart") => vec!["--registry", "127.0.0.1:5000"],
+        Some("secrets-volumes") => vec!["--secret", "apikey=s3cr3t-value"],
+        _ => vec![],
+    }
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let out = taskrun(&["schema"]);
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(root().join("schemas/acr-task.schema.json"))
+        .expect("schemas/acr-task.schema.json");
+    assert_eq!(
+        stdout(&out),
+        committed,
+        "schemas/acr-task.schema.json is stale: run `taskrun schema > schemas/acr-task.schema.json`"
+    );
+}
+
+#[test]
+fn samples_validate_cleanly() {
+    for task in samples() {
+        let path = task.to_string_lossy().into_owned();
+        let mut args = vec!["validate", "-f", path.as_str()];
+        args.extend(sample_flags(&task));
+        let out = taskrun(&args);
+        assert!(out.status.success(), "{path}: {}", stderr(&out));
+        assert!(stderr(&out).contains("valid"), "{path}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn samples_match_the_schema_after_rendering() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/acr-task.schema.json")).expect("schema"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for task in samples() {
+        let path = task.to_string_lossy().into_owned();
+        let mut args = vec!["render", "-f", path.as_str()];
+        args.extend(sample_flags(&task));
+        let out = taskrun(&args);
+        assert!(out.status.success(), "{path}: {}", stderr(&out));
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(&stdout(&out)).expect("rendered sample is YAML");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{path}: {errors:?}");
+    }
+}
+
+#[test]
+fn schema_rejects_shape_errors() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/acr-task.schema.json")).expect("schema"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for bad in [
+        "steps: {a: 1}",
+        "steps: [plain-string]",
+        "steps: [{push: img}]",
+        "steps: [{cmd: x, when: a}]",
+        "steps: [{env: [A=1]}]",
+        "steps: [{cmd: x, build: y}]",
+    ] {
+        let doc: serde_json::Value = serde_saphyr::from_str(bad).expect("yaml");
+        assert!(!validator.is_valid(&doc), "schema accepted {bad}");
+    }
+    let good: serde_json::Value =
+        serde_saphyr::from_str("steps: [{cmd: x, when: ['-'], privileged: yes}]").expect("yaml");
+    assert!(validator.is_valid(&good));
+}
+
+#[test]
+fn exit_codes_for_bad_input() {
+    // A missing file, a bad flag value, an invalid task: all exit 2 with a diagnostic.
+    let out = taskrun(&["validate", "-f", "does-not-exist.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("taskrun::input::read"));
+    let out = taskrun(&[
+        "validate",
+        "-f",
+        "tests/fixtures/diagnostics/when_unknown.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = taskrun(&["validate", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    // `run` checks the file before touching the engine.
+    let out = taskrun(&["run", "-f", "tests/fixtures/diagnostics/yaml.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn render_applies_aliases_templates_and_angle_delims() {
+    let out = taskrun(&[
+        "render",
+        "-f",
+        "samples/angle-delims/acr-task.yaml",
+        "--run-id",
+        "demo1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("echo 'run demo1 keeps {{.Id}} as typed'"));
+    let out = taskrun(&[
+        "render",
+        "-f",
+        "samples/aliases/acr-task.yaml",
+        "--run-id",
+        "demo1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("run demo1 says hello-from-an-alias-file"),
+        "{text}"
+    );
+    assert!(text.contains("HOME is $HOME"), "{text}");
+}
+
+#[test]
+fn secrets_never_reach_render_or_validate_output() {
+    let out = taskrun(&[
+        "render",
+        "-f",
+        "samples/secrets-volumes/acr-task.yaml",
+        "--secret",
+        "apikey=very-secret-value",
+        "--set-secret",
+        "other=another-secret",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains("very-secret-value"));
+    // The base64 of the value is in the rendered text: it is data, not the secret text itself.
+    assert!(!all.contains("another-secret"));
+}
+
+#[test]
+fn graph_formats() {
+    let f = "samples/parallel/acr-task.yaml";
+    let text = stdout(&taskrun(&["graph", "-f", f]));
+    assert!(
+        text.contains("package") && text.contains("after lint, unit"),
+        "{text}"
+    );
+    let dot = stdout(&taskrun(&["graph", "-f", f, "--format", "dot"]));
+    assert!(
+        dot.starts_with("digraph task {") && dot.contains("s0 -> s2;"),
+        "{dot}"
+    );
+    let mermaid = stdout(&taskrun(&["graph", "-f", f, "--format", "mermaid"]));
+    assert!(
+        mermaid.starts_with("flowchart LR") && mermaid.contains("s2 --> s3"),
+        "{mermaid}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&taskrun(&["graph", "-f", f, "--format", "json"])))
+            .expect("json");
+    assert_eq!(
+        json["steps"][2]["after"],
+        serde_json::json!(["lint", "unit"])
+    );
+    assert_eq!(json["steps"][3]["after"], serde_json::json!(["package"]));
+}
+
+#[test]
+fn validate_says_which_delimiters_it_used() {
+    let out = taskrun(&["validate", "-f", "samples/angle-delims/acr-task.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("<< >> template delimiters"),
+        "{}",
+        stderr(&out)
+    );
+}
