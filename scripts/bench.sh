@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# taskrun's benchmarks (run by hand, never in CI): speed and memory goals are measured here, not
+# asserted in tests. Results and method: docs/benchmarks.md.
+#
+#   scripts/bench.sh                 # build release, run everything, print a markdown table
+#   TASKRUN_BIN=path scripts/bench.sh  # use this binary (no build)
+#   RUNS=5 VALIDATE_RUNS=10 SKIP_DOCKER=1 scripts/bench.sh
+#
+# Needs: python3, /usr/bin/time (package `time`); hyperfine is used for `validate` when present
+# (else repeated runs timed with `date +%s%N`). The docker rows need the test environment
+# (scripts/test-env.sh: a running engine and the local image `taskrun-busybox:latest`).
+# Generated task files (the 10,000-step one is ~1.7 MB) go to a temp dir that is removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+RUNS=${RUNS:-5}                    # runs of each docker benchmark (median reported)
+VALIDATE_RUNS=${VALIDATE_RUNS:-10} # runs of each validate benchmark
+IMAGE=taskrun-busybox:latest
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
+command -v python3 >/dev/null || die "python3 is missing"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/taskrun-bench.XXXXXX")
+extra_net=""
+extra_vols=()
+cleanup() {
+  set +e
+  if [ -n "$extra_net" ]; then docker network rm "$extra_net" >/dev/null 2>&1; fi
+  for v in "${extra_vols[@]}"; do docker volume rm "$v" >/dev/null 2>&1; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the binary ---------------------------------------------------------------------------------
+if [ -n "${TASKRUN_BIN:-}" ]; then
+  src_bin=$TASKRUN_BIN
+else
+  log "building release (cargo build --release --locked; a few minutes on 2 cores)"
+  cargo build --release --locked >&2
+  src_bin=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/taskrun
+fi
+[ -x "$src_bin" ] || die "no binary at $src_bin"
+# A private copy: others may rebuild target/ while we measure.
+bin=$tmp/taskrun
+cp "$src_bin" "$bin"
+
+# --- task files -----------------------------------------------------------------------------------
+python3 "$repo/benches/gen_tasks.py" "$tmp" --steps 10000
+python3 "$repo/benches/gen_tasks.py" "$tmp/s1000" --steps 1000
+python3 "$repo/benches/gen_tasks.py" "$tmp/s20000" --steps 20000
+mkdir -p "$tmp/ctx"
+echo "benchmark context" >"$tmp/ctx/README"
+
+# --- helpers --------------------------------------------------------------------------------------
+now_ns() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "NaN"; exit} if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+max() { sort -n | tail -1; }
+# times_ms N CMD...: runs CMD N times (output discarded), prints one wall time in ms per line.
+times_ms() {
+  local n=$1 s e
+  shift
+  for _ in $(seq "$n"); do
+    s=$(now_ns)
+    "$@" >/dev/null 2>&1 || die "failed: $*"
+    e=$(now_ns)
+    echo $(((e - s) / 1000000))
+  done
+}
+# peak_kb N CMD...: the largest peak RSS (KiB) of N runs of CMD.
+peak_kb() {
+  local n=$1
+  shift
+  for _ in $(seq "$n"); do
+    /usr/bin/time -f '%M' -o "$tmp/rss" "$@" >/dev/null 2>&1 || die "failed: $*"
+    tail -1 "$tmp/rss"
+  done | max
+}
+# median_ms_hyperfine N CMD...: hyperfine's median (ms), no shell in between.
+median_ms_hyperfine() {
+  local n=$1
+  shift
+  hyperfine -N --style none --warmup 1 --runs "$n" --export-json "$tmp/hf.json" "$*" >/dev/null 2>&1 \
+    || die "hyperfine failed: $*"
+  python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$tmp/hf.json"
+}
+mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k/1024}'; }
+secs() { awk -v m="$1" 'BEGIN {printf "%.2f s", m/1000}'; }
+yesno() { if [ "$1" = 1 ]; then echo "yes"; else echo "**no**"; fi; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a < b)}'; }
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 |"); }
+
+# --- 1. validate ----------------------------------------------------------------------------------
+validate_args() { # FILE
+  echo "validate -f $1 --values $tmp/values.yaml --registry bench.azurecr.io --run-id bench1 --color never"
+}
+"$bin" $(validate_args "$tmp/validate-10000.yaml") >/dev/null 2>&1 \
+  || { "$bin" $(validate_args "$tmp/validate-10000.yaml") | tail -20; die "the 10,000-step file does not validate"; }
+
+if command -v hyperfine >/dev/null; then
+  timer="hyperfine median"
+  v_time() { median_ms_hyperfine "$VALIDATE_RUNS" "$bin" $(validate_args "$1"); }
+else
+  timer="median of date +%s%N runs"
+  v_time() { times_ms "$VALIDATE_RUNS" "$bin" $(validate_args "$1") | median; }
+fi
+for n in 1000 10000 20000; do
+  case $n in
+    10000) f=$tmp/validate-10000.yaml ;;
+    *) f=$tmp/s$n/validate-$n.yaml ;;
+  esac
+  log "validate, $n steps"
+  ms=$(v_time "$f")
+  kb=$(peak_kb 3 "$bin" $(validate_args "$f"))
+  if [ "$n" = 10000 ]; then
+    row "validate, 10,000 steps: wall ($timer of $VALIDATE_RUNS)" "$(secs "$ms")" "< 1 s" "$(yesno "$(lt "$ms" 1000 && echo 1 || echo 0)")"
+    row "validate, 10,000 steps: peak RSS (max of 3)" "$(mb "$kb")" "< 200 MB" "$(yesno "$(lt "$kb" 204800 && echo 1 || echo 0)")"
+  else
+    row "validate, $n steps: wall / peak RSS (scaling)" "$(secs "$ms") / $(mb "$kb")" "info" "–"
+  fi
+done
+
+# --- docker benchmarks ----------------------------------------------------------------------------
+docker_ok=0
+if [ -z "${SKIP_DOCKER:-}" ] && docker version >/dev/null 2>&1 && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  docker_ok=1
+else
+  log "docker rows skipped (SKIP_DOCKER set, no engine, or no $IMAGE: run scripts/test-env.sh)"
+fi
+
+if [ "$docker_ok" = 1 ]; then
+  run_task() { "$bin" run -f "$1" --output plain --color never "$tmp/ctx"; }
+  run_task "$tmp/empty.yaml" >/dev/null 2>&1 || die "taskrun cannot run a one-step task; is the test environment up?"
+
+  # 2. 20 sequential cmd steps vs a docker run loop.
+  docker_loop() { for _ in $(seq 20); do docker run --rm "$IMAGE" true; done; }
+  # The same containers with what taskrun gives each step: run network (with alias), workspace
+  # and home volumes, engine socket, HOME and working dir.
+  extra_net=taskrun-bench-net-$$
+  extra_vols=("taskrun-bench-ws-$$" "taskrun-bench-home-$$")
+  docker network create "$extra_net" >/dev/null
+  for v in "${extra_vols[@]}"; do docker volume create "$v" >/dev/null; done
+  docker_loop_equiv() {
+    for i in $(seq 20); do
+      docker run --rm --network "$extra_net" --network-alias "s$i" \
+        -v "${extra_vols[0]}:/workspace" -v "${extra_vols[1]}:/acb/home" \
+        -v /var/run/docker.sock:/var/run/docker.sock -e HOME=/acb/home -w /workspace \
+        "$IMAGE" true
+    done
+  }
+  log "20 sequential steps: taskrun"
+  seq_tr=$(times_ms "$RUNS" run_task "$tmp/seq20.yaml" | median)
+  log "20 sequential steps: docker run loop"
+  seq_loop=$(times_ms "$RUNS" docker_loop | median)
+  log "20 sequential steps: docker run loop with taskrun's network and mounts"
+  seq_equiv=$(times_ms "$RUNS" docker_loop_equiv | median)
+  row "20 sequential \`cmd\` steps: taskrun (median of $RUNS)" "$(secs "$seq_tr")" "< docker loop" "$(yesno "$(lt "$seq_tr" "$seq_loop" && echo 1 || echo 0)")"
+  row "20 × \`docker run --rm $IMAGE true\` shell loop (median of $RUNS)" "$(secs "$seq_loop")" "baseline" "–"
+  row "same loop with taskrun's network + volumes + socket mount (median of $RUNS)" "$(secs "$seq_equiv")" "info" "–"
+
+  # 3. 4 parallel 2 s steps + join vs the critical path.
+  chain_cli() { docker run --rm "$IMAGE" sleep 2 && docker run --rm "$IMAGE" true; }
+  par_cli() {
+    local pids=() p
+    for _ in 1 2 3 4; do docker run --rm "$IMAGE" sleep 2 & pids+=($!); done
+    for p in "${pids[@]}"; do wait "$p"; done
+    docker run --rm "$IMAGE" true
+  }
+  log "parallel: taskrun"
+  par_tr=$(times_ms "$RUNS" run_task "$tmp/par4.yaml" | median)
+  log "parallel: critical path (docker CLI: sleep 2, then true)"
+  crit=$(times_ms "$RUNS" chain_cli | median)
+  log "parallel: taskrun 2-step chain, 0-step task, docker CLI 4-parallel"
+  chain_tr=$(times_ms "$RUNS" run_task "$tmp/chain.yaml" | median)
+  zero_tr=$(times_ms "$RUNS" run_task "$tmp/zero.yaml" | median)
+  par_docker=$(times_ms "$RUNS" par_cli | median)
+  ratio=$(awk -v a="$par_tr" -v b="$crit" 'BEGIN {printf "%.2f", a/b}')
+  row "4 parallel \`sleep 2\` steps + join: taskrun (median of $RUNS)" "$(secs "$par_tr") (${ratio}× critical path)" "≤ 1.15× critical path" "$(yesno "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.15) ? 1 : 0}')")"
+  row "critical path: \`docker run sleep 2\` then \`docker run true\` (median of $RUNS)" "$(secs "$crit")" "baseline" "–"
+  row "the same chain (sleep 2 step, then join step) run by taskrun" "$(secs "$chain_tr")" "info" "–"
+  row "4 × \`docker run sleep 2\` in parallel (shell \`&\`), then \`docker run true\`" "$(secs "$par_docker")" "info" "–"
+  row "taskrun per-run setup + cleanup: a 0-step task (network, 2 volumes, seed, remove)" "$(secs "$zero_tr")" "info" "–"
+
+  # Bounded memory under 200 MB of output.
+  log "200 MB of output"
+  s=$(now_ns)
+  /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" run -f "$tmp/bigout.yaml" --output plain --color never "$tmp/ctx" >/dev/null 2>&1 \
+    || die "the 200 MB output task failed"
+  e=$(now_ns)
+  big_kb=$(tail -1 "$tmp/rss")
+  row "a step printing 200 MB, \`--output plain > /dev/null\`: peak RSS (wall)" "$(mb "$big_kb") ($(secs $(((e - s) / 1000000))))" "bounded (≪ 200 MB)" "$(yesno "$(lt "$big_kb" 65536 && echo 1 || echo 0)")"
+fi
+
+# --- the table -----------------------------------------------------------------------------------
+cores=$(nproc)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+engine=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo "none")
+echo
+echo "taskrun $("$bin" --version | awk '{print $2}') ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), $(date -u +%Y-%m-%d), $cores cores, $mem, Docker $engine, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| Benchmark | Result | Target | Met |"
+echo "| --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
