@@ -12,6 +12,8 @@ mod queue;
 pub mod resources;
 mod setup;
 mod step;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -110,7 +112,10 @@ pub async fn run<E: Engine>(
                 let limit = Arc::clone(&limit);
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    (i, step::run_step(&ctx, &step).await)
+                    let result = step::run_step(&ctx, &step).await;
+                    // Reported while the permit is held, so events follow the real order.
+                    ctx.reporter.step_finished(&result);
+                    (i, result)
                 });
             }
         }
@@ -126,7 +131,6 @@ pub async fn run<E: Engine>(
                 continue;
             }
         };
-        reporter.step_finished(&result);
         if result.status.lets_dependants_run() {
             queue.finish(i);
         } else {

@@ -1,0 +1,358 @@
+//! Executor tests on the fake engine: ordering, parallelism, failure propagation, retries,
+//! repeat, timeouts, interrupts and cleanup, without Docker (the same behaviours are tested on
+//! the real engine in tests/run_engine.rs).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::engine::LogStream;
+use crate::engine::fake::{Call, FakeEngine, Outcome};
+use crate::source::Source;
+
+#[derive(Default)]
+struct Events(Mutex<Vec<String>>);
+
+impl Events {
+    fn list(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn push(&self, s: String) {
+        self.0.lock().unwrap().push(s);
+    }
+}
+
+impl Reporter for Events {
+    fn run_started(&self, _: &str, _: &[String]) {}
+    fn run_message(&self, _: &str) {}
+    fn step_started(&self, step: &str, attempt: u64) {
+        self.push(format!("start {step} {attempt}"));
+    }
+    fn step_line(&self, step: &str, _: LogStream, line: &str) {
+        self.push(format!("line {step} {line}"));
+    }
+    fn step_message(&self, _: &str, _: &str) {}
+    fn step_finished(&self, r: &StepResult) {
+        self.push(format!("end {} {}", r.id, r.status.as_str()));
+    }
+    fn run_finished(&self, _: &RunSummary) {}
+}
+
+fn task(yaml: &str) -> Task {
+    let src = Source::new("t.yaml", yaml);
+    let (file, problems) = crate::syntax::parse(&src);
+    assert!(!problems.has_errors(), "{problems:?}");
+    let (task, problems) = crate::validate::validate(&file.expect("file"), &src);
+    assert!(!problems.has_errors(), "{problems:?}");
+    task.expect("task")
+}
+
+fn options() -> Arc<RunOptions> {
+    Arc::new(RunOptions {
+        run_id: "ca1".into(),
+        key: RunKey::generate(),
+        context_dir: std::env::temp_dir().join(format!("taskrun-exec-test-{}", std::process::id())),
+        max_parallel: None,
+        keep_workspace: false,
+        credentials: Credentials::default(),
+        login_registries: Vec::new(),
+        engine_socket: Some("/var/run/docker.sock".into()),
+    })
+}
+
+async fn run_with(
+    engine: &FakeEngine,
+    yaml: &str,
+    interrupt: CancellationToken,
+) -> (RunSummary, Vec<String>) {
+    let opts = options();
+    std::fs::create_dir_all(&opts.context_dir).expect("context dir");
+    let task = Arc::new(task(yaml));
+    let plan = Plan::new(&task);
+    let events = Arc::new(Events::default());
+    let summary = run(
+        engine.clone(),
+        task,
+        &plan,
+        opts,
+        events.clone() as Arc<dyn Reporter>,
+        interrupt,
+    )
+    .await;
+    (summary, events.list())
+}
+
+fn statuses(s: &RunSummary) -> Vec<(&str, StepStatus)> {
+    s.steps.iter().map(|r| (r.id.as_str(), r.status)).collect()
+}
+
+fn runs(engine: &FakeEngine) -> Vec<String> {
+    engine
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Run(spec) => Some(spec.network_aliases.first().cloned().unwrap_or(spec.name)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sequential_steps_share_workspace_network_and_are_cleaned_up() {
+    let engine = FakeEngine::new();
+    engine.script("a", Outcome::exit(0).stdout("hello"));
+    let (summary, events) = run_with(
+        &engine,
+        "steps:\n  - id: a\n    cmd: img echo hello\n  - id: b\n    cmd: img true\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    assert_eq!(runs(&engine), ["a", "b"]);
+    assert!(events.contains(&"line a hello".to_owned()));
+    let spec = engine
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            Call::Run(s) => Some(s),
+            _ => None,
+        })
+        .expect("a run");
+    assert_eq!(spec.working_dir.as_deref(), Some("/workspace"));
+    assert!(spec.env.contains(&"HOME=/acb/home".to_owned()));
+    assert_eq!(spec.cmd, ["echo", "hello"]);
+    let t = engine.transcript().join("\n");
+    assert!(t.contains("create_network"), "{t}");
+    assert!(t.contains("remove_network"), "{t}");
+    assert!(t.contains("remove_volume"), "{t}");
+}
+
+#[tokio::test]
+async fn parallel_steps_start_before_either_finishes() {
+    let engine = FakeEngine::new();
+    engine.script("a", Outcome::exit(0).delayed(Duration::from_millis(300)));
+    engine.script("b", Outcome::exit(0).delayed(Duration::from_millis(300)));
+    let (summary, events) = run_with(
+        &engine,
+        "steps:\n  - id: a\n    when: ['-']\n    cmd: img\n  - id: b\n    when: ['-']\n    cmd: img\n  - id: c\n    when: [a, b]\n    cmd: img\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success);
+    let pos = |e: &str| events.iter().position(|x| x == e).expect(e);
+    assert!(pos("start a 1") < pos("end a succeeded"));
+    assert!(pos("start b 1") < pos("end a succeeded"));
+    assert!(pos("start a 1") < pos("end b succeeded"));
+    assert!(pos("end a succeeded") < pos("start c 1"));
+    assert!(pos("end b succeeded") < pos("start c 1"));
+}
+
+#[tokio::test]
+async fn failure_skips_dependants_and_cancels_running_steps() {
+    let engine = FakeEngine::new();
+    engine.script("bad", Outcome::exit(3));
+    engine.script("slow", Outcome::exit(0).delayed(Duration::from_secs(30)));
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: slow\n    when: ['-']\n    cmd: img\n  - id: bad\n    when: ['-']\n    cmd: img\n  - id: after\n    cmd: img\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(!summary.success);
+    assert_eq!(
+        statuses(&summary),
+        [
+            ("slow", StepStatus::Cancelled),
+            ("bad", StepStatus::Failed),
+            ("after", StepStatus::Skipped),
+        ]
+    );
+    assert_eq!(
+        summary.error.as_deref(),
+        Some("failed to run step ID: bad: exit status 3")
+    );
+    assert!(engine.transcript().iter().any(|l| l.starts_with("kill ")));
+}
+
+#[tokio::test]
+async fn ignore_errors_lets_the_run_succeed() {
+    let engine = FakeEngine::new();
+    engine.script("bad", Outcome::exit(1));
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: bad\n    cmd: img\n    ignoreErrors: true\n  - id: next\n    cmd: img\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success);
+    assert_eq!(
+        statuses(&summary),
+        [
+            ("bad", StepStatus::Ignored),
+            ("next", StepStatus::Succeeded)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn retries_and_repeat_run_the_container_again() {
+    let engine = FakeEngine::new();
+    engine.script("flaky", Outcome::exit(1));
+    let (summary, events) = run_with(
+        &engine,
+        "steps:\n  - id: flaky\n    cmd: img\n    retries: 2\n    retryDelay: 1\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(!summary.success);
+    assert_eq!(runs(&engine).len(), 3);
+    assert!(events.contains(&"start flaky 3".to_owned()));
+    let names: Vec<String> = engine
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Run(s) => Some(s.name),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        names[1].ends_with("-2") && names[2].ends_with("-3"),
+        "{names:?}"
+    );
+
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: twice\n    cmd: img\n    repeat: 2\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success);
+    assert_eq!(runs(&engine).len(), 3);
+}
+
+#[tokio::test]
+async fn retry_on_errors_needs_the_marker() {
+    let engine = FakeEngine::new();
+    engine.script("s", Outcome::exit(1).stderr("some other failure"));
+    let (_, _) = run_with(
+        &engine,
+        "steps:\n  - id: s\n    cmd: img\n    retries: 3\n    retryDelay: 1\n    retryOnErrors: [TLS handshake timeout]\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(runs(&engine).len(), 1);
+}
+
+#[tokio::test]
+async fn timeout_stops_the_step() {
+    let engine = FakeEngine::new();
+    engine.script("slow", Outcome::exit(0).delayed(Duration::from_secs(30)));
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: slow\n    cmd: img\n    timeout: 1\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(statuses(&summary), [("slow", StepStatus::TimedOut)]);
+    assert!(!summary.success);
+}
+
+#[tokio::test]
+async fn interrupt_cancels_and_cleans_up() {
+    let engine = FakeEngine::new();
+    engine.script("slow", Outcome::exit(0).delayed(Duration::from_secs(30)));
+    let interrupt = CancellationToken::new();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        trigger.cancel();
+    });
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: slow\n    cmd: img\n  - id: never\n    cmd: img\n",
+        interrupt,
+    )
+    .await;
+    assert!(summary.interrupted);
+    assert!(!summary.success);
+    assert_eq!(
+        statuses(&summary),
+        [
+            ("slow", StepStatus::Cancelled),
+            ("never", StepStatus::Skipped)
+        ]
+    );
+    assert!(
+        engine
+            .transcript()
+            .iter()
+            .any(|l| l.starts_with("remove_network"))
+    );
+}
+
+#[tokio::test]
+async fn build_then_push_records_the_digest() {
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: build\n    build: -t reg.local/app:1 .\n  - id: push\n    push: [reg.local/app:1]\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let push = &summary.steps[1];
+    assert_eq!(push.pushed.len(), 1);
+    assert!(push.pushed[0].starts_with("reg.local/app:1@sha256:"));
+}
+
+#[tokio::test]
+async fn push_of_a_missing_image_fails_clearly() {
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: push\n    push: [reg.local/nothing:1]\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(statuses(&summary), [("push", StepStatus::Failed)]);
+    assert!(
+        summary.steps[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("does not exist")
+    );
+}
+
+#[tokio::test]
+async fn max_parallel_one_runs_start_steps_one_at_a_time() {
+    let engine = FakeEngine::new();
+    engine.script("a", Outcome::exit(0).delayed(Duration::from_millis(100)));
+    engine.script("b", Outcome::exit(0).delayed(Duration::from_millis(100)));
+    let opts = Arc::new(RunOptions {
+        max_parallel: Some(1),
+        ..(*options()).clone()
+    });
+    std::fs::create_dir_all(&opts.context_dir).expect("context dir");
+    let task = Arc::new(task(
+        "steps:\n  - id: a\n    when: ['-']\n    cmd: img\n  - id: b\n    when: ['-']\n    cmd: img\n",
+    ));
+    let plan = Plan::new(&task);
+    let events = Arc::new(Events::default());
+    let summary = run(
+        engine.clone(),
+        task,
+        &plan,
+        opts,
+        events.clone() as Arc<dyn Reporter>,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success);
+    let ev = events.list();
+    let pos = |e: &str| ev.iter().position(|x| x == e).expect(e);
+    assert!(pos("end a succeeded") < pos("start b 1") || pos("end b succeeded") < pos("start a 1"));
+}
