@@ -67,12 +67,16 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
     } else {
         OutputMode::Plain
     });
-    let reporter = Arc::new(RunReporter::new(
-        mode,
-        printer.color(),
-        masked.clone(),
-        Box::new(std::io::stdout()),
-    ));
+    let live = mode == OutputMode::Human && std::io::stdout().is_terminal();
+    let reporter = Arc::new(
+        RunReporter::new(
+            mode,
+            printer.color(),
+            masked.clone(),
+            Box::new(std::io::stdout()),
+        )
+        .with_live_status(live),
+    );
     let mut login_registries: Vec<String> =
         credentials.explicit().map(|a| a.server.clone()).collect();
     if let Some(r) = args.file.registry.as_ref().filter(|r| !r.is_empty()) {
@@ -134,7 +138,19 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         }
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
+        let ticker = live.then(|| {
+            let reporter = Arc::clone(&reporter);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    reporter.tick();
+                }
+            })
+        });
         let summary = exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
         exit_status(&summary)
     })
 }

@@ -393,12 +393,13 @@ pub(crate) fn context_tar_with_fault(
     })
 }
 
-/// The whole CONTEXT directory (no ignore rules, no Dockerfile) as a tar stream, to seed the
-/// run's `/workspace` volume. Same link, special-file and permission rules as [`context_tar`].
+/// The CONTEXT directory as a tar stream, to seed the run's `/workspace` volume. Like `az acr
+/// run` uploading its source context, the root `.dockerignore` applies (so `target/`,
+/// `node_modules/`… can stay out). Same link, special-file and permission rules as
+/// [`context_tar`].
 pub fn workspace_stream(dir: &Path) -> Result<BoxTarStream, ContextError> {
-    Ok(context_tar(dir, None, &DockerIgnore::default())?
-        .into_stream()
-        .boxed())
+    let ignore = load_dockerignore(dir, None)?;
+    Ok(context_tar(dir, None, &ignore)?.into_stream().boxed())
 }
 
 fn canonical_root(dir: &Path) -> Result<PathBuf, ContextError> {

@@ -32,6 +32,9 @@ pub struct RunReporter {
     out: Mutex<Box<dyn Write + Send>>,
     width: usize,
     steps: Mutex<Vec<String>>,
+    /// Running steps and when they started, for the live status line (human mode on a
+    /// terminal only).
+    live: Option<Mutex<Vec<(String, std::time::Instant)>>>,
 }
 
 const COLORS: &[&str] = &["36", "35", "33", "32", "34", "96", "95", "93"];
@@ -52,14 +55,68 @@ impl RunReporter {
             out: Mutex::new(out),
             width: 0,
             steps: Mutex::new(Vec::new()),
+            live: None,
+        }
+    }
+
+    /// Shows a status line of the running steps and their elapsed time below the log (for a
+    /// terminal); redrawn on every event and by [`RunReporter::tick`].
+    #[must_use]
+    pub fn with_live_status(mut self, on: bool) -> Self {
+        self.live = (on && self.mode == OutputMode::Human).then(|| Mutex::new(Vec::new()));
+        self
+    }
+
+    /// Redraws the live status line (call a few times a second while a run is going).
+    pub fn tick(&self) {
+        if self.live.is_some() {
+            self.write("");
         }
     }
 
     fn write(&self, text: &str) {
         let text = mask(text, &self.masked);
         if let Ok(mut out) = self.out.lock() {
-            let _ = out.write_all(text.as_bytes());
+            if self.live.is_some() {
+                // Clear the status line (if any), write the text, draw the status line again.
+                let status = self.status_line().unwrap_or_default();
+                let _ = write!(out, "\r\x1b[2K{text}{status}");
+            } else {
+                let _ = out.write_all(text.as_bytes());
+            }
             let _ = out.flush();
+        }
+    }
+
+    /// The live status line (without newline), when there is one to show.
+    fn status_line(&self) -> Option<String> {
+        let live = self.live.as_ref()?.lock().ok()?;
+        if live.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = live
+            .iter()
+            .map(|(id, since)| format!("{id} {}", format_duration(since.elapsed())))
+            .collect();
+        let mut line = format!("running: {}", parts.join(" · "));
+        if line.chars().count() > 110 {
+            line = line.chars().take(107).collect::<String>() + "...";
+        }
+        Some(if self.color {
+            format!("\x1b[2m{line}\x1b[0m")
+        } else {
+            line
+        })
+    }
+
+    fn set_running(&self, step: &str, running: bool) {
+        if let Some(live) = &self.live
+            && let Ok(mut l) = live.lock()
+        {
+            l.retain(|(id, _)| id != step);
+            if running {
+                l.push((step.to_owned(), std::time::Instant::now()));
+            }
         }
     }
 
@@ -141,6 +198,7 @@ impl Reporter for RunReporter {
     }
 
     fn step_started(&self, step: &str, attempt: u64) {
+        self.set_running(step, true);
         match self.mode {
             OutputMode::Json => {
                 self.event(json!({"event": "step_started", "step": step, "attempt": attempt}));
@@ -181,6 +239,7 @@ impl Reporter for RunReporter {
     }
 
     fn step_finished(&self, result: &StepResult) {
+        self.set_running(&result.id, false);
         match self.mode {
             OutputMode::Json => {
                 let mut v = serde_json::to_value(result).unwrap_or_default();
@@ -221,6 +280,11 @@ impl Reporter for RunReporter {
     }
 
     fn run_finished(&self, summary: &RunSummary) {
+        if let Some(live) = &self.live
+            && let Ok(mut l) = live.lock()
+        {
+            l.clear();
+        }
         if self.mode == OutputMode::Json {
             let mut v = serde_json::to_value(summary).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {
