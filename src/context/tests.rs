@@ -653,13 +653,15 @@ fn empty_context_is_an_empty_tar() {
 }
 
 #[test]
-fn workspace_stream_ignores_nothing() {
+fn workspace_stream_honours_the_root_dockerignore() {
+    // Like `az acr run` uploading its source context.
     let dir = tmp();
     let d = dir.path();
     write(d, ".dockerignore", "*.md\n");
     write(d, "x.md", "x");
+    write(d, "keep.txt", "k");
     let entries = parse_tar(&ok(collect_stream(ok(workspace_stream(d)))));
-    assert_eq!(names(&entries), [".dockerignore", "x.md"]);
+    assert_eq!(names(&entries), [".dockerignore", "keep.txt"]);
 }
 
 #[test]

@@ -349,13 +349,24 @@ impl DockerEngine {
             }),
             ..Default::default()
         };
-        let created = match self.docker.create_container(None, body.clone()).await {
+        // Named after the volume (`<volume>-helper-<pid>-<n>`): a run killed mid-copy leaves a
+        // helper that the next run recognises by name as a leftover of the dead run (see
+        // `exec::setup::remove_leftovers`). With a random name it was never removed, and the
+        // volume it holds could then never be removed either ("volume is in use").
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&helper_name(volume))
+            .build();
+        let created = match self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await
+        {
             Ok(created) => created,
             // The helper image vanished since this process checked (an image prune): rebuild.
             Err(e) if is_missing_image(&e) => {
                 self.build_helper().await?;
                 self.docker
-                    .create_container(None, body)
+                    .create_container(Some(options), body)
                     .await
                     .map_err(|e| self.err("create helper container for volume", volume, e))?
             }
@@ -1352,6 +1363,13 @@ fn put_directory(path: &str) -> &str {
     }
 }
 
+/// A unique name for a helper container of `volume`.
+fn helper_name(volume: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{volume}-helper-{}-{n}", std::process::id())
+}
+
 fn helper_path(path: &str) -> String {
     if path.is_empty() {
         HELPER_MOUNT.to_string()
@@ -1613,6 +1631,15 @@ mod tests {
             host_ip: ip.to_string(),
             host_port: host.to_string(),
         }
+    }
+
+    #[test]
+    fn helper_names_identify_the_run_of_their_volume() {
+        let key = crate::exec::RunKey::generate();
+        let volume = key.name("workspace");
+        let (a, b) = (helper_name(&volume), helper_name(&volume));
+        assert_ne!(a, b);
+        assert_eq!(crate::exec::RunKey::from_name(&a), Some(key));
     }
 
     #[test]

@@ -477,7 +477,6 @@ mod schema {
             "steps:\n  - cmd: x\n    ports: '80'\n",
             "steps:\n  - cmd: x\n    timeout: '30'\n",
             "steps:\n  - cmd: x\n    cache: maybe\n",
-            "version: v2\n",
             "steps:\n  - cmd: x\n    retries: -1\n",
             "steps:\n  - cmd: ''\n",
             "steps:\n  - cmd: ~\n",

@@ -1,0 +1,1314 @@
+//! `taskrun run` end to end against the REAL Docker engine: the binary is run as a user would run
+//! it, on task files and contexts written into a temporary directory.
+//!
+//! The environment comes from `scripts/test-env.sh`: dockerd on the default socket (or
+//! `DOCKER_HOST`), registries on 127.0.0.1:5000 (open) and 127.0.0.1:5001 (basic auth
+//! `taskrun`/`taskrun-pass`), and the local image `taskrun-busybox:latest`. Every test FAILS when
+//! the engine is unavailable; none skips.
+//!
+//! Tests run in parallel. Each one holds a shared lock while it runs; the SIGKILL test takes it
+//! exclusively, because any run removes the leftovers of killed runs and would otherwise race
+//! with its "leftovers exist" check. Leftover checks are scoped to the child's pid label, so
+//! concurrent tests never see each other's resources. No assertion depends on timing.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
+const BUSYBOX: &str = "taskrun-busybox:latest";
+const AUTH_CREDENTIAL: &str =
+    r#"{"registry":"127.0.0.1:5001","username":"taskrun","password":"taskrun-pass"}"#;
+const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+static ENGINE: RwLock<()> = RwLock::new(());
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn check_docker() {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
+}
+
+/// Checks the engine and holds the shared lock for the rest of the test.
+fn need_docker() -> RwLockReadGuard<'static, ()> {
+    check_docker();
+    ENGINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Checks the engine and holds the lock exclusively (no other run starts meanwhile).
+fn need_docker_alone() -> RwLockWriteGuard<'static, ()> {
+    check_docker();
+    ENGINE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A name unique to this process and call, usable in image names and run ids.
+fn unique(what: &str) -> String {
+    format!(
+        "{what}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A temporary task directory: `acr-task.yaml`, the CONTEXT `ctx/`, and `TASKRUN_HOME`.
+struct Ws {
+    dir: tempfile::TempDir,
+}
+
+impl Ws {
+    fn new(task: &str) -> Self {
+        let ws = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(ws.ctx()).unwrap();
+        ws.write_task(task);
+        ws
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ctx(&self) -> PathBuf {
+        self.path().join("ctx")
+    }
+
+    fn task(&self) -> PathBuf {
+        self.path().join("acr-task.yaml")
+    }
+
+    fn write_task(&self, task: &str) {
+        std::fs::write(self.task(), task).unwrap();
+    }
+
+    /// Writes a file into the context.
+    fn file(&self, rel: &str, content: &str) {
+        let p = self.ctx().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// `taskrun run -f acr-task.yaml ctx ARGS…`, not yet started.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run")
+            .arg("-f")
+            .arg(self.task())
+            .args(args)
+            .arg(self.ctx())
+            .current_dir(self.path())
+            .env("TASKRUN_HOME", self.path().join("home"))
+            .env("NO_COLOR", "1")
+            .env_remove("TASKRUN_REGISTRY")
+            .env_remove("GITHUB_ACTIONS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::wait(self.command(args).spawn().unwrap())
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::wait(cmd.spawn().unwrap())
+    }
+
+    /// Starts a run whose stdout is read line by line as it comes.
+    fn start(&self, args: &[&str]) -> Live {
+        Live::new(self.command(args).spawn().unwrap())
+    }
+}
+
+/// A finished `taskrun` process.
+#[derive(Debug)]
+struct Run {
+    pid: u32,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn wait(child: Child) -> Self {
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        Self {
+            pid,
+            code: exit_code(&out.status),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the exit code, showing the whole output when it differs.
+    fn expect(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// `--output json`: every stdout line is a JSON object.
+    fn events(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.all()));
+                assert!(v.is_object(), "not an object: {l}");
+                v
+            })
+            .collect()
+    }
+
+    fn finished(&self) -> Value {
+        let events = self.events();
+        let last = events.last().cloned().unwrap_or_default();
+        assert_eq!(last["event"], "run_finished", "{}", self.all());
+        last
+    }
+
+    /// Step id → status, from the json `run_finished` event.
+    fn statuses(&self) -> BTreeMap<String, String> {
+        self.finished()["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_owned(),
+                    s["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Plain-mode output lines of one step (`[id] line` without the prefix).
+    fn lines_of(&self, step: &str) -> Vec<String> {
+        let prefix = format!("[{step}] ");
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    }
+
+    /// Json `log` lines of one step.
+    fn logs_of(&self, step: &str) -> Vec<String> {
+        self.events()
+            .iter()
+            .filter(|e| e["event"] == "log" && e["step"] == step)
+            .map(|e| e["line"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn has_line(&self, step: &str, line: &str) -> bool {
+        self.lines_of(step).iter().any(|l| l == line)
+    }
+}
+
+fn exit_code(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// A running `taskrun` whose stdout lines arrive on a channel.
+struct Live {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Live {
+    fn new(mut child: Child) -> Self {
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Reads output until a line equals `line` (a generous deadline only guards against a hang).
+    fn wait_for(&mut self, line: &str) {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(l) => {
+                    let found = l == line;
+                    self.seen.push(l);
+                    if found {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no line `{line}` ({e:?}); output so far:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal} failed");
+    }
+
+    fn finish(mut self) -> Run {
+        let status = self.child.wait().unwrap();
+        let mut stdout = self.seen.join("\n");
+        for l in self.lines.iter() {
+            stdout.push('\n');
+            stdout.push_str(&l);
+        }
+        Run {
+            pid: self.child.id(),
+            code: exit_code(&status),
+            stdout,
+            stderr: self.stderr.join().unwrap(),
+        }
+    }
+}
+
+fn docker(args: &[&str]) -> (bool, String) {
+    let out = Command::new("docker").args(args).output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Containers, networks and volumes labelled `io.taskrun.run` by the taskrun process `pid`.
+fn leftovers(pid: u32) -> Vec<String> {
+    let pid_label = format!("label=io.taskrun.pid={pid}");
+    let mut found = Vec::new();
+    for (what, format) in [
+        (&["ps", "-a"][..], "{{.Names}}"),
+        (&["network", "ls"][..], "{{.Name}}"),
+        (&["volume", "ls"][..], "{{.Name}}"),
+    ] {
+        let mut args = what.to_vec();
+        args.extend([
+            "--filter",
+            "label=io.taskrun.run",
+            "--filter",
+            &pid_label,
+            "--format",
+            format,
+        ]);
+        let (ok, out) = docker(&args);
+        assert!(ok, "docker {args:?}: {out}");
+        found.extend(out.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    found
+}
+
+/// Removes the listed images when dropped (also when an assertion fails).
+#[derive(Default)]
+struct Images(Vec<String>);
+
+impl Images {
+    fn add(&mut self, reference: &str) -> String {
+        self.0.push(reference.to_owned());
+        reference.to_owned()
+    }
+}
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let mut args = vec!["rmi", "-f"];
+            args.extend(self.0.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+    }
+}
+
+fn image_id(reference: &str) -> Option<String> {
+    let (ok, out) = docker(&["image", "inspect", "--format", "{{.Id}}", reference]);
+    ok.then(|| out.trim().to_owned())
+}
+
+/// The digest the registry reports for `repo:tag` (`None`: not there).
+fn registry_digest(registry: &str, repo: &str, tag: &str, user: Option<&str>) -> Option<String> {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sI", "-H", &format!("Accept: {MANIFEST_V2}")]);
+    if let Some(u) = user {
+        cmd.args(["-u", u]);
+    }
+    let out = cmd
+        .arg(format!("http://{registry}/v2/{repo}/manifests/{tag}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !text.starts_with("HTTP/1.1 200") && !text.starts_with("HTTP/2 200") {
+        return None;
+    }
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("docker-content-digest")
+            .then(|| v.trim().to_owned())
+    })
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---------------------------------------------------------------------------------------------
+// build
+
+#[test]
+fn build_honours_dockerignore_tags_build_args_file_and_target() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let name = unique("trtest-build");
+    // Bare local names: a pull would go to Docker Hub and fail, so the `check` step proves the
+    // built image is used without a pull.
+    let one = images.add(&format!("{name}:one"));
+    let two = images.add(&format!("{name}:two"));
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: gen
+    cmd: {BUSYBOX} sh -c 'echo generated > generated.txt; echo s > secret.txt; mkdir keep; echo w > keep/wanted.txt; echo u > keep/unwanted.txt; ls secret.txt keep/unwanted.txt'
+  - id: build
+    build: -t {one} -t {two} --build-arg GREETING=hi -f docker/Dockerfile --target final .
+  - id: check
+    cmd: {two} sh -c 'cat /greeting /stage; cd /ctx && find . -type f | sort'
+"#
+    ));
+    ws.file(
+        "docker/Dockerfile",
+        &format!(
+            "FROM {BUSYBOX} AS base\nARG GREETING=unset\nRUN echo \"greeting=$GREETING\" > /greeting\n\
+             COPY . /ctx/\nFROM base AS final\nRUN echo stage=final > /stage\n\
+             FROM base AS other\nRUN echo stage=other > /stage\n"
+        ),
+    );
+    // The ignored files are written by `gen` into /workspace (CONTEXT seeding applies the root
+    // `.dockerignore` too): only the build's own filtering keeps them out.
+    ws.file(".dockerignore", "secret.txt\nkeep/*\n!keep/wanted.txt\n");
+    ws.file("plain.txt", "plain\n");
+
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(0);
+    assert_eq!(
+        run.lines_of("gen")[1..3],
+        ["keep/unwanted.txt", "secret.txt"],
+        "in the workspace"
+    );
+    let check = run.lines_of("check");
+    assert!(check.contains(&"greeting=hi".to_owned()), "{check:?}");
+    assert!(
+        check.contains(&"stage=final".to_owned()),
+        "--target: {check:?}"
+    );
+    let files: Vec<&str> = check
+        .iter()
+        .filter(|l| l.starts_with("./"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "./.dockerignore",
+            "./docker/Dockerfile",
+            "./generated.txt",
+            "./keep/wanted.txt",
+            "./plain.txt",
+        ],
+        "build context as seen by COPY"
+    );
+    assert!(!run.all().contains("Unable to find image"), "{}", run.all());
+    let id_one = image_id(&one).expect("first tag exists");
+    assert_eq!(image_id(&two), Some(id_one), "both tags name one image");
+}
+
+// ---------------------------------------------------------------------------------------------
+// cmd
+
+#[test]
+fn cmd_steps_honour_every_option() {
+    let _engine = need_docker();
+    let port = free_port();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+env:
+  - A=task
+  - B=task
+volumes:
+  - name: sv
+    secret:
+      hello.txt: aGVsbG8gd29ybGQ=
+steps:
+  - id: envs
+    cmd: {BUSYBOX} sh -c 'echo "A=$A B=$B C=$C HOME=$HOME PWD=$(pwd)"; test -f /acb/home/.docker/config.json && echo config-present'
+    env: ["B=step", "C=step"]
+  - id: ep
+    cmd: {BUSYBOX} -c 'echo via-entrypoint'
+    entryPoint: sh
+  - id: wdrel
+    cmd: {BUSYBOX} sh -c 'pwd; echo from-wdrel > marker.txt'
+    workingDirectory: sub
+  - id: wdabs
+    cmd: {BUSYBOX} pwd
+    workingDirectory: /tmp
+  - id: wdoff
+    cmd: {BUSYBOX} pwd
+    workingDirectory: sub
+    disableWorkingDirectoryOverride: true
+  - id: usr
+    cmd: {BUSYBOX} id -u
+    user: "1234"
+  - id: priv
+    cmd: {BUSYBOX} sh -c 'ip link add trdummy0 type dummy && echo privileged-ok'
+    privileged: true
+    ignoreErrors: true
+  - id: ports
+    cmd: {BUSYBOX} echo ports-ok
+    ports: ["127.0.0.1:{port}:80"]
+    expose: ["81"]
+  - id: hostnet
+    cmd: {BUSYBOX} sh -c 'ip -o link | grep -q docker0 && echo host-network'
+    network: host
+  - id: vol
+    cmd: {BUSYBOX} cat /run/sv/hello.txt
+    volumeMounts:
+      - name: sv
+        mountPath: /run/sv
+  - id: flags
+    cmd: -e X=1 {BUSYBOX} sh -c 'echo X=$X'
+  - id: later
+    cmd: {BUSYBOX} cat /workspace/sub/marker.txt
+"#
+    ));
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(0);
+    assert_eq!(
+        run.lines_of("envs")[1..3],
+        [
+            "A=task B=step C=step HOME=/acb/home PWD=/workspace",
+            "config-present"
+        ],
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("ep", "via-entrypoint"), "{}", run.all());
+    assert!(run.has_line("wdrel", "/workspace/sub"), "{}", run.all());
+    assert!(run.has_line("wdabs", "/tmp"), "{}", run.all());
+    assert!(run.has_line("wdoff", "/"), "{}", run.all());
+    assert!(run.has_line("usr", "1234"), "{}", run.all());
+    // Privileged containers cannot start in some sandboxes (the engine cannot apply the full
+    // capability set); either way the request reached the engine as privileged. The dry-run
+    // test checks the flag in the engine call.
+    let priv_lines = run.lines_of("priv").join("\n");
+    assert!(
+        priv_lines.contains("privileged-ok") || priv_lines.contains("unable to apply caps"),
+        "{priv_lines}"
+    );
+    assert!(run.has_line("ports", "ports-ok"), "{}", run.all());
+    assert!(run.has_line("hostnet", "host-network"), "{}", run.all());
+    assert!(run.has_line("vol", "hello world"), "{}", run.all());
+    assert!(run.has_line("flags", "X=1"), "{}", run.all());
+    assert!(run.has_line("later", "from-wdrel"), "{}", run.all());
+    assert!(leftovers(run.pid).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// push
+
+#[test]
+fn push_to_open_and_authenticated_registries_prints_the_registry_digest() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let repo = unique("trtest-push");
+    let open = images.add(&format!("127.0.0.1:5000/{repo}"));
+    let auth = images.add(&format!("127.0.0.1:5001/{repo}:v1"));
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: build
+    build: -t {open} -t {auth} .
+  - id: login
+    cmd: {BUSYBOX} sh -c 'sed -n "s/.*\"127.0.0.1:5001\":{{\"auth\":\"\([^\"]*\)\".*/\1/p" /acb/home/.docker/config.json | base64 -d; echo'
+  - id: push
+    push: ["{auth}", "{open}"]
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nLABEL trtest={repo}\n"),
+    );
+    let run = ws.run(&["--output", "json", "--credential", AUTH_CREDENTIAL]);
+    run.expect(0);
+    // The run's docker config holds the login; its password is masked like any secret.
+    assert_eq!(run.logs_of("login"), ["taskrun:***"], "{}", run.all());
+    assert!(!run.all().contains("taskrun-pass"));
+    let finished = run.finished();
+    assert_eq!(finished["success"], true);
+    let push = finished["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "push")
+        .unwrap();
+    let pushed: Vec<&str> = push["pushed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(pushed.len(), 2, "{pushed:?}");
+    let auth_digest = registry_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass"))
+        .expect("image in the authenticated registry");
+    let open_digest = registry_digest("127.0.0.1:5000", &repo, "latest", None)
+        .expect("image in the open registry");
+    assert_eq!(pushed[0], format!("{auth}@{auth_digest}"));
+    // `:latest` is not appended to a reference that has a registry port but no tag (acb).
+    assert_eq!(pushed[1], format!("{open}@{open_digest}"));
+    let (_, repo_digests) = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &open,
+    ]);
+    assert!(repo_digests.contains(&open_digest), "{repo_digests}");
+}
+
+#[test]
+fn push_with_a_wrong_password_fails_without_showing_it() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let repo = unique("trtest-badauth");
+    let image = images.add(&format!("127.0.0.1:5001/{repo}:v1"));
+    let password = unique("Wrong-Pass");
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: build
+    build: -t {image} .
+  - id: push
+    push: ["{image}"]
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nLABEL trtest={repo}\n"),
+    );
+    let credential =
+        format!(r#"{{"registry":"127.0.0.1:5001","username":"taskrun","password":"{password}"}}"#);
+    let run = ws.run(&["--output", "plain", "--credential", &credential]);
+    run.expect(1);
+    assert!(
+        run.all()
+            .contains("registry `127.0.0.1:5001` refused the credentials"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains(&password), "{}", run.all());
+    assert_eq!(
+        registry_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass")),
+        None
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// scheduling, failure, timeouts, retries
+
+#[test]
+fn parallel_branches_run_at_the_same_time() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: left
+    cmd: {BUSYBOX} sleep 2
+    when: ["-"]
+  - id: right
+    cmd: {BUSYBOX} sleep 2
+    when: ["-"]
+  - id: join
+    cmd: {BUSYBOX} echo joined
+    when: [left, right]
+"#
+    ));
+    let run = ws.run(&["--output", "json"]);
+    run.expect(0);
+    let events = run.events();
+    let position = |event: &str, step: &str| {
+        events
+            .iter()
+            .position(|e| {
+                e["event"] == event && e["step"].as_str().or(e["id"].as_str()) == Some(step)
+            })
+            .unwrap_or_else(|| panic!("no {event} for {step}: {}", run.stdout))
+    };
+    let starts = [
+        position("step_started", "left"),
+        position("step_started", "right"),
+    ];
+    let finishes = [
+        position("step_finished", "left"),
+        position("step_finished", "right"),
+    ];
+    assert!(
+        starts.iter().max() < finishes.iter().min(),
+        "both branches start before either finishes: {}",
+        run.stdout
+    );
+    assert!(position("step_started", "join") > *finishes.iter().max().unwrap());
+    assert_eq!(run.logs_of("join"), ["joined"]);
+}
+
+#[test]
+fn a_failure_skips_dependants_cancels_running_steps_and_exits_1() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: slow
+    cmd: {BUSYBOX} sh -c 'touch /workspace/slow-up; sleep 30'
+    when: ["-"]
+  - id: bad
+    cmd: {BUSYBOX} sh -c 'until [ -f /workspace/slow-up ]; do sleep 0.1; done; exit 3'
+    when: ["-"]
+  - id: after
+    cmd: {BUSYBOX} echo never
+"#
+    ));
+    // (`bad` fails only once `slow` is surely running.)
+    let run = ws.run(&["--output", "json"]);
+    run.expect(1);
+    let statuses = run.statuses();
+    assert_eq!(statuses["bad"], "failed");
+    assert_eq!(statuses["slow"], "cancelled");
+    assert_eq!(statuses["after"], "skipped");
+    let finished = run.finished();
+    assert_eq!(finished["success"], false);
+    assert!(
+        finished["error"]
+            .as_str()
+            .unwrap()
+            .contains("failed to run step ID: bad"),
+        "{finished}"
+    );
+    assert!(run.logs_of("after").is_empty());
+    assert!(leftovers(run.pid).is_empty());
+}
+
+#[test]
+fn ignore_errors_lets_the_run_continue_and_succeed() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: meh
+    cmd: {BUSYBOX} sh -c 'exit 4'
+    ignoreErrors: true
+  - id: next
+    cmd: {BUSYBOX} echo still-running
+"#
+    ));
+    let run = ws.run(&["--output", "json"]);
+    run.expect(0);
+    assert_eq!(run.finished()["success"], true);
+    let statuses = run.statuses();
+    assert_eq!(statuses["meh"], "ignored");
+    assert_eq!(statuses["next"], "succeeded");
+    assert_eq!(run.logs_of("next"), ["still-running"]);
+    assert!(
+        run.stdout
+            .contains("but is set to ignore errors. Continuing...")
+    );
+}
+
+#[test]
+fn a_step_timeout_kills_the_container_and_fails_the_run() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: sleepy
+    cmd: {BUSYBOX} sleep 30
+    timeout: 2
+"#
+    ));
+    let run = ws.run(&["--output", "json"]);
+    run.expect(1);
+    assert_eq!(run.statuses()["sleepy"], "timedout");
+    assert!(
+        run.finished()["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{}",
+        run.stdout
+    );
+    assert!(leftovers(run.pid).is_empty());
+}
+
+#[test]
+fn a_timed_out_container_is_gone_before_later_steps_run() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: sleepy
+    cmd: {BUSYBOX} sleep 30
+    timeout: 2
+    ignoreErrors: true
+  - id: next
+    cmd: {BUSYBOX} sh -c 'echo next-running; sleep 5'
+"#
+    ));
+    let mut live = ws.start(&["--output", "plain"]);
+    live.wait_for("[next] next-running");
+    let (ok, out) = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=io.taskrun.pid={}", live.pid()),
+        "--filter",
+        "label=io.taskrun.step=sleepy",
+        "--format",
+        "{{.Names}} {{.Status}}",
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.trim(),
+        "",
+        "the timed-out step's container still exists"
+    );
+    let run = live.finish();
+    run.expect(0);
+    assert!(
+        run.stdout.contains("[sleepy] failed (ignored)")
+            && run.stdout.contains("timed out after 2s"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn retries_retry_on_errors_repeat_and_start_delay() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: flaky
+    cmd: {BUSYBOX} sh -c 'if [ -f /workspace/flaky ]; then echo second-try; else touch /workspace/flaky; echo first-try; exit 1; fi'
+    retries: 2
+    retryDelay: 1
+  - id: marked
+    cmd: {BUSYBOX} sh -c 'if [ -f /workspace/marked ]; then echo ok; else touch /workspace/marked; echo TRANSIENT-ERROR; exit 1; fi'
+    retries: 1
+    retryDelay: 1
+    retryOnErrors: ["TRANSIENT"]
+  - id: unmarked
+    cmd: {BUSYBOX} sh -c 'echo some other failure; exit 1'
+    retries: 3
+    retryDelay: 1
+    retryOnErrors: ["TRANSIENT"]
+    ignoreErrors: true
+  - id: rep
+    cmd: {BUSYBOX} sh -c 'echo x >> /workspace/reps; wc -l < /workspace/reps'
+    repeat: 2
+  - id: delayed
+    cmd: {BUSYBOX} echo delayed-ran
+    startDelay: 1
+"#
+    ));
+    let run = ws.run(&["--output", "json"]);
+    run.expect(0);
+    let attempts = |step: &str| {
+        run.events()
+            .iter()
+            .filter(|e| e["event"] == "step_started" && e["step"] == step)
+            .count()
+    };
+    assert_eq!(attempts("flaky"), 2);
+    assert_eq!(run.logs_of("flaky"), ["first-try", "second-try"]);
+    assert_eq!(
+        attempts("marked"),
+        2,
+        "the marker was in the output: retried"
+    );
+    assert_eq!(attempts("unmarked"), 1, "no marker in the output: no retry");
+    assert_eq!(run.logs_of("unmarked"), ["some other failure"]);
+    assert_eq!(attempts("rep"), 3, "repeat: 2 runs three times");
+    let reps: Vec<String> = run
+        .logs_of("rep")
+        .iter()
+        .map(|l| l.trim().to_owned())
+        .collect();
+    assert_eq!(reps, ["1", "2", "3"]);
+    assert_eq!(run.logs_of("delayed"), ["delayed-ran"]);
+    assert!(
+        run.events().iter().any(|e| e["event"] == "step_message"
+            && e["step"] == "delayed"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("Waiting 1 seconds before executing step ID: delayed")),
+        "{}",
+        run.stdout
+    );
+    let statuses = run.statuses();
+    assert_eq!(statuses["flaky"], "succeeded");
+    assert_eq!(statuses["marked"], "succeeded");
+    assert_eq!(statuses["unmarked"], "ignored");
+}
+
+// ---------------------------------------------------------------------------------------------
+// detach, concurrency
+
+const SERVICE_TASK: &str = r#"version: v1.0.0
+steps:
+  - id: web
+    cmd: taskrun-busybox:latest sh -c 'mkdir -p /www && echo hello-from-{{.Run.ID}} > /www/index.html && httpd -f -p 80 -h /www'
+    detach: true
+  - id: client
+    cmd: taskrun-busybox:latest sh -c 'for i in $(seq 1 100); do wget -q -O - http://web/ && exit 0; sleep 0.2; done; exit 1'
+  - id: mine
+    cmd: taskrun-busybox:latest sh -c 'echo {{.Run.ID}} > /workspace/id; cat /workspace/id'
+    keep: true
+"#;
+
+#[test]
+fn a_detached_service_is_reached_by_step_id_and_removed_after_the_run() {
+    let _engine = need_docker();
+    let ws = Ws::new(SERVICE_TASK);
+    let id = unique("det");
+    let run = ws.run(&["--output", "plain", "--run-id", &id]);
+    run.expect(0);
+    assert!(
+        run.has_line("client", &format!("hello-from-{id}")),
+        "{}",
+        run.all()
+    );
+    assert!(leftovers(run.pid).is_empty(), "{:?}", leftovers(run.pid));
+}
+
+#[test]
+fn concurrent_runs_of_one_file_do_not_collide() {
+    let _engine = need_docker();
+    let ws = Ws::new(SERVICE_TASK);
+    let ids = [unique("cc"), unique("cc")];
+    let children: Vec<Child> = ids
+        .iter()
+        .map(|id| {
+            ws.command(&["--output", "plain", "--run-id", id])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runs: Vec<Run> = children.into_iter().map(Run::wait).collect();
+    for (run, id) in runs.iter().zip(&ids) {
+        run.expect(0);
+        assert!(
+            run.has_line("client", &format!("hello-from-{id}")),
+            "{}",
+            run.all()
+        );
+        assert_eq!(
+            run.lines_of("mine")[1],
+            *id,
+            "each run has its own workspace"
+        );
+        assert!(leftovers(run.pid).is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// signals
+
+const SLEEPER_TASK: &str = r#"version: v1.0.0
+steps:
+  - id: sleeper
+    cmd: taskrun-busybox:latest sh -c 'echo sleeping; sleep 30'
+  - id: after
+    cmd: taskrun-busybox:latest echo after
+"#;
+
+fn interrupted_run_cleans_up(signal: &str) {
+    let _engine = need_docker();
+    let ws = Ws::new(SLEEPER_TASK);
+    let mut live = ws.start(&["--output", "plain"]);
+    live.wait_for("[sleeper] sleeping");
+    assert!(
+        !leftovers(live.pid()).is_empty(),
+        "the run's resources exist while it runs"
+    );
+    live.signal(signal);
+    let run = live.finish();
+    run.expect(130);
+    assert!(run.stdout.contains("[sleeper] cancelled"), "{}", run.all());
+    assert!(!run.stdout.contains("[after] after"), "{}", run.all());
+    assert_eq!(leftovers(run.pid), Vec::<String>::new());
+}
+
+#[test]
+fn sigint_exits_130_and_removes_everything() {
+    interrupted_run_cleans_up("INT");
+}
+
+#[test]
+fn sigterm_exits_130_and_removes_everything() {
+    interrupted_run_cleans_up("TERM");
+}
+
+#[test]
+fn sigkill_leaves_leftovers_that_the_next_run_removes() {
+    let _engine = need_docker_alone();
+    let ws = Ws::new(SLEEPER_TASK);
+    let mut live = ws.start(&["--output", "plain"]);
+    live.wait_for("[sleeper] sleeping");
+    live.signal("KILL");
+    let pid = live.pid();
+    let killed = live.finish();
+    assert_eq!(killed.code, 137);
+    let left = leftovers(pid);
+    assert!(
+        left.iter().any(|n| n.ends_with("-sleeper"))
+            && left.iter().any(|n| n.ends_with("-network"))
+            && left.iter().any(|n| n.ends_with("-workspace"))
+            && left.iter().any(|n| n.ends_with("-home")),
+        "a killed run leaves its container, network and volumes: {left:?}"
+    );
+    let next = Ws::new(&format!(
+        "version: v1.0.0\nsteps:\n  - id: hi\n    cmd: {BUSYBOX} echo hi\n"
+    ));
+    let run = next.run(&["--output", "plain"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("leftover resource(s) of interrupted runs"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(leftovers(pid), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// secrets, output modes
+
+#[test]
+fn secrets_are_masked_in_every_output_mode() {
+    let _engine = need_docker();
+    let set_secret = unique("SetSecretValue");
+    let flag_secret = unique("FlagSecretValue");
+    let env_secret = unique("EnvSecretValue");
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+secrets:
+  - id: kv1
+    keyvault: https://myvault.vault.azure.net/secrets/one
+  - id: kv2
+    keyvault: https://myvault.vault.azure.net/secrets/two
+steps:
+  - id: leak
+    cmd: {BUSYBOX} sh -c 'echo "a={{{{.Values.pw}}}} b={{{{.Secrets.kv1}}}} c={{{{.Secrets.kv2}}}} d=$PW"; echo "{{{{.Secrets.kv1}}}}" >&2'
+    env: ["PW={{{{.Values.pw}}}}"]
+  - id: fail
+    cmd: {BUSYBOX} sh -c 'echo "failing with {{{{.Secrets.kv2}}}}"; exit 1'
+"#
+    ));
+    for mode in ["plain", "human", "json"] {
+        let run = ws.run_env(
+            &[
+                "--output",
+                mode,
+                "--color",
+                "never",
+                "--set-secret",
+                &format!("pw={set_secret}"),
+                "--secret",
+                &format!("kv1={flag_secret}"),
+            ],
+            &[("TASKRUN_SECRET_KV2", &env_secret)],
+        );
+        run.expect(1);
+        let all = run.all();
+        for secret in [&set_secret, &flag_secret, &env_secret] {
+            assert!(
+                !all.contains(secret.as_str()),
+                "{mode}: {secret} leaked:\n{all}"
+            );
+        }
+        assert!(all.contains("a=*** b=*** c=*** d=***"), "{mode}:\n{all}");
+        assert!(all.contains("failing with ***"), "{mode}:\n{all}");
+    }
+}
+
+#[test]
+fn json_output_is_one_object_per_line_with_a_final_summary() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: hello
+    cmd: {BUSYBOX} sh -c 'echo out; echo err >&2'
+  - id: meh
+    cmd: {BUSYBOX} false
+    ignoreErrors: true
+"#
+    ));
+    let run = ws.run(&["--output", "json"]);
+    run.expect(0);
+    let events = run.events();
+    assert_eq!(events[0]["event"], "run_started");
+    let streams: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["event"] == "log" && e["step"] == "hello")
+        .map(|e| (e["stream"].as_str().unwrap(), e["line"].as_str().unwrap()))
+        .collect();
+    assert!(streams.contains(&("stdout", "out")), "{streams:?}");
+    assert!(streams.contains(&("stderr", "err")), "{streams:?}");
+    let finished = run.finished();
+    assert_eq!(finished["success"], true);
+    assert_eq!(finished["interrupted"], false);
+    let statuses = run.statuses();
+    assert_eq!(
+        statuses,
+        BTreeMap::from([
+            ("hello".to_owned(), "succeeded".to_owned()),
+            ("meh".to_owned(), "ignored".to_owned()),
+        ])
+    );
+    let steps = finished["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["exit_code"], 0);
+    assert_eq!(steps[1]["exit_code"], 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// engine unreachable, dry run
+
+#[test]
+fn an_unreachable_engine_exits_3_naming_docker_host() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        "version: v1.0.0\nsteps:\n  - id: hi\n    cmd: {BUSYBOX} echo hi\n"
+    ));
+    let run = ws.run_env(&[], &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    run.expect(3);
+    assert!(run.stderr.contains("/nonexistent.sock"), "{}", run.all());
+    assert!(run.stderr.contains("DOCKER_HOST"), "{}", run.all());
+}
+
+#[test]
+fn dry_run_needs_no_engine_and_prints_plan_and_calls() {
+    let _engine = need_docker();
+    let ws = Ws::new(
+        r#"version: v1.0.0
+steps:
+  - id: build
+    build: -t 127.0.0.1:5000/trtest-dry:v1 .
+  - id: priv
+    cmd: 127.0.0.1:5000/trtest-dry:v1 echo hi
+    privileged: true
+  - id: push
+    push: ["127.0.0.1:5000/trtest-dry:v1"]
+"#,
+    );
+    ws.file("Dockerfile", &format!("FROM {BUSYBOX}\n"));
+    let run = ws.run_env(
+        &["--dry-run"],
+        &[("DOCKER_HOST", "unix:///nonexistent.sock")],
+    );
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("Engine calls (dry run, nothing was executed):"),
+        "{}",
+        run.all()
+    );
+    for call in [
+        "create_network",
+        "create_volume",
+        "build",
+        "push",
+        "remove_volume",
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l.trim_start().starts_with(call)),
+            "no `{call}` call:\n{}",
+            run.stdout
+        );
+    }
+    let priv_call = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("run ") && l.contains("-priv "))
+        .unwrap_or_else(|| panic!("no run call for priv:\n{}", run.stdout));
+    assert!(priv_call.contains(" privileged "), "{priv_call}");
+    // The plan lists every step.
+    for id in ["build", "priv", "push"] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(id)),
+            "plan lacks {id}:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        image_id("127.0.0.1:5000/trtest-dry:v1").is_none(),
+        "a dry run builds nothing"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// the quick start sample
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn quickstart(break_it: bool) -> (Run, String, Images) {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/quickstart");
+    copy_dir(&sample, dir.path());
+    if break_it {
+        std::fs::write(
+            dir.path().join("app/hello.sh"),
+            "#!/bin/sh\necho 'Goodbye'\n",
+        )
+        .unwrap();
+    }
+    let id = unique("qs");
+    let mut images = Images::default();
+    images.add(&format!("127.0.0.1:5000/hello-world:{id}"));
+    let child = Command::new(BIN)
+        .arg("-f")
+        .arg(dir.path().join("acr-task.yaml"))
+        .args([
+            "--registry",
+            "127.0.0.1:5000",
+            "--run-id",
+            &id,
+            "--output",
+            "plain",
+        ])
+        .arg(dir.path())
+        .env("TASKRUN_HOME", dir.path().join(".taskrun"))
+        .env_remove("TASKRUN_REGISTRY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (Run::wait(child), id, images)
+}
+
+#[test]
+fn the_quickstart_sample_builds_tests_and_pushes() {
+    let _engine = need_docker();
+    let (run, id, _images) = quickstart(false);
+    run.expect(0);
+    assert!(run.has_line("test", "test passed"), "{}", run.all());
+    let digest = registry_digest("127.0.0.1:5000", "hello-world", &id, None)
+        .expect("the image is in the registry");
+    assert!(
+        run.stdout
+            .contains(&format!("pushed 127.0.0.1:5000/hello-world:{id}@{digest}")),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_failing_quickstart_test_stops_the_push() {
+    let _engine = need_docker();
+    let (run, id, _images) = quickstart(true);
+    run.expect(1);
+    assert!(
+        run.has_line("test", "test failed: got 'Goodbye'"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stdout.contains("Pushing image"), "{}", run.all());
+    let summary: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("push ") || l.starts_with("test "))
+        .collect();
+    assert!(summary.iter().any(|l| l.contains("skipped")), "{summary:?}");
+    assert_eq!(
+        registry_digest("127.0.0.1:5000", "hello-world", &id, None),
+        None
+    );
+}
