@@ -26,6 +26,8 @@ use std::process::ExitCode;
 
 /// Runs taskrun with the given arguments (including the program name) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // One TLS provider for the whole process (registry client, and bollard on a TLS DOCKER_HOST).
+    registry::digest::install_crypto_provider();
     let code = commands::execute(cli::parse(args));
     ExitCode::from(code.as_u8())
 }

@@ -1,6 +1,7 @@
-//! Registries: image reference helpers and credentials.
+//! Registries: image reference helpers, credentials and digest resolution.
 
 pub mod credentials;
+pub mod digest;
 pub mod reference;
 
 pub use credentials::Credentials;
