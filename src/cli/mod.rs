@@ -50,8 +50,36 @@ pub enum Command {
     Validate(FileArgs),
     /// Print the step graph.
     Graph(GraphArgs),
+    /// Print the base-image dependencies of a Dockerfile (acb's dependency JSON).
+    Scan(ScanArgs),
     /// Print the JSON Schema of task files.
     Schema,
+}
+
+/// `scan`: a build context and the docker-build flags that affect base images.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// The build context directory.
+    #[arg(value_name = "CONTEXT", default_value = ".")]
+    pub context: PathBuf,
+    /// The Dockerfile, relative to the context [default: Dockerfile].
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub file: Option<String>,
+    /// Image tags the build would produce (one dependency entry each).
+    #[arg(short = 't', long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Build arguments that override global ARG defaults (`K=V`; `K` alone is ignored).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Scan only the stages this target needs.
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Do not resolve digests (no engine or registry access).
+    #[arg(long = "no-digests")]
+    pub no_digests: bool,
+    /// Registry hosts to reach over plain HTTP (besides 127.0.0.0/8 and localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }
 
 /// The task file and the shared value flags (SPEC §3).
@@ -113,6 +141,9 @@ pub struct FileArgs {
     /// Override an image alias of v1.1.0 files (`bash`, `az`, `acr`, `curl`, `cssc`, or a new one).
     #[arg(long = "image-alias", value_name = "NAME=REF")]
     pub image_alias: Vec<String>,
+    /// The workspace volume name `.Run.SharedVolume` renders (set by `run`, which knows it).
+    #[arg(skip)]
+    pub shared_volume: Option<String>,
 }
 
 /// `run`: the file flags plus run options.
@@ -137,7 +168,7 @@ pub struct RunArgs {
     /// Run at most N steps at the same time [default: unlimited, as ACR].
     #[arg(long = "max-parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_parallel: Option<u16>,
-    /// Keep the run's workspace and home volumes after the run.
+    /// Keep the run's volumes (workspace, home, secret volumes) after the run.
     #[arg(long = "keep-workspace")]
     pub keep_workspace: bool,
 }

@@ -138,7 +138,10 @@ pub fn resolve_inputs(
     run.repository = args.repository.clone().unwrap_or_default();
     run.triggered_by = args.triggered_by.clone().unwrap_or_default();
     run.task_name = args.name.clone().unwrap_or_default();
-    run.shared_volume = format!("taskrun-{run_id}-workspace");
+    run.shared_volume = args
+        .shared_volume
+        .clone()
+        .unwrap_or_else(|| format!("taskrun-{run_id}-workspace"));
 
     let base_dir = Path::new(&file.name)
         .parent()

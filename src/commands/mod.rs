@@ -5,6 +5,7 @@ pub mod check;
 mod graph;
 mod render;
 mod run;
+mod scan;
 mod schema;
 mod validate;
 
@@ -50,6 +51,7 @@ pub fn execute(cli: Cli) -> ExitStatus {
         Some(Command::Render(args)) => render::render(&args, &printer),
         Some(Command::Validate(args)) => validate::validate(&args, &printer),
         Some(Command::Graph(args)) => graph::graph(&args, &printer),
+        Some(Command::Scan(args)) => scan::scan(&args, &printer),
         Some(Command::Schema) => schema::schema(&printer),
     }
 }

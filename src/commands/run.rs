@@ -21,6 +21,24 @@ use crate::report::run::{OutputMode, RunReporter};
 pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
     let mut args = args.clone();
     let run_id = args.file.run_id.get_or_insert_with(generate_run_id).clone();
+    let key = RunKey::generate();
+    args.file.shared_volume = Some(key.name("workspace"));
+    let context_dir: std::path::PathBuf = args.context.clone().unwrap_or_else(|| ".".into());
+    if !context_dir.is_dir() {
+        printer.problems(
+            &Problem::error(
+                Code::IoRead,
+                format!(
+                    "the CONTEXT directory `{}` does not exist or is not a directory",
+                    context_dir.display()
+                ),
+            )
+            .with_help("pass an existing directory as CONTEXT (default: the current directory)")
+            .into(),
+            &[],
+        );
+        return ExitStatus::InvalidInput;
+    }
     let checked = match check(&args.file, false) {
         Ok(c) => c,
         Err(failed) => {
@@ -54,9 +72,21 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
             Credentials::default()
         }
     };
-    // `--credential` passwords are secrets too (SPEC §4, §6): a step that prints the run's docker
-    // config login, or an engine message quoting it, must show `***`.
-    masked.extend(credentials.explicit().map(|a| a.password.clone()));
+    let mut login_registries: Vec<String> =
+        credentials.explicit().map(|a| a.server.clone()).collect();
+    if let Some(r) = args.file.registry.as_ref().filter(|r| !r.is_empty()) {
+        login_registries.push(r.clone());
+    }
+    // Registry passwords are secrets too (SPEC §4, §6), whether from `--credential` or the
+    // user's docker config: a step that prints the run's docker config, or an engine message
+    // quoting it, must show `***` — for the password and for its base64 `auth` token.
+    for auth in login_registries
+        .iter()
+        .filter_map(|r| credentials.for_registry(r))
+    {
+        masked.push(auth.password.clone());
+        masked.push(crate::registry::credentials::auth_token(&auth));
+    }
     printer.problems(&problems, &masked);
     if problems.has_errors() {
         return ExitStatus::InvalidInput;
@@ -77,15 +107,10 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         )
         .with_live_status(live),
     );
-    let mut login_registries: Vec<String> =
-        credentials.explicit().map(|a| a.server.clone()).collect();
-    if let Some(r) = args.file.registry.as_ref().filter(|r| !r.is_empty()) {
-        login_registries.push(r.clone());
-    }
     let options = Arc::new(RunOptions {
         run_id: run_id.clone(),
-        key: RunKey::generate(),
-        context_dir: args.context.clone().unwrap_or_else(|| ".".into()),
+        key,
+        context_dir,
         max_parallel: args.max_parallel.map(usize::from),
         keep_workspace: args.keep_workspace,
         credentials,

@@ -219,6 +219,20 @@ pub fn refusals(task: &Task) -> crate::diag::Problems {
         match &step.kind {
             StepKind::Cmd(line) => match crate::model::cmdline::parse_cmd(line) {
                 Ok(parsed) => {
+                    let unsupported = crate::model::support::unsupported_run_flags(&parsed.cmd.run);
+                    if !unsupported.is_empty() {
+                        problems.push(
+                            Problem::error(
+                                Code::CmdShell,
+                                format!(
+                                    "step `{}`: docker run flag(s) {} are not supported by taskrun yet",
+                                    step.id,
+                                    unsupported.join(", ")
+                                ),
+                            )
+                            .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
+                        );
+                    }
                     for c in parsed.refused() {
                         problems.push(
                             Problem::error(
@@ -236,8 +250,23 @@ pub fn refusals(task: &Task) -> crate::diag::Problems {
                         })),
                 ),
             },
-            StepKind::Build(args) => {
-                if let Err(errors) = crate::model::buildargs::parse_build(args) {
+            StepKind::Build(args) => match crate::model::buildargs::parse_build(args) {
+                Ok(parsed) => {
+                    let mut why = crate::model::support::unsupported_build(&parsed);
+                    if let Err(e) = step::locate_build(step, &parsed) {
+                        why.push(e);
+                    }
+                    for message in why {
+                        problems.push(
+                            Problem::error(
+                                Code::CmdShell,
+                                format!("step `{}`: {message}", step.id),
+                            )
+                            .with_help("`docs/compat.md` lists the build flags taskrun runs"),
+                        );
+                    }
+                }
+                Err(errors) => {
                     for e in errors {
                         problems.push(
                             Problem::error(
@@ -250,7 +279,7 @@ pub fn refusals(task: &Task) -> crate::diag::Problems {
                         );
                     }
                 }
-            }
+            },
             StepKind::Push(_) => {}
         }
     }

@@ -16,6 +16,8 @@ use crate::registry::reference::registry_of;
 mod build;
 mod cmd;
 
+pub(crate) use build::locate as locate_build;
+
 /// How long a timed-out step's body gets to stop its container after cancellation.
 const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
 
@@ -123,7 +125,8 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
         }
     }
     let started = Instant::now();
-    // One deadline covers the explicit pull is not included (as acb), then all attempts.
+    // One deadline covers the whole step body: the pull (if any) and every attempt. (acb starts
+    // the deadline after its explicit pull; see docs/compat.md.)
     let step_cancel = ctx.cancel.child_token();
     let mut body = std::pin::pin!(body(ctx, step, &step_cancel));
     let outcome = tokio::select! {
@@ -268,15 +271,21 @@ pub(crate) async fn attempts<'a, E: Engine>(
     }
 }
 
-/// acb's `pull: true`: an explicit pull before the step.
+/// Pulls the image of a step with the run's credentials for its registry (`pull: true`, or an
+/// image not on the engine).
 pub(crate) async fn pull<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
     image: &str,
+    explicit: bool,
 ) -> Result<(), EngineError> {
     ctx.reporter.step_message(
         &step.id,
-        "Step specified pull. Performing an explicit pull...",
+        &if explicit {
+            "Step specified pull. Performing an explicit pull...".to_owned()
+        } else {
+            format!("Unable to find image '{image}' locally; pulling it")
+        },
     );
     let auth = ctx.options.credentials.for_registry(registry_of(image));
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));

@@ -6,6 +6,7 @@
 pub mod buildargs;
 pub mod cmdline;
 pub mod shellwords;
+pub mod support;
 
 use std::collections::BTreeMap;
 

@@ -238,13 +238,17 @@ fn run_helper(helper: &str, registry: &str) -> Option<RegistryAuth> {
     })
 }
 
+/// The base64 `user:password` token docker config files store for a login.
+pub fn auth_token(a: &RegistryAuth) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", a.username, a.password))
+}
+
 /// The docker `config.json` written into a run's home volume, so `docker` CLIs in steps are
 /// logged in to the run's registries.
 pub fn docker_config_json(auths: &[RegistryAuth]) -> String {
     let mut map = serde_json::Map::new();
     for a in auths {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", a.username, a.password));
+        let token = auth_token(a);
         map.insert(a.server.clone(), serde_json::json!({ "auth": token }));
     }
     serde_json::json!({

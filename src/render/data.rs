@@ -79,7 +79,7 @@ pub fn go_arch(arch: &str) -> &str {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
         "x86" => "386",
-        "powerpc64" => "ppc64le",
+        "powerpc64" => "ppc64",
         other => other,
     }
 }

@@ -184,8 +184,9 @@ impl Reporter for RunReporter {
                 self.event(json!({"event": "run_started", "run_id": run_id, "steps": steps}))
             }
             _ => self.write(&format!(
-                "Run ID: {run_id} started ({} steps)\n",
-                steps.len()
+                "Run ID: {run_id} started ({} step{})\n",
+                steps.len(),
+                if steps.len() == 1 { "" } else { "s" }
             )),
         }
     }

@@ -48,7 +48,7 @@ pub struct File {
     /// Task file format version. acb accepts (case-insensitively) `v1.1.0`, `v1.0.0` and the
     /// legacy `1.0-preview-1`; absent or empty means `v1.0.0`. `v1.1.0` enables `$` aliases
     /// (`$Registry`, `$ID`, the `alias:` block and image aliases such as `bash` or `az`).
-    /// Other values (`1.0` in older files) are read as `v1.0.0` with a warning.
+    /// Other values (`1.0` in older files) get a warning; acb refuses them.
     #[schemars(
         with = "Option<Text>",
         extend("examples" = ["v1.1.0", "v1.0.0"])

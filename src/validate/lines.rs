@@ -7,6 +7,7 @@ use std::ops::Range;
 use crate::diag::{Code, Problem};
 use crate::model::buildargs::parse_build;
 use crate::model::cmdline::parse_cmd;
+use crate::model::support::{unsupported_build, unsupported_run_flags};
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
 
@@ -33,6 +34,21 @@ pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
 fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) {
     match parse_cmd(&cmd.value) {
         Ok(parsed) => {
+            let unsupported = unsupported_run_flags(&parsed.cmd.run);
+            if !unsupported.is_empty() {
+                v.report(
+                    Problem::error(
+                        Code::CmdShell,
+                        format!(
+                            "{}: docker run flag(s) {} are not supported by taskrun yet",
+                            info.name,
+                            unsupported.join(", ")
+                        ),
+                    )
+                    .with_label(cmd.span.clone(), "")
+                    .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
+                );
+            }
             for c in &parsed.constructs {
                 let p = Problem::warning(
                     Code::CmdShell,
@@ -63,6 +79,13 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
 fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<String>) {
     match parse_build(&build.value) {
         Ok(parsed) => {
+            for message in unsupported_build(&parsed) {
+                v.report(
+                    Problem::error(Code::CmdShell, format!("{}: {message}", info.name))
+                        .with_label(build.span.clone(), "")
+                        .with_help("`docs/compat.md` lists the build flags taskrun runs"),
+                );
+            }
             for c in &parsed.notes {
                 v.report(
                     Problem::warning(

@@ -174,7 +174,7 @@ impl Validator<'_> {
                     Code::Version,
                     format!(
                         "unknown version `{written}`: ACR's current runner accepts only `v1.1.0`, \
-                         `v1.0.0` or `1.0-preview-1`; read as v1.0.0"
+                         `v1.0.0` or `1.0-preview-1` and refuses this file; taskrun goes on"
                     ),
                 )
                 .with_label(version.span.clone(), "unknown version")

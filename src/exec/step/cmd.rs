@@ -27,8 +27,11 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
-    if step.pull
-        && let Err(e) = pull(ctx, step, &spec.image).await
+    // `pull: true` pulls explicitly (acb); an image that is not on the engine is pulled too,
+    // with the run's credentials for its registry (the engine's own fallback pull is anonymous).
+    let missing = !step.pull && matches!(ctx.engine.inspect_image(&spec.image).await, Ok(None));
+    if (step.pull || missing)
+        && let Err(e) = pull(ctx, step, &spec.image, step.pull).await
     {
         return Outcome::Engine(e);
     }
@@ -81,17 +84,7 @@ pub(crate) fn prepare<E: Engine>(
     if let Some(ep) = &step.entry_point {
         spec.entrypoint = Some(vec![ep.clone()]);
     }
-    let unsupported: Vec<String> = flags
-        .other
-        .iter()
-        .map(|(f, _)| f.clone())
-        .chain(flags.ipc.as_ref().map(|_| "--ipc".to_owned()))
-        .chain(flags.shm_size.as_ref().map(|_| "--shm-size".to_owned()))
-        .chain((!flags.ulimits.is_empty()).then(|| "--ulimit".to_owned()))
-        .chain((!flags.mounts.is_empty()).then(|| "--mount".to_owned()))
-        .chain(flags.publish_all.then(|| "--publish-all".to_owned()))
-        .chain(flags.isolation.as_ref().map(|_| "--isolation".to_owned()))
-        .collect();
+    let unsupported = crate::model::support::unsupported_run_flags(&flags);
     if !unsupported.is_empty() {
         return Err(format!(
             "docker run flag(s) {} in the cmd line are not supported by taskrun yet",
