@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod deps;
 pub mod diag;
 pub mod engine;
 pub mod exec;

@@ -20,11 +20,14 @@ fn report(name: &str) -> (i32, String) {
     let args_file = dir.join(format!("{name}.args"));
     let extra = std::fs::read_to_string(&args_file).unwrap_or_default();
     let mut args: Vec<String> = extra.split_whitespace().map(str::to_owned).collect();
-    if !args.iter().any(|a| a == "-f") {
-        args.splice(0..0, ["-f".to_owned(), format!("{name}.yaml")]);
+    // An `.args` file may name another command (`scan …`); the default is `validate`.
+    if args.first().map(String::as_str) != Some("scan") {
+        if !args.iter().any(|a| a == "-f") {
+            args.splice(0..0, ["-f".to_owned(), format!("{name}.yaml")]);
+        }
+        args.insert(0, "validate".to_owned());
     }
     let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
-        .arg("validate")
         .args(&args)
         .args(["--color", "never"])
         .current_dir(&dir)

@@ -168,6 +168,13 @@ pub struct RunArgs {
     /// Run at most N steps at the same time [default: unlimited, as ACR].
     #[arg(long = "max-parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_parallel: Option<u16>,
+    /// Write the dependency JSON of the run's build steps (acb's shape) to FILE.
+    #[arg(long = "deps-file", value_name = "FILE")]
+    pub deps_file: Option<PathBuf>,
+    /// Registry hosts reached over plain HTTP for digest lookups (besides 127.0.0.0/8 and
+    /// localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
     /// Keep the run's volumes (workspace, home, secret volumes) after the run.
     #[arg(long = "keep-workspace")]
     pub keep_workspace: bool,

@@ -110,12 +110,14 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
     let options = Arc::new(RunOptions {
         run_id: run_id.clone(),
         key,
-        context_dir,
+        context_dir: context_dir.clone(),
         max_parallel: args.max_parallel.map(usize::from),
         keep_workspace: args.keep_workspace,
         credentials,
         login_registries,
         engine_socket: Some(engine_socket()),
+        git_head: crate::deps::git::head_revision(&context_dir),
+        insecure_registries: args.insecure_registries.clone(),
     });
     let task = Arc::new(checked.task);
 
@@ -175,6 +177,18 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         let summary = exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
         if let Some(t) = ticker {
             t.abort();
+        }
+        if let Some(path) = &args.deps_file
+            && summary.success
+        {
+            let mut json = serde_json::to_string_pretty(&summary.dependencies).unwrap_or_default();
+            json.push('\n');
+            if let Err(e) = std::fs::write(path, json) {
+                printer.status(&format!(
+                    "warning: cannot write the dependency file `{}`: {e}",
+                    path.display()
+                ));
+            }
         }
         exit_status(&summary)
     })

@@ -77,6 +77,10 @@ pub enum Code {
     EnvEntry,
     /// A `cmd` line uses a construct only a host shell would act on.
     CmdShell,
+
+    // ---- deps: Dockerfiles
+    /// A Dockerfile cannot be scanned for its base images.
+    Dockerfile,
 }
 
 impl Code {
@@ -115,6 +119,7 @@ impl Code {
         Code::Network,
         Code::EnvEntry,
         Code::CmdShell,
+        Code::Dockerfile,
     ];
 
     /// The printed form, `taskrun::<stage>::<name>`.
@@ -153,6 +158,7 @@ impl Code {
             Code::Network => "taskrun::validate::network",
             Code::EnvEntry => "taskrun::validate::env_entry",
             Code::CmdShell => "taskrun::validate::cmd_shell",
+            Code::Dockerfile => "taskrun::deps::dockerfile",
         }
     }
 

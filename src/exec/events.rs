@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::deps::Dependencies;
+
 use crate::engine::LogStream;
 
 /// Final status of a step.
@@ -64,6 +66,10 @@ pub struct StepResult {
     pub pushed: Vec<String>,
     /// Image id built, for build steps.
     pub image_id: Option<String>,
+    /// Base-image dependencies of a build step (acb's dependency JSON), digests filled at the end
+    /// of a successful run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependencies>,
 }
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -86,6 +92,10 @@ pub struct RunSummary {
     pub steps: Vec<StepResult>,
     /// The run-level error (first failing step, or an engine fault).
     pub error: Option<String>,
+    /// Every build step's dependencies, in file order (acb's dependency JSON).
+    pub dependencies: Vec<Dependencies>,
+    /// Digests that could not be resolved (never a failure).
+    pub dependency_warnings: Vec<String>,
 }
 
 /// Receives run events. Implementations must be cheap and must not block for long: they are

@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub login_registries: Vec<String>,
     /// The engine socket path bind-mounted into steps (`None`: do not mount).
     pub engine_socket: Option<String>,
+    /// The git revision of the CONTEXT directory (`git-head-revision`).
+    pub git_head: String,
+    /// Registries reached over plain HTTP for digest lookups (besides local ones).
+    pub insecure_registries: Vec<String>,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
@@ -79,6 +83,8 @@ pub async fn run<E: Engine>(
                 duration: started.elapsed(),
                 steps: skipped_all(&task, "the run could not be prepared"),
                 error: Some(err.to_string()),
+                dependencies: Vec::new(),
+                dependency_warnings: Vec::new(),
             };
             setup::cleanup(&engine, &options, &*reporter).await;
             reporter.run_finished(&summary);
@@ -164,18 +170,39 @@ pub async fn run<E: Engine>(
             }),
             pushed: Vec::new(),
             image_id: None,
+            dependencies: Vec::new(),
         };
         reporter.step_finished(&r);
         results.insert(i, r);
     }
 
-    setup::cleanup(&engine, &options, &*reporter).await;
-
     let interrupted = interrupt.is_cancelled();
-    let steps: Vec<StepResult> = results.into_values().collect();
+    let mut steps: Vec<StepResult> = results.into_values().collect();
     let success = !interrupted
         && first_error.is_none()
         && steps.iter().all(|s| s.status.lets_dependants_run());
+    // After a successful run, as acb: the digests of every build's images and base images.
+    let mut dependency_warnings = Vec::new();
+    if success && steps.iter().any(|s| !s.dependencies.is_empty()) {
+        let resolver =
+            crate::registry::digest::Resolver::new(crate::registry::digest::ResolveOptions {
+                insecure_registries: options.insecure_registries.clone(),
+                platform: crate::registry::digest::Platform::host(),
+            });
+        for s in &mut steps {
+            dependency_warnings.extend(
+                crate::deps::resolve::fill_digests(
+                    &mut s.dependencies,
+                    Some(&engine),
+                    Some(&resolver),
+                    &options.credentials,
+                )
+                .await,
+            );
+        }
+    }
+    setup::cleanup(&engine, &options, &*reporter).await;
+    let dependencies = steps.iter().flat_map(|s| s.dependencies.clone()).collect();
     let summary = RunSummary {
         run_id: options.run_id.clone(),
         success,
@@ -187,6 +214,8 @@ pub async fn run<E: Engine>(
         } else {
             first_error
         },
+        dependencies,
+        dependency_warnings,
     };
     reporter.run_finished(&summary);
     summary
@@ -204,6 +233,7 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
             error: Some(why.to_owned()),
             pushed: Vec::new(),
             image_id: None,
+            dependencies: Vec::new(),
         })
         .collect()
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
+use crate::deps::Dependencies;
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, LogStream, Mount};
 use crate::exec::setup::RunEnv;
 use crate::exec::{Reporter, RunOptions, StepResult, StepStatus};
@@ -43,6 +44,7 @@ pub(crate) enum Outcome {
         exit_code: Option<i64>,
         pushed: Vec<String>,
         image_id: Option<String>,
+        dependencies: Vec<Dependencies>,
     },
     /// Failed with a message (and the exit code, when a container ran).
     Failed {
@@ -106,6 +108,7 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
         error: None,
         pushed: Vec::new(),
         image_id: None,
+        dependencies: Vec::new(),
     };
     if step.start_delay > 0 {
         ctx.reporter.step_message(
@@ -151,10 +154,12 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
             exit_code,
             pushed,
             image_id,
+            dependencies,
         }) => {
             result.exit_code = exit_code;
             result.pushed = pushed;
             result.image_id = image_id;
+            result.dependencies = dependencies;
         }
         Some(Outcome::Failed { message, exit_code }) => {
             result.exit_code = exit_code;
@@ -262,6 +267,7 @@ pub(crate) async fn attempts<'a, E: Engine>(
             exit_code: last_code,
             pushed: Vec::new(),
             image_id: None,
+            dependencies: Vec::new(),
         }
     } else {
         Outcome::Failed {
@@ -355,6 +361,7 @@ async fn push<E: Engine>(
         exit_code: None,
         pushed,
         image_id: None,
+        dependencies: Vec::new(),
     }
 }
 

@@ -59,6 +59,8 @@ fn options() -> Arc<RunOptions> {
         credentials: Credentials::default(),
         login_registries: Vec::new(),
         engine_socket: Some("/var/run/docker.sock".into()),
+        git_head: String::new(),
+        insecure_registries: Vec::new(),
     })
 }
 

@@ -324,6 +324,33 @@ impl Reporter for RunReporter {
                 out.push_str(&format!("pushed {p}\n"));
             }
         }
+        if !summary.dependencies.is_empty() {
+            out.push_str("\nDependencies:\n");
+            for d in &summary.dependencies {
+                let image = d
+                    .image
+                    .as_ref()
+                    .map_or("(untagged image)".to_owned(), |i| i.reference.clone());
+                out.push_str(&format!("  {image}\n"));
+                let bases = d.runtime_dependency.iter().map(|r| ("runtime", r)).chain(
+                    d.buildtime_dependency
+                        .iter()
+                        .flatten()
+                        .map(|r| ("buildtime", r)),
+                );
+                for (kind, r) in bases {
+                    let digest = if r.digest.is_empty() {
+                        "(no digest)"
+                    } else {
+                        &r.digest
+                    };
+                    out.push_str(&format!("    {kind:<9} {}  {digest}\n", r.reference));
+                }
+            }
+            for w in &summary.dependency_warnings {
+                out.push_str(&format!("warning: {w}\n"));
+            }
+        }
         let took = format_duration_whole(summary.duration);
         if summary.success {
             out.push_str(&format!(
@@ -382,6 +409,7 @@ mod tests {
             error: None,
             pushed: vec![],
             image_id: None,
+            dependencies: Vec::new(),
         }
     }
 
@@ -404,6 +432,8 @@ mod tests {
             duration: Duration::from_secs(12),
             steps: vec![result("build", StepStatus::Succeeded)],
             error: None,
+            dependencies: Vec::new(),
+            dependency_warnings: Vec::new(),
         });
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("[build] token=*** ok\n"), "{text}");

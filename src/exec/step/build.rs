@@ -114,8 +114,61 @@ pub(crate) async fn run<E: Engine>(
             exit_code,
             pushed,
             image_id: image_id.lock().ok().and_then(|s| s.clone()),
+            dependencies: scan_dependencies(ctx, step, plan, parsed).await,
         },
         other => other,
+    }
+}
+
+/// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's
+/// dependency records, one per tag, digests filled at the end of the run. A Dockerfile the
+/// scanner cannot read is reported as a step message, never a failure (the build succeeded).
+async fn scan_dependencies<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    plan: &Located,
+    parsed: &BuildArgs,
+) -> Vec<crate::deps::Dependencies> {
+    let path = if plan.context.is_empty() {
+        plan.dockerfile.clone()
+    } else {
+        format!("{}/{}", plan.context, plan.dockerfile)
+    };
+    let text = match ctx.engine.get_from_volume(&ctx.env.workspace, &path).await {
+        Ok(mut stream) => {
+            let mut bytes = Vec::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                bytes.extend_from_slice(&chunk);
+            }
+            first_file(&bytes).unwrap_or_default()
+        }
+        Err(_) => String::new(),
+    };
+    let options = crate::deps::ScanOptions {
+        build_args: build_args(parsed, step)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect(),
+        target: parsed.target.clone(),
+        platform: parsed.platform.clone(),
+    };
+    let scanned = match crate::deps::scan(&text, &options) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.reporter.step_message(
+                &step.id,
+                &format!("Could not scan {path} for base images: {}", e.message),
+            );
+            return Vec::new();
+        }
+    };
+    match crate::deps::dependencies_for_build(&scanned, &parsed.tags, &ctx.options.git_head) {
+        Ok(d) => d,
+        Err(e) => {
+            ctx.reporter
+                .step_message(&step.id, &format!("Could not record dependencies: {e}"));
+            Vec::new()
+        }
     }
 }
 

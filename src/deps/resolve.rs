@@ -1,0 +1,99 @@
+//! Filling the `digest` fields of dependency records: images on the engine first (their
+//! `RepoDigests`, as acb's `docker inspect`), then the registry (a HEAD of the manifest). A
+//! digest that cannot be found is a warning naming the image, never a failure (acb fails a run
+//! whose steps all succeeded when `docker inspect` fails; taskrun does not).
+
+use std::collections::BTreeMap;
+
+use crate::deps::{Dependencies, ImageRef};
+use crate::engine::Engine;
+use crate::registry::Credentials;
+use crate::registry::digest::{Resolver, local_digest};
+use crate::registry::reference::registry_of;
+
+/// Fills every empty `digest` in `deps` (pinned `@sha256:` references keep theirs). The built
+/// image itself (`image`) is only looked up on the engine (it exists in a registry only if a
+/// step pushed it). Returns one warning per image whose digest stayed unknown.
+pub async fn fill_digests<E: Engine>(
+    deps: &mut [Dependencies],
+    engine: Option<&E>,
+    resolver: Option<&Resolver>,
+    credentials: &Credentials,
+) -> Vec<String> {
+    let mut cache: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for d in deps.iter_mut() {
+        if let Some(image) = d.image.as_mut() {
+            fill(image, engine, None, credentials, &mut cache, &mut warnings).await;
+        }
+        let bases = d
+            .runtime_dependency
+            .iter_mut()
+            .chain(d.buildtime_dependency.iter_mut().flatten());
+        for base in bases {
+            fill(
+                base,
+                engine,
+                resolver,
+                credentials,
+                &mut cache,
+                &mut warnings,
+            )
+            .await;
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    warnings
+}
+
+async fn fill<E: Engine>(
+    r: &mut ImageRef,
+    engine: Option<&E>,
+    resolver: Option<&Resolver>,
+    credentials: &Credentials,
+    cache: &mut BTreeMap<String, Result<String, String>>,
+    warnings: &mut Vec<String>,
+) {
+    if !r.digest.is_empty() || r.is_scratch() {
+        return;
+    }
+    let name = r.docker_name.clone();
+    let key = format!("{}|{}", name, resolver.is_some());
+    let found = match cache.get(&key) {
+        Some(found) => found.clone(),
+        None => {
+            let found = lookup(&name, engine, resolver, credentials).await;
+            cache.insert(key, found.clone());
+            found
+        }
+    };
+    match found {
+        Ok(digest) => r.digest = digest,
+        Err(why) => warnings.push(format!("no digest for `{}`: {why}", r.reference)),
+    }
+}
+
+async fn lookup<E: Engine>(
+    name: &str,
+    engine: Option<&E>,
+    resolver: Option<&Resolver>,
+    credentials: &Credentials,
+) -> Result<String, String> {
+    if let Some(engine) = engine
+        && let Ok(Some(d)) = local_digest(engine, name).await
+    {
+        return Ok(d);
+    }
+    let Some(resolver) = resolver else {
+        return Err(
+            "the image has no registry digest on the engine (never pushed or pulled)".into(),
+        );
+    };
+    let auth = credentials.for_registry(registry_of(name));
+    resolver
+        .resolve(name, auth.as_ref())
+        .await
+        .map(|r| r.digest)
+        .map_err(|e| e.to_string())
+}
