@@ -54,6 +54,40 @@ pub enum Command {
     Scan(ScanArgs),
     /// Print the JSON Schema of task files.
     Schema,
+    /// Copy an image (every platform of a multi-arch index) between registries, as `az acr import`.
+    Import(ImportArgs),
+}
+
+/// `import`: the source image, the target names and the registries' credentials.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The source image, fully qualified (`registry/repository:tag` or `…@sha256:…`).
+    #[arg(long, value_name = "REF")]
+    pub source: String,
+    /// A target `NAME[:TAG]` in the `-r` registry (repeatable) [default: the source's repository
+    /// and tag].
+    #[arg(long = "image", short = 't', value_name = "NAME[:TAG]")]
+    pub images: Vec<String>,
+    /// The target registry (host) for names without one.
+    #[arg(
+        short = 'r',
+        long = "registry",
+        env = "TASKRUN_REGISTRY",
+        value_name = "HOST"
+    )]
+    pub registry: Option<String>,
+    /// User name for the SOURCE registry (target credentials come from the docker config).
+    #[arg(short = 'u', long, value_name = "USER", requires = "password")]
+    pub username: Option<String>,
+    /// Password for the SOURCE registry.
+    #[arg(short = 'p', long, value_name = "PASSWORD", requires = "username")]
+    pub password: Option<String>,
+    /// Overwrite target tags that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Registry hosts to reach over plain HTTP (besides 127.0.0.0/8 and localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }
 
 /// `scan`: a build context and the docker-build flags that affect base images.

@@ -3,6 +3,7 @@
 
 pub mod check;
 mod graph;
+mod import;
 mod render;
 mod run;
 mod scan;
@@ -53,6 +54,7 @@ pub fn execute(cli: Cli) -> ExitStatus {
         Some(Command::Graph(args)) => graph::graph(&args, &printer),
         Some(Command::Scan(args)) => scan::scan(&args, &printer),
         Some(Command::Schema) => schema::schema(&printer),
+        Some(Command::Import(args)) => import::import(&args, &printer),
     }
 }
 

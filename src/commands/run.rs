@@ -12,13 +12,24 @@ use crate::diag::{Code, Problem, Problems};
 use crate::engine::docker::DockerEngine;
 use crate::engine::fake::FakeEngine;
 use crate::engine::{Engine, EngineError};
+use crate::exec::Reporter;
 use crate::exec::{self, RunKey, RunOptions, RunSummary};
 use crate::registry::Credentials;
 use crate::report::Printer;
-use crate::report::run::{OutputMode, RunReporter};
+use crate::report::run::{OutputMode, RunReporter, Tee};
 
 /// Runs the task file.
 pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
+    execute(args, printer, None).0
+}
+
+/// Runs the task file; `log` also receives the run's output in plain mode (masked), for the
+/// run history of named tasks. Returns the exit status and, when the run started, its summary.
+pub fn execute(
+    args: &RunArgs,
+    printer: &Printer,
+    log: Option<Box<dyn std::io::Write + Send>>,
+) -> (ExitStatus, Option<RunSummary>) {
     let mut args = args.clone();
     let run_id = args.file.run_id.get_or_insert_with(generate_run_id).clone();
     let key = RunKey::generate();
@@ -37,13 +48,13 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
             .into(),
             &[],
         );
-        return ExitStatus::InvalidInput;
+        return (ExitStatus::InvalidInput, None);
     }
     let checked = match check(&args.file, false) {
         Ok(c) => c,
         Err(failed) => {
             super::print_failed(&failed, printer);
-            return ExitStatus::InvalidInput;
+            return (ExitStatus::InvalidInput, None);
         }
     };
     let mut masked = checked.inputs.masked.clone();
@@ -89,7 +100,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
     }
     printer.problems(&problems, &masked);
     if problems.has_errors() {
-        return ExitStatus::InvalidInput;
+        return (ExitStatus::InvalidInput, None);
     }
 
     let mode = args.output.unwrap_or(if std::io::stdout().is_terminal() {
@@ -98,7 +109,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         OutputMode::Plain
     });
     let live = mode == OutputMode::Human && std::io::stdout().is_terminal();
-    let reporter = Arc::new(
+    let screen = Arc::new(
         RunReporter::new(
             mode,
             printer.color(),
@@ -107,6 +118,16 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         )
         .with_live_status(live),
     );
+    let mut reporters: Vec<Arc<dyn Reporter>> = vec![Arc::clone(&screen) as Arc<dyn Reporter>];
+    if let Some(log) = log {
+        reporters.push(Arc::new(RunReporter::new(
+            OutputMode::Plain,
+            false,
+            masked.clone(),
+            log,
+        )));
+    }
+    let reporter: Arc<dyn Reporter> = Arc::new(Tee(reporters));
     let options = Arc::new(RunOptions {
         run_id: run_id.clone(),
         key,
@@ -128,7 +149,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         Ok(r) => r,
         Err(e) => {
             printer.status(&format!("error: cannot start the async runtime: {e}"));
-            return ExitStatus::Environment;
+            return (ExitStatus::Environment, None);
         }
     };
     runtime.block_on(async {
@@ -154,23 +175,23 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
                 calls.push('\n');
             }
             printer.data(&crate::report::mask(&calls, &masked));
-            return exit_status(&summary);
+            return (exit_status(&summary), Some(summary));
         }
         let engine = match DockerEngine::connect().await {
             Ok(e) => e,
-            Err(e) => return engine_unreachable(&e, printer),
+            Err(e) => return (engine_unreachable(&e, printer), None),
         };
         if let Err(e) = engine.ping().await {
-            return engine_unreachable(&e, printer);
+            return (engine_unreachable(&e, printer), None);
         }
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
         let ticker = live.then(|| {
-            let reporter = Arc::clone(&reporter);
+            let screen = Arc::clone(&screen);
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-                    reporter.tick();
+                    screen.tick();
                 }
             })
         });
@@ -190,7 +211,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
                 ));
             }
         }
-        exit_status(&summary)
+        (exit_status(&summary), Some(summary))
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod digest;
+pub mod import;
 pub mod reference;
 
 pub use credentials::Credentials;

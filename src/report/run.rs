@@ -161,6 +161,33 @@ impl RunReporter {
     }
 }
 
+/// Sends every event to several reporters (the screen and a run log).
+pub struct Tee(pub Vec<std::sync::Arc<dyn Reporter>>);
+
+impl Reporter for Tee {
+    fn run_started(&self, run_id: &str, steps: &[String]) {
+        self.0.iter().for_each(|r| r.run_started(run_id, steps));
+    }
+    fn run_message(&self, message: &str) {
+        self.0.iter().for_each(|r| r.run_message(message));
+    }
+    fn step_started(&self, step: &str, attempt: u64) {
+        self.0.iter().for_each(|r| r.step_started(step, attempt));
+    }
+    fn step_line(&self, step: &str, stream: LogStream, line: &str) {
+        self.0.iter().for_each(|r| r.step_line(step, stream, line));
+    }
+    fn step_message(&self, step: &str, message: &str) {
+        self.0.iter().for_each(|r| r.step_message(step, message));
+    }
+    fn step_finished(&self, result: &StepResult) {
+        self.0.iter().for_each(|r| r.step_finished(result));
+    }
+    fn run_finished(&self, summary: &RunSummary) {
+        self.0.iter().for_each(|r| r.run_finished(summary));
+    }
+}
+
 /// `12s`, `1m05s`, `0.4s`.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
