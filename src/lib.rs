@@ -19,6 +19,7 @@ pub mod registry;
 pub mod render;
 pub mod report;
 pub mod source;
+pub mod store;
 pub mod syntax;
 pub mod validate;
 

@@ -52,6 +52,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the base-image dependencies of a Dockerfile (acb's dependency JSON).
     Scan(ScanArgs),
+    /// Named tasks and their run history (mirrors `az acr task`).
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Print the JSON Schema of task files.
     Schema,
     /// Copy an image (every platform of a multi-arch index) between registries, as `az acr import`.
@@ -241,4 +244,134 @@ pub enum GraphFormat {
 /// Parses the arguments; `--help`, `--version` and usage errors exit here (usage errors with 2).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
     Cli::parse_from(args)
+}
+
+/// `taskrun task …`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Create a named task.
+    Create(TaskDefArgs),
+    /// Change a named task (only the flags given).
+    Update(TaskDefArgs),
+    /// Show a task.
+    Show(TaskNameArgs),
+    /// List the tasks.
+    List(OutputArgs),
+    /// Delete a task with its runs and logs.
+    Delete(TaskNameArgs),
+    /// Run a task now (trigger `Manual`).
+    Run(TaskRunArgs),
+    /// List runs, newest first, like `az acr task list-runs`.
+    ListRuns(ListRunsArgs),
+    /// Print the stored log of a run (default: the latest run).
+    Logs(LogsArgs),
+}
+
+/// Table or JSON output of `task` commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TableFormat {
+    /// A table.
+    #[default]
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// `-o table|json`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TableFormat::Table)]
+    pub output: TableFormat,
+}
+
+/// `--name` of a task.
+#[derive(Debug, Clone, Args)]
+pub struct TaskNameArgs {
+    /// The task name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TableFormat::Table)]
+    pub output: TableFormat,
+}
+
+/// The definition flags of `task create` / `task update` (az acr task's names).
+#[derive(Debug, Clone, Args)]
+pub struct TaskDefArgs {
+    /// The task name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// The task file.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The context: a local directory, or a local git repository with `#branch`.
+    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    pub context: Option<String>,
+    /// Template values (`.Values.KEY`), repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Template values masked in all output, repeatable.
+    #[arg(long = "set-secret", value_name = "KEY=VALUE")]
+    pub set_secret: Vec<String>,
+    /// A YAML file of template values.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<PathBuf>,
+    /// The run registry (`.Run.Registry`).
+    #[arg(short = 'r', long = "registry", value_name = "HOST")]
+    pub registry: Option<String>,
+    /// Run when a base image of the task changes [default: true].
+    #[arg(long = "base-image-trigger-enabled", value_name = "BOOL")]
+    pub base_image_trigger_enabled: Option<bool>,
+    /// Which base images trigger: Runtime (final stage) or All [default: Runtime].
+    #[arg(long = "base-image-trigger-type", value_name = "TYPE")]
+    pub base_image_trigger_type: Option<String>,
+    /// A 5-field UTC cron schedule, repeatable.
+    #[arg(long = "schedule", value_name = "CRON")]
+    pub schedules: Vec<String>,
+    /// Run on a new commit of the context's branch [default: true for git contexts].
+    #[arg(long = "commit-trigger-enabled", value_name = "BOOL")]
+    pub commit_trigger_enabled: Option<bool>,
+    /// Whole-run timeout in seconds [default: 3600].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TableFormat::Table)]
+    pub output: TableFormat,
+}
+
+/// `task run`.
+#[derive(Debug, Clone, Args)]
+pub struct TaskRunArgs {
+    /// The task name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Output: human, plain, json.
+    #[arg(long = "output", value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+}
+
+/// `task list-runs`.
+#[derive(Debug, Clone, Args)]
+pub struct ListRunsArgs {
+    /// Only this task's runs.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// At most K runs.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TableFormat::Table)]
+    pub output: TableFormat,
+}
+
+/// `task logs`.
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The run [default: the latest run].
+    #[arg(long = "run-id", value_name = "ID")]
+    pub run_id: Option<String>,
+    /// The latest run of this task.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
 }

@@ -8,6 +8,7 @@ mod render;
 mod run;
 mod scan;
 mod schema;
+pub mod task;
 mod validate;
 
 pub use check::{Checked, check};
@@ -53,6 +54,7 @@ pub fn execute(cli: Cli) -> ExitStatus {
         Some(Command::Validate(args)) => validate::validate(&args, &printer),
         Some(Command::Graph(args)) => graph::graph(&args, &printer),
         Some(Command::Scan(args)) => scan::scan(&args, &printer),
+        Some(Command::Task(cmd)) => task::task(&cmd, &printer),
         Some(Command::Schema) => schema::schema(&printer),
         Some(Command::Import(args)) => import::import(&args, &printer),
     }

@@ -51,6 +51,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
+pub use logs::LOG_CHUNK_MAX;
 pub use runid::{encode_run_id, parse_run_id, registry_key, registry_prefix};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
@@ -197,9 +198,8 @@ impl Store {
         // with a busy timeout, so retry for about as long as the timeout.
         let mut attempts = 0;
         loop {
-            let r = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| {
-                r.get::<_, String>(0)
-            });
+            let r = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
             match r {
                 Ok(_) => break,
                 Err(e) if is_busy(&e) && attempts < 100 => {

@@ -42,6 +42,7 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     let mut v = Validator {
         src,
         problems: Problems::new(),
+        first_ids: HashMap::new(),
     };
 
     let version = v.version(file);
@@ -64,6 +65,9 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     let volumes = resources::volumes(&mut v, file);
 
     let infos = step_infos(&file.steps, src);
+    for info in &infos {
+        v.first_ids.entry(info.id.clone()).or_insert(info.index);
+    }
     let mut ids = HashMap::new();
     let mut steps = Vec::new();
     let mut all_kinds = true;
@@ -137,6 +141,8 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
 pub(crate) struct Validator<'a> {
     src: &'a Source,
     problems: Problems,
+    /// Index of the first step defining each id.
+    first_ids: HashMap<String, usize>,
 }
 
 impl Validator<'_> {

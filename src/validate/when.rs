@@ -98,13 +98,16 @@ pub(super) fn resolve(
             // acb's graph root: an edge from it is satisfied at the start.
             continue;
         }
-        if let Some(dep) = steps[..info.index].iter().find(|s| s.id == name) {
+        // First definition of each id (built once per file: a linear scan per entry made
+        // validation quadratic in the number of steps).
+        let first = v.first_ids.get(name).copied();
+        if let Some(dep) = first.filter(|&i| i < info.index).and_then(|i| steps.get(i)) {
             if !deps.contains(&dep.index) {
                 deps.push(dep.index);
             }
             continue;
         }
-        if let Some(later) = steps[info.index + 1..].iter().find(|s| s.id == name) {
+        if let Some(later) = first.filter(|&i| i > info.index).and_then(|i| steps.get(i)) {
             v.report(
                 Problem::error(
                     Code::WhenForward,

@@ -55,7 +55,13 @@ pub(crate) async fn run<E: Engine>(
                 .run(&spec, sink.clone() as Arc<dyn LogSink>, cancel.clone())
                 .await;
             if !step.keep {
-                let _ = ctx.engine.remove_container(&spec.name).await;
+                // Removed in the background so dependants start at once; the end-of-run
+                // cleanup removes whatever is still there.
+                let engine = ctx.engine.clone();
+                let name = spec.name.clone();
+                tokio::spawn(async move {
+                    let _ = engine.remove_container(&name).await;
+                });
             }
             status.map(|s| s.code)
         })

@@ -1,0 +1,455 @@
+//! `taskrun task …`: named tasks, their runs and logs, in the store under `$TASKRUN_HOME`
+//! (mirrors `az acr task`). `task run` runs the task's file through the same path as
+//! `taskrun run`, records the run (ACR-style id, trigger, status, steps, dependencies) and its
+//! masked log, and links the task to its base images for `serve`'s triggers.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::cli::{
+    FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand, TaskDefArgs,
+    TaskNameArgs, TaskRunArgs,
+};
+use crate::commands::ExitStatus;
+use crate::diag::{Code, Problem};
+use crate::exec::StepStatus;
+use crate::report::Printer;
+use crate::store::{
+    BaseImageRecord, BaseImageTriggerType, DependencyKind, RunFinish, RunRecord, RunStatus,
+    RunTrigger, StepRecord, Store, TaskDef, TaskUpdate, default_home, now,
+};
+
+/// Runs a `task` subcommand.
+pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
+    let store = match Store::open(&default_home()) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    let result = match cmd {
+        TaskCommand::Create(a) => create(&store, a, printer),
+        TaskCommand::Update(a) => update(&store, a, printer),
+        TaskCommand::Show(a) => show(&store, a, printer),
+        TaskCommand::List(a) => list(&store, a, printer),
+        TaskCommand::Delete(a) => store
+            .delete_task(&a.name)
+            .map(|()| ExitStatus::Success)
+            .map_err(|e| e.to_string()),
+        TaskCommand::Run(a) => return run(&store, a, RunTrigger::Manual, printer),
+        TaskCommand::ListRuns(a) => list_runs(&store, a, printer),
+        TaskCommand::Logs(a) => logs(&store, a, printer),
+    };
+    result.unwrap_or_else(|message| {
+        printer.problems(
+            &Problem::error(Code::FlagFormat, message)
+                .with_help("see `taskrun task --help`")
+                .into(),
+            &[],
+        );
+        ExitStatus::InvalidInput
+    })
+}
+
+fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
+    raw.iter()
+        .map(|r| crate::render::values::parse_assignment(flag, r).map_err(|p| p.message))
+        .collect()
+}
+
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn trigger_type(raw: &str) -> Result<BaseImageTriggerType, String> {
+    raw.parse()
+        .map_err(|_| format!("--base-image-trigger-type {raw}: expected Runtime or All"))
+}
+
+fn validate_schedules(schedules: &[String]) -> Result<(), String> {
+    for s in schedules {
+        if s.split_whitespace().count() != 5 {
+            return Err(format!(
+                "--schedule `{s}`: expected 5 fields (minute hour day month day-of-week), in UTC"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn create(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    let file = a.file.as_ref().ok_or("task create needs -f FILE")?;
+    validate_schedules(&a.schedules)?;
+    let context = a.context.clone().map(|c| {
+        let (dir, branch) = c
+            .split_once('#')
+            .map_or((c.as_str(), None), |(d, b)| (d, Some(b)));
+        let dir = absolute(Path::new(dir));
+        branch.map_or(dir.clone(), |b| format!("{dir}#{b}"))
+    });
+    let mut def = TaskDef::new(&a.name, absolute(file), context);
+    def.values_file = a.values.as_deref().map(absolute);
+    def.set = pairs("--set", &a.set)?;
+    def.set_secret = pairs("--set-secret", &a.set_secret)?;
+    def.registry = a.registry.clone();
+    if let Some(b) = a.base_image_trigger_enabled {
+        def.base_image_trigger_enabled = b;
+    }
+    if let Some(t) = &a.base_image_trigger_type {
+        def.base_image_trigger_type = trigger_type(t)?;
+    }
+    def.schedules = a.schedules.clone();
+    if let Some(c) = a.commit_trigger_enabled {
+        def.commit_trigger_enabled = c;
+    }
+    if let Some(t) = a.timeout {
+        def.timeout_secs = t;
+    }
+    let created = store.create_task(&def).map_err(|e| e.to_string())?;
+    print_task(&created, a.output, printer);
+    Ok(ExitStatus::Success)
+}
+
+fn update(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    validate_schedules(&a.schedules)?;
+    let update = TaskUpdate {
+        file: a.file.as_deref().map(absolute),
+        context: a.context.clone().map(Some),
+        values_file: a.values.as_deref().map(|v| Some(absolute(v))),
+        set: (!a.set.is_empty())
+            .then(|| pairs("--set", &a.set))
+            .transpose()?,
+        set_secret: (!a.set_secret.is_empty())
+            .then(|| pairs("--set-secret", &a.set_secret))
+            .transpose()?,
+        registry: a.registry.clone().map(Some),
+        base_image_trigger_enabled: a.base_image_trigger_enabled,
+        base_image_trigger_type: a
+            .base_image_trigger_type
+            .as_deref()
+            .map(trigger_type)
+            .transpose()?,
+        schedules: (!a.schedules.is_empty()).then(|| a.schedules.clone()),
+        commit_trigger_enabled: a.commit_trigger_enabled,
+        timeout_secs: a.timeout,
+    };
+    let t = store
+        .update_task(&a.name, &update)
+        .map_err(|e| e.to_string())?;
+    print_task(&t, a.output, printer);
+    Ok(ExitStatus::Success)
+}
+
+fn task_json(t: &TaskDef) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name,
+        "file": t.file,
+        "context": t.context,
+        "valuesFile": t.values_file,
+        "set": t.set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "setSecret": t.set_secret.iter().map(|(k, _)| format!("{k}=***")).collect::<Vec<_>>(),
+        "registry": t.registry,
+        "baseImageTriggerEnabled": t.base_image_trigger_enabled,
+        "baseImageTriggerType": t.base_image_trigger_type.to_string(),
+        "schedules": t.schedules,
+        "commitTriggerEnabled": t.commit_trigger_enabled,
+        "timeout": t.timeout_secs,
+        "created": t.created.to_rfc3339(),
+        "updated": t.updated.to_rfc3339(),
+    })
+}
+
+fn print_task(t: &TaskDef, format: TableFormat, printer: &Printer) {
+    let v = task_json(t);
+    match format {
+        TableFormat::Json => {
+            printer.data(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        }
+        TableFormat::Table => {
+            let mut out = String::new();
+            if let Some(o) = v.as_object() {
+                for (k, val) in o {
+                    let shown = match val {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => "-".to_owned(),
+                        other => other.to_string(),
+                    };
+                    out.push_str(&format!("{k:<24} {shown}\n"));
+                }
+            }
+            printer.data(&out);
+        }
+    }
+}
+
+fn show(store: &Store, a: &TaskNameArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    let t = store
+        .get_task(&a.name)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no task named `{}`", a.name))?;
+    print_task(&t, a.output, printer);
+    Ok(ExitStatus::Success)
+}
+
+fn list(store: &Store, a: &OutputArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    let tasks = store.list_tasks().map_err(|e| e.to_string())?;
+    if a.output == TableFormat::Json {
+        let v: Vec<_> = tasks.iter().map(task_json).collect();
+        printer.data(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        return Ok(ExitStatus::Success);
+    }
+    let mut out = format!(
+        "{:<24} {:<8} {:<12} {:<9} {}\n",
+        "NAME", "TRIGGER", "BASE IMAGE", "TIMEOUT", "FILE"
+    );
+    for t in &tasks {
+        out.push_str(&format!(
+            "{:<24} {:<8} {:<12} {:<9} {}\n",
+            t.name,
+            if t.commit_trigger_enabled {
+                "Commit"
+            } else {
+                "-"
+            },
+            if t.base_image_trigger_enabled {
+                t.base_image_trigger_type.to_string()
+            } else {
+                "-".to_owned()
+            },
+            t.timeout_secs,
+            t.file
+        ));
+    }
+    printer.data(&out);
+    Ok(ExitStatus::Success)
+}
+
+fn list_runs(store: &Store, a: &ListRunsArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    let runs = store
+        .list_runs(a.name.as_deref(), a.top)
+        .map_err(|e| e.to_string())?;
+    if a.output == TableFormat::Json {
+        let v: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "runId": r.id,
+                    "task": r.task,
+                    "platform": r.platform,
+                    "status": r.status.to_string(),
+                    "trigger": r.trigger.to_string(),
+                    "started": r.started.to_rfc3339(),
+                    "finished": r.finished.map(|f| f.to_rfc3339()),
+                    "duration": r.duration().map(|d| d.num_seconds()),
+                })
+            })
+            .collect();
+        printer.data(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        return Ok(ExitStatus::Success);
+    }
+    let mut out = format!(
+        "{:<8} {:<20} {:<10} {:<10} {:<13} {:<22} {}\n",
+        "RUN ID", "TASK", "PLATFORM", "STATUS", "TRIGGER", "STARTED", "DURATION"
+    );
+    out.push_str(&format!(
+        "{:<8} {:<20} {:<10} {:<10} {:<13} {:<22} {}\n",
+        "-".repeat(8),
+        "-".repeat(20),
+        "-".repeat(10),
+        "-".repeat(10),
+        "-".repeat(13),
+        "-".repeat(22),
+        "-".repeat(10)
+    ));
+    for r in &runs {
+        let duration = r.duration().map_or(String::new(), |d| {
+            let s = d.num_seconds();
+            format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+        });
+        out.push_str(&format!(
+            "{:<8} {:<20} {:<10} {:<10} {:<13} {:<22} {}\n",
+            r.id,
+            r.task.as_deref().unwrap_or(""),
+            r.platform,
+            r.status.to_string(),
+            r.trigger.to_string(),
+            r.started.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            duration
+        ));
+    }
+    printer.data(&out);
+    Ok(ExitStatus::Success)
+}
+
+fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, String> {
+    let id = match &a.run_id {
+        Some(id) => id.clone(),
+        None => {
+            store
+                .latest_run(a.name.as_deref())
+                .map_err(|e| e.to_string())?
+                .ok_or("no runs yet")?
+                .id
+        }
+    };
+    let log = store.read_log(&id).map_err(|e| e.to_string())?;
+    printer.data(&String::from_utf8_lossy(&log));
+    Ok(ExitStatus::Success)
+}
+
+/// A writer that keeps what it is given (the run's plain log).
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs a named task and records the run. Used by `task run` (trigger `Manual`) and `serve`.
+pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printer) -> ExitStatus {
+    let def = match store.get_task(&a.name) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            printer.status(&format!("error: no task named `{}`", a.name));
+            return ExitStatus::InvalidInput;
+        }
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    let registry = def.registry.clone().unwrap_or_default();
+    let run_id = match store.next_run_id(&registry) {
+        Ok(id) => id,
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    let (context_dir, branch) = match def.context.as_deref() {
+        Some(c) => match c.split_once('#') {
+            Some((d, b)) => (d.to_owned(), Some(b.to_owned())),
+            None => (c.to_owned(), None),
+        },
+        None => (
+            Path::new(&def.file)
+                .parent()
+                .map_or(".".to_owned(), |p| p.display().to_string()),
+            None,
+        ),
+    };
+    let commit = crate::deps::git::head_revision(Path::new(&context_dir));
+    let args = RunArgs {
+        file: FileArgs {
+            file: Some(def.file.clone().into()),
+            set: def.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            values: def.values_file.clone().map(Into::into),
+            set_secret: def
+                .set_secret
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            registry: def.registry.clone(),
+            run_id: Some(run_id.clone()),
+            commit: (!commit.is_empty()).then(|| commit.clone()),
+            branch: branch.clone(),
+            triggered_by: Some(trigger.to_string()),
+            name: Some(def.name.clone()),
+            ..FileArgs::default()
+        },
+        context: Some(context_dir.into()),
+        output: a.output,
+        ..RunArgs::default()
+    };
+    let mut record = RunRecord::new(&run_id, Some(def.name.clone()), trigger, "linux");
+    record.status = RunStatus::Running;
+    record.commit = (!commit.is_empty()).then_some(commit);
+    record.branch = branch;
+    if let Err(e) = store.insert_run(&record) {
+        printer.status(&format!("error: {e}"));
+        return ExitStatus::Environment;
+    }
+    let log = LogBuffer::default();
+    let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));
+    let bytes = log.0.lock().map(|v| v.clone()).unwrap_or_default();
+    let _ = store.append_log(&run_id, &bytes);
+    let run_status = match (&summary, status) {
+        (_, ExitStatus::Success) => RunStatus::Succeeded,
+        (_, ExitStatus::Interrupted) => RunStatus::Canceled,
+        (Some(s), _) if s.steps.iter().any(|r| r.status == StepStatus::TimedOut) => {
+            RunStatus::Timeout
+        }
+        (Some(_), ExitStatus::StepFailed) => RunStatus::Failed,
+        _ => RunStatus::Error,
+    };
+    let steps = summary
+        .as_ref()
+        .map(|s| {
+            s.steps
+                .iter()
+                .map(|r| StepRecord {
+                    id: r.id.clone(),
+                    status: r.status.as_str().to_owned(),
+                    duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+                    exit_code: r.exit_code,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let deps = summary
+        .as_ref()
+        .map(|s| s.dependencies.clone())
+        .unwrap_or_default();
+    let _ = store.finish_run(
+        &run_id,
+        &RunFinish {
+            status: run_status,
+            finished: now(),
+            exit_code: Some(i64::from(status.as_u8())),
+            steps,
+            dependencies_json: (!deps.is_empty())
+                .then(|| serde_json::to_string(&deps).unwrap_or_default()),
+        },
+    );
+    if run_status == RunStatus::Succeeded && !deps.is_empty() {
+        let mut links = Vec::new();
+        for d in &deps {
+            if let Some(r) = &d.runtime_dependency {
+                links.push((r.docker_name.clone(), DependencyKind::Runtime));
+                record_digest(store, &r.docker_name, &r.digest);
+            }
+            for b in d.buildtime_dependency.iter().flatten() {
+                links.push((b.docker_name.clone(), DependencyKind::Buildtime));
+                record_digest(store, &b.docker_name, &b.digest);
+            }
+        }
+        let _ = store.set_task_dependencies(&def.name, &links);
+    }
+    status
+}
+
+fn record_digest(store: &Store, image: &str, digest: &str) {
+    if digest.is_empty() {
+        return;
+    }
+    let _ = store.record_digest(&BaseImageRecord {
+        image: image.to_owned(),
+        digest: digest.to_owned(),
+        platform: None,
+        platform_digest: None,
+        checked: now(),
+    });
+}
