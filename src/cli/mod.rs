@@ -52,6 +52,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the base-image dependencies of a Dockerfile (acb's dependency JSON).
     Scan(ScanArgs),
+    /// Fire task runs on base-image updates, pushes, schedules and commits.
+    Serve(ServeArgs),
     /// Named tasks and their run history (mirrors `az acr task`).
     #[command(subcommand)]
     Task(TaskCommand),
@@ -374,4 +376,18 @@ pub struct LogsArgs {
     /// The latest run of this task.
     #[arg(short = 'n', long)]
     pub name: Option<String>,
+}
+
+/// `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Seconds between cycles.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub interval: u64,
+    /// Run one cycle (and the runs it fires), then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Registry hosts reached over plain HTTP (besides 127.0.0.0/8 and localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }

@@ -8,6 +8,7 @@ mod render;
 mod run;
 mod scan;
 mod schema;
+mod serve;
 pub mod task;
 mod validate;
 
@@ -55,6 +56,7 @@ pub fn execute(cli: Cli) -> ExitStatus {
         Some(Command::Graph(args)) => graph::graph(&args, &printer),
         Some(Command::Scan(args)) => scan::scan(&args, &printer),
         Some(Command::Task(cmd)) => task::task(&cmd, &printer),
+        Some(Command::Serve(args)) => serve::serve(&args, &printer),
         Some(Command::Schema) => schema::schema(&printer),
         Some(Command::Import(args)) => import::import(&args, &printer),
     }

@@ -318,17 +318,28 @@ impl Write for LogBuffer {
     }
 }
 
-/// Runs a named task and records the run. Used by `task run` (trigger `Manual`) and `serve`.
+/// Runs a named task and records the run (`task run`, trigger `Manual`).
 pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printer) -> ExitStatus {
+    run_recorded(store, a, trigger, printer).0
+}
+
+/// Runs a named task and records the run; returns the exit status and the run's summary (for
+/// `serve`, which triggers the dependants of the images the run pushed).
+pub fn run_recorded(
+    store: &Store,
+    a: &TaskRunArgs,
+    trigger: RunTrigger,
+    printer: &Printer,
+) -> (ExitStatus, Option<crate::exec::RunSummary>) {
     let def = match store.get_task(&a.name) {
         Ok(Some(d)) => d,
         Ok(None) => {
             printer.status(&format!("error: no task named `{}`", a.name));
-            return ExitStatus::InvalidInput;
+            return (ExitStatus::InvalidInput, None);
         }
         Err(e) => {
             printer.status(&format!("error: {e}"));
-            return ExitStatus::Environment;
+            return (ExitStatus::Environment, None);
         }
     };
     let registry = def.registry.clone().unwrap_or_default();
@@ -336,7 +347,7 @@ pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printe
         Ok(id) => id,
         Err(e) => {
             printer.status(&format!("error: {e}"));
-            return ExitStatus::Environment;
+            return (ExitStatus::Environment, None);
         }
     };
     let (context_dir, branch) = match def.context.as_deref() {
@@ -380,7 +391,7 @@ pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printe
     record.branch = branch;
     if let Err(e) = store.insert_run(&record) {
         printer.status(&format!("error: {e}"));
-        return ExitStatus::Environment;
+        return (ExitStatus::Environment, None);
     }
     let log = LogBuffer::default();
     let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));
@@ -438,10 +449,11 @@ pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printe
         }
         let _ = store.set_task_dependencies(&def.name, &links);
     }
-    status
+    (status, summary)
 }
 
-fn record_digest(store: &Store, image: &str, digest: &str) {
+/// Records the digest a run saw for a base image (what `serve` compares against).
+pub fn record_digest(store: &Store, image: &str, digest: &str) {
     if digest.is_empty() {
         return;
     }

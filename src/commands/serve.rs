@@ -1,0 +1,250 @@
+//! `taskrun serve [--interval SECS] [--once]`: the trigger daemon of the local ACR Tasks
+//! service. Each cycle:
+//! - **base-image update**: every distinct base image recorded by task runs is resolved once
+//!   (whatever the number of tasks using it); a tag whose digest changed fires the tasks whose
+//!   trigger covers it (`Runtime`: their runtime image; `All`: any), trigger `Image Update`.
+//!   A task that never completed a run has no recorded images, so it is never fired. For a
+//!   multi-arch tag only the build platform's manifest counts.
+//! - **push by another task**: when a triggered or manual run pushes an image that other tasks
+//!   depend on, they fire at once, in the same cycle, without waiting for a poll (as ACR does
+//!   for its own registries).
+//! - **timer**: each `--schedule` (5-field cron, UTC) fires trigger `Timer` when an occurrence
+//!   falls between the last check and now (the first cycle only records the time).
+//! - **commit**: a new commit on the context's git branch fires trigger `Commit` (the first cycle
+//!   only records the commit).
+//!
+//! Runs of one task never overlap: they run one after another, and a task is queued once per
+//! cycle. A registry that cannot be reached is reported and skipped; it never stops the others.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{ServeArgs, TaskRunArgs};
+use crate::commands::ExitStatus;
+use crate::commands::task::{record_digest, run_recorded};
+use crate::registry::Credentials;
+use crate::registry::digest::{Platform, ResolveOptions, Resolver};
+use crate::registry::reference::registry_of;
+use crate::report::Printer;
+use crate::store::{RunTrigger, Store, TaskDef, default_home, now};
+
+/// Runs the trigger loop (one cycle with `--once`).
+pub fn serve(args: &ServeArgs, printer: &Printer) -> ExitStatus {
+    let store = match Store::open(&default_home()) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            printer.status(&format!("error: cannot start the async runtime: {e}"));
+            return ExitStatus::Environment;
+        }
+    };
+    let resolver = Resolver::new(ResolveOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        platform: Platform::host(),
+    });
+    let credentials = Credentials::load(&[]).unwrap_or_default();
+    loop {
+        cycle(&store, &runtime, &resolver, &credentials, printer);
+        if args.once {
+            return ExitStatus::Success;
+        }
+        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+    }
+}
+
+/// One pass over every trigger; runs what fired (and what their pushes fire) before returning.
+pub fn cycle(
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver,
+    credentials: &Credentials,
+    printer: &Printer,
+) {
+    let tasks = match store.list_tasks() {
+        Ok(t) => t,
+        Err(e) => {
+            printer.status(&format!("serve: cannot list tasks: {e}"));
+            return;
+        }
+    };
+    let mut queue: VecDeque<(String, RunTrigger)> = VecDeque::new();
+    for (task, trigger) in base_image_updates(store, runtime, resolver, credentials, printer) {
+        queue.push_back((task, trigger));
+    }
+    let time = now();
+    for t in &tasks {
+        if timer_fired(store, t, time) {
+            queue.push_back((t.name.clone(), RunTrigger::Timer));
+        }
+        if commit_changed(store, t) {
+            queue.push_back((t.name.clone(), RunTrigger::Commit));
+        }
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while let Some((task, trigger)) = queue.pop_front() {
+        // Runs never overlap (they are sequential), and a task runs once per cycle.
+        if !done.insert(task.clone()) {
+            continue;
+        }
+        printer.status(&format!("serve: running task {task} (trigger {trigger})"));
+        let args = TaskRunArgs {
+            name: task.clone(),
+            output: Some(crate::report::run::OutputMode::Plain),
+        };
+        let (_, summary) = run_recorded(store, &args, trigger, printer);
+        let Some(summary) = summary.filter(|s| s.success) else {
+            continue;
+        };
+        // Images this run pushed: record their digests and fire their dependants now.
+        for step in &summary.steps {
+            for pushed in &step.pushed {
+                let Some((image, digest)) = pushed.split_once('@') else {
+                    continue;
+                };
+                let Ok(r) = crate::deps::reference::parse(image) else {
+                    continue;
+                };
+                let previous = store
+                    .get_digest(&r.docker_name, None)
+                    .ok()
+                    .flatten()
+                    .map(|d| d.digest);
+                record_digest(store, &r.docker_name, digest);
+                if previous.as_deref() == Some(digest) {
+                    continue;
+                }
+                for dependant in store.tasks_triggered_by(&r.docker_name).unwrap_or_default() {
+                    if dependant != task && has_completed(store, &dependant) {
+                        queue.push_back((dependant, RunTrigger::ImageUpdate));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn has_completed(store: &Store, task: &str) -> bool {
+    store.has_completed_run(task).unwrap_or(false)
+}
+
+/// Resolves each distinct tracked image once and returns the tasks to fire.
+fn base_image_updates(
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver,
+    credentials: &Credentials,
+    printer: &Printer,
+) -> Vec<(String, RunTrigger)> {
+    let images = store.distinct_tracked_images().unwrap_or_default();
+    let mut fired = Vec::new();
+    for image in images {
+        let auth = credentials.for_registry(registry_of(&image));
+        let resolved = match runtime.block_on(resolver.resolve(&image, auth.as_ref())) {
+            Ok(r) => r,
+            Err(e) => {
+                printer.status(&format!("serve: cannot check {image}: {e}"));
+                continue;
+            }
+        };
+        let recorded = store.get_digest(&image, None).ok().flatten();
+        let changed = match &recorded {
+            None => false,
+            Some(rec) => {
+                if rec.digest == resolved.digest {
+                    false
+                } else if let (Some(old), Some(new)) =
+                    (&rec.platform_digest, &resolved.platform_digest)
+                {
+                    // A multi-arch tag: only this platform's manifest counts.
+                    old != new
+                } else {
+                    true
+                }
+            }
+        };
+        let _ = store.record_digest(&crate::store::BaseImageRecord {
+            image: image.clone(),
+            digest: resolved.digest.clone(),
+            platform: resolved
+                .platform_digest
+                .as_ref()
+                .map(|_| Platform::host().to_string()),
+            platform_digest: resolved.platform_digest.clone(),
+            checked: now(),
+        });
+        if changed {
+            for task in store.tasks_triggered_by(&image).unwrap_or_default() {
+                if has_completed(store, &task) {
+                    printer.status(&format!("serve: {image} changed; firing {task}"));
+                    fired.push((task, RunTrigger::ImageUpdate));
+                }
+            }
+        }
+    }
+    fired
+}
+
+/// Whether a schedule of the task has an occurrence since the last check (then records now).
+fn timer_fired(store: &Store, task: &TaskDef, time: DateTime<Utc>) -> bool {
+    let mut fired = false;
+    for schedule in &task.schedules {
+        let key = format!("timer:{schedule}");
+        let last = store
+            .get_task_state(&task.name, &key)
+            .ok()
+            .flatten()
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&Utc));
+        let _ = store.set_task_state(&task.name, &key, &time.to_rfc3339());
+        let (Some(last), Ok(cron)) = (last, croner::Cron::from_str(schedule)) else {
+            continue;
+        };
+        if let Ok(next) = cron.find_next_occurrence(&last, false)
+            && next <= time
+        {
+            fired = true;
+        }
+    }
+    fired
+}
+
+/// Whether the task's git context has a new commit since the last check (then records it).
+fn commit_changed(store: &Store, task: &TaskDef) -> bool {
+    if !task.commit_trigger_enabled {
+        return false;
+    }
+    let Some(context) = task.context.as_deref() else {
+        return false;
+    };
+    let (dir, branch) = context
+        .split_once('#')
+        .map_or((context, "HEAD"), |(d, b)| (d, b));
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(Path::new(dir))
+        .args(["rev-parse", "--verify", &format!("{branch}^{{commit}}")])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let Some(head) = head else {
+        return false;
+    };
+    let last = store.get_task_state(&task.name, "commit").ok().flatten();
+    let _ = store.set_task_state(&task.name, "commit", &head);
+    last.is_some_and(|l| l != head)
+}
