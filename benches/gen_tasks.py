@@ -9,7 +9,9 @@ Writes:
   values.yaml       the `.Values` the validate file uses
   seq20.yaml        20 sequential `cmd` steps, each `taskrun-busybox true`
   par4.yaml         4 parallel steps (`when: ["-"]`) sleeping 2 s, then a join step
-  empty.yaml        a task with one no-op step (per-run setup cost; a task needs >= 1 step)
+  chain.yaml        the critical path of par4.yaml as a sequence: `sleep 2`, then the join step
+  zero.yaml         a task with no steps (taskrun's per-run setup and cleanup alone)
+  empty.yaml        a task with one no-op step
   bigout.yaml       one step printing 200 MB of output
 """
 
@@ -108,6 +110,11 @@ steps:
     cmd: taskrun-busybox true
 """
 
+ZERO = """\
+version: v1.1.0
+steps: []
+"""
+
 EMPTY = """\
 version: v1.1.0
 steps:
@@ -139,6 +146,7 @@ def main() -> None:
     write("seq20.yaml", seq_file(20))
     write("par4.yaml", PAR4)
     write("chain.yaml", JOIN_ONLY)
+    write("zero.yaml", ZERO)
     write("empty.yaml", EMPTY)
     write("bigout.yaml", BIGOUT)
 

@@ -3,7 +3,7 @@
 # asserted in tests. Results and method: docs/benchmarks.md.
 #
 #   scripts/bench.sh                 # build release, run everything, print a markdown table
-#   TASKRUN_BIN=path scripts/bench.sh  # use this binary (no build)
+#   TASKRUN_BIN=path [BENCH_LABEL=text] scripts/bench.sh  # use this binary (no build)
 #   RUNS=5 VALIDATE_RUNS=10 SKIP_DOCKER=1 scripts/bench.sh
 #
 # Needs: python3, /usr/bin/time (package `time`); hyperfine is used for `validate` when present
@@ -39,7 +39,9 @@ trap 'exit 130' INT TERM
 # --- the binary ---------------------------------------------------------------------------------
 if [ -n "${TASKRUN_BIN:-}" ]; then
   src_bin=$TASKRUN_BIN
+  built_from="${BENCH_LABEL:-the binary $TASKRUN_BIN}"
 else
+  built_from="work tree at $(git describe --always --dirty 2>/dev/null || echo '?')"
   log "building release (cargo build --release --locked; a few minutes on 2 cores)"
   cargo build --release --locked >&2
   src_bin=$(cargo metadata --format-version 1 --no-deps \
@@ -83,10 +85,11 @@ peak_kb() {
 }
 # median_ms_hyperfine N CMD...: hyperfine's median (ms), no shell in between.
 median_ms_hyperfine() {
-  local n=$1
+  local n=$1 cmd
   shift
-  hyperfine -N --style none --warmup 1 --runs "$n" --export-json "$tmp/hf.json" "$*" >/dev/null 2>&1 \
-    || die "hyperfine failed: $*"
+  printf -v cmd '%q ' "$@"
+  hyperfine -N --style none --warmup 1 --runs "$n" --export-json "$tmp/hf.json" "$cmd" >/dev/null 2>&1 \
+    || die "hyperfine failed: $cmd"
   python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$tmp/hf.json"
 }
 mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k/1024}'; }
@@ -98,18 +101,16 @@ rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 |"); }
 
 # --- 1. validate ----------------------------------------------------------------------------------
-validate_args() { # FILE
-  echo "validate -f $1 --values $tmp/values.yaml --registry bench.azurecr.io --run-id bench1 --color never"
-}
-"$bin" $(validate_args "$tmp/validate-10000.yaml") >/dev/null 2>&1 \
-  || { "$bin" $(validate_args "$tmp/validate-10000.yaml") | tail -20; die "the 10,000-step file does not validate"; }
+vargs=(--values "$tmp/values.yaml" --registry bench.azurecr.io --run-id bench1 --color never)
+"$bin" validate -f "$tmp/validate-10000.yaml" "${vargs[@]}" >/dev/null 2>&1 \
+  || { "$bin" validate -f "$tmp/validate-10000.yaml" "${vargs[@]}" | tail -20; die "the 10,000-step file does not validate"; }
 
 if command -v hyperfine >/dev/null; then
   timer="hyperfine median"
-  v_time() { median_ms_hyperfine "$VALIDATE_RUNS" "$bin" $(validate_args "$1"); }
+  v_time() { median_ms_hyperfine "$VALIDATE_RUNS" "$bin" validate -f "$1" "${vargs[@]}"; }
 else
   timer="median of date +%s%N runs"
-  v_time() { times_ms "$VALIDATE_RUNS" "$bin" $(validate_args "$1") | median; }
+  v_time() { times_ms "$VALIDATE_RUNS" "$bin" validate -f "$1" "${vargs[@]}" | median; }
 fi
 for n in 1000 10000 20000; do
   case $n in
@@ -118,12 +119,12 @@ for n in 1000 10000 20000; do
   esac
   log "validate, $n steps"
   ms=$(v_time "$f")
-  kb=$(peak_kb 3 "$bin" $(validate_args "$f"))
+  kb=$(peak_kb 3 "$bin" validate -f "$f" "${vargs[@]}")
   if [ "$n" = 10000 ]; then
     row "validate, 10,000 steps: wall ($timer of $VALIDATE_RUNS)" "$(secs "$ms")" "< 1 s" "$(yesno "$(lt "$ms" 1000 && echo 1 || echo 0)")"
     row "validate, 10,000 steps: peak RSS (max of 3)" "$(mb "$kb")" "< 200 MB" "$(yesno "$(lt "$kb" 204800 && echo 1 || echo 0)")"
   else
-    row "validate, $n steps: wall / peak RSS (scaling)" "$(secs "$ms") / $(mb "$kb")" "info" "–"
+    row "validate, $(echo "$n" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') steps: wall / peak RSS (scaling)" "$(secs "$ms") / $(mb "$kb")" "info" "–"
   fi
 done
 
@@ -155,17 +156,7 @@ if [ "$docker_ok" = 1 ]; then
         "$IMAGE" true
     done
   }
-  log "20 sequential steps: taskrun"
-  seq_tr=$(times_ms "$RUNS" run_task "$tmp/seq20.yaml" | median)
-  log "20 sequential steps: docker run loop"
-  seq_loop=$(times_ms "$RUNS" docker_loop | median)
-  log "20 sequential steps: docker run loop with taskrun's network and mounts"
-  seq_equiv=$(times_ms "$RUNS" docker_loop_equiv | median)
-  row "20 sequential \`cmd\` steps: taskrun (median of $RUNS)" "$(secs "$seq_tr")" "< docker loop" "$(yesno "$(lt "$seq_tr" "$seq_loop" && echo 1 || echo 0)")"
-  row "20 × \`docker run --rm $IMAGE true\` shell loop (median of $RUNS)" "$(secs "$seq_loop")" "baseline" "–"
-  row "same loop with taskrun's network + volumes + socket mount (median of $RUNS)" "$(secs "$seq_equiv")" "info" "–"
-
-  # 3. 4 parallel 2 s steps + join vs the critical path.
+  # Interleaved (one round of every benchmark per run) so that background load hits all alike.
   chain_cli() { docker run --rm "$IMAGE" sleep 2 && docker run --rm "$IMAGE" true; }
   par_cli() {
     local pids=() p
@@ -173,20 +164,33 @@ if [ "$docker_ok" = 1 ]; then
     for p in "${pids[@]}"; do wait "$p"; done
     docker run --rm "$IMAGE" true
   }
-  log "parallel: taskrun"
-  par_tr=$(times_ms "$RUNS" run_task "$tmp/par4.yaml" | median)
-  log "parallel: critical path (docker CLI: sleep 2, then true)"
-  crit=$(times_ms "$RUNS" chain_cli | median)
-  log "parallel: taskrun 2-step chain, 0-step task, docker CLI 4-parallel"
-  chain_tr=$(times_ms "$RUNS" run_task "$tmp/chain.yaml" | median)
-  zero_tr=$(times_ms "$RUNS" run_task "$tmp/zero.yaml" | median)
-  par_docker=$(times_ms "$RUNS" par_cli | median)
-  ratio=$(awk -v a="$par_tr" -v b="$crit" 'BEGIN {printf "%.2f", a/b}')
-  row "4 parallel \`sleep 2\` steps + join: taskrun (median of $RUNS)" "$(secs "$par_tr") (${ratio}× critical path)" "≤ 1.15× critical path" "$(yesno "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.15) ? 1 : 0}')")"
-  row "critical path: \`docker run sleep 2\` then \`docker run true\` (median of $RUNS)" "$(secs "$crit")" "baseline" "–"
-  row "the same chain (sleep 2 step, then join step) run by taskrun" "$(secs "$chain_tr")" "info" "–"
-  row "4 × \`docker run sleep 2\` in parallel (shell \`&\`), then \`docker run true\`" "$(secs "$par_docker")" "info" "–"
-  row "taskrun per-run setup + cleanup: a 0-step task (network, 2 volumes, seed, remove)" "$(secs "$zero_tr")" "info" "–"
+  names=(seq_tr seq_loop seq_equiv par_tr crit chain_tr zero_tr par_docker)
+  for i in $(seq "$RUNS"); do
+    log "docker round $i/$RUNS: 20 sequential steps (taskrun, loop, loop with mounts), parallel (taskrun, critical path, chain, 0-step, CLI)"
+    times_ms 1 run_task "$tmp/seq20.yaml" >>"$tmp/seq_tr"
+    times_ms 1 docker_loop >>"$tmp/seq_loop"
+    times_ms 1 docker_loop_equiv >>"$tmp/seq_equiv"
+    times_ms 1 run_task "$tmp/par4.yaml" >>"$tmp/par_tr"
+    times_ms 1 chain_cli >>"$tmp/crit"
+    times_ms 1 run_task "$tmp/chain.yaml" >>"$tmp/chain_tr"
+    times_ms 1 run_task "$tmp/zero.yaml" >>"$tmp/zero_tr"
+    times_ms 1 par_cli >>"$tmp/par_docker"
+  done
+  declare -A med rng
+  for n in "${names[@]}"; do
+    med[$n]=$(median <"$tmp/$n")
+    rng[$n]=$(sort -n "$tmp/$n" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.2f–%.2f s", lo/1000, hi/1000}')
+  done
+  res() { echo "$(secs "${med[$1]}") (${rng[$1]})"; } # median (min–max)
+  row "20 sequential \`cmd\` steps (\`taskrun-busybox true\`): taskrun" "$(res seq_tr)" "< docker loop" "$(yesno "$(lt "${med[seq_tr]}" "${med[seq_loop]}" && echo 1 || echo 0)")"
+  row "20 × \`docker run --rm taskrun-busybox true\` (shell loop)" "$(res seq_loop)" "baseline" "–"
+  row "the same loop with taskrun's per-step network, volumes and socket mount" "$(res seq_equiv)" "info" "–"
+  ratio=$(awk -v a="${med[par_tr]}" -v b="${med[crit]}" 'BEGIN {printf "%.2f", a/b}')
+  row "4 parallel \`sleep 2\` steps + join step: taskrun" "$(res par_tr), ${ratio}× critical path" "≤ 1.15× critical path" "$(yesno "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.15) ? 1 : 0}')")"
+  row "critical path: \`docker run --rm … sleep 2\`, then \`docker run --rm … true\`" "$(res crit)" "baseline" "–"
+  row "that chain as a 2-step task run by taskrun" "$(res chain_tr)" "info" "–"
+  row "4 × \`docker run --rm … sleep 2\` in parallel (shell \`&\`), then \`docker run --rm … true\`" "$(res par_docker)" "info" "–"
+  row "taskrun's per-run setup and cleanup: a 0-step task (network, volumes, seeding, removal)" "$(res zero_tr)" "info" "–"
 
   # Bounded memory under 200 MB of output.
   log "200 MB of output"
@@ -203,7 +207,9 @@ cores=$(nproc)
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 engine=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo "none")
 echo
-echo "taskrun $("$bin" --version | awk '{print $2}') ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')), $(date -u +%Y-%m-%d), $cores cores, $mem, Docker $engine, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "taskrun $("$bin" --version | awk '{print $2}') ($built_from), $(date -u +%Y-%m-%d), $cores cores, $mem, Docker $engine, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "Docker rows: median (min–max) of $RUNS interleaved runs; validate: $VALIDATE_RUNS runs."
 echo
 echo "| Benchmark | Result | Target | Met |"
 echo "| --- | --- | --- | --- |"
