@@ -12,9 +12,16 @@ use crate::report::run::OutputMode;
 
 pub use settings::{Inputs, resolve_inputs};
 
+/// The version shown by `--version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = if env!("TASKRUN_COMMIT").is_empty() {
+    env!("CARGO_PKG_VERSION")
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("TASKRUN_COMMIT"), ")")
+};
+
 /// Run Azure Container Registry Tasks files locally, exactly as ACR Tasks would.
 #[derive(Debug, Parser)]
-#[command(name = "taskrun", version, about, long_about = None)]
+#[command(name = "taskrun", version = VERSION, about, long_about = None)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     /// The command (default: run).
@@ -59,6 +66,14 @@ pub enum Command {
     Task(TaskCommand),
     /// Print the JSON Schema of task files.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Copy an image (every platform of a multi-arch index) between registries, as `az acr import`.
     Import(ImportArgs),
 }

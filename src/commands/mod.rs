@@ -58,6 +58,22 @@ pub fn execute(cli: Cli) -> ExitStatus {
         Some(Command::Task(cmd)) => task::task(&cmd, &printer),
         Some(Command::Serve(args)) => serve::serve(&args, &printer),
         Some(Command::Schema) => schema::schema(&printer),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "taskrun", &mut out);
+            printer.data(&String::from_utf8_lossy(&out));
+            ExitStatus::Success
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            if clap_mangen::Man::new(cmd).render(&mut out).is_err() {
+                return ExitStatus::Environment;
+            }
+            printer.data(&String::from_utf8_lossy(&out));
+            ExitStatus::Success
+        }
         Some(Command::Import(args)) => import::import(&args, &printer),
     }
 }
