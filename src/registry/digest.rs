@@ -377,7 +377,7 @@ impl Resolver {
 }
 
 /// Whether a registry host (`host[:port]`, IPv6 in brackets) is spoken to over plain HTTP.
-fn is_plain_http(registry: &str, insecure: &[String]) -> bool {
+pub(crate) fn is_plain_http(registry: &str, insecure: &[String]) -> bool {
     let host = host_of(registry);
     let ip = host.parse::<IpAddr>().ok();
     if host.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback()) {
@@ -499,49 +499,72 @@ fn pick_platform(body: &[u8], platform: &Platform) -> Result<(bool, Option<Strin
 }
 
 fn map_error(e: OciDistributionError, image: &str, registry: &str) -> DigestError {
-    let unauthorized = || DigestError::Unauthorized {
-        registry: registry.to_owned(),
-        image: image.to_owned(),
-    };
-    let not_found = || DigestError::NotFound {
-        image: image.to_owned(),
-    };
-    let other = |message: String| DigestError::Other {
-        image: image.to_owned(),
-        message,
-    };
+    match classify(e) {
+        Failure::Unauthorized => DigestError::Unauthorized {
+            registry: registry.to_owned(),
+            image: image.to_owned(),
+        },
+        Failure::NotFound => DigestError::NotFound {
+            image: image.to_owned(),
+        },
+        Failure::Unreachable(message) => DigestError::Unreachable {
+            registry: registry.to_owned(),
+            message,
+        },
+        Failure::Other(message) => DigestError::Other {
+            image: image.to_owned(),
+            message,
+        },
+    }
+}
+
+/// What a registry client error means for the user (shared by digest lookups and import).
+pub(crate) enum Failure {
+    /// 401/403, UNAUTHORIZED, DENIED.
+    Unauthorized,
+    /// 404, MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN, NOT_FOUND.
+    NotFound,
+    /// Connection, timeout or DNS failure (the error chain).
+    Unreachable(String),
+    /// Anything else (a message).
+    Other(String),
+}
+
+/// Classifies an oci-client error.
+pub(crate) fn classify(e: OciDistributionError) -> Failure {
     match e {
         OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
+        | OciDistributionError::AuthenticationFailure(_) => Failure::Unauthorized,
         OciDistributionError::RegistryError { envelope, .. } => {
             let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
             if codes
                 .iter()
                 .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
             {
-                unauthorized()
+                Failure::Unauthorized
             } else if codes.iter().any(|c| {
                 matches!(
                     c,
                     OciErrorCode::ManifestUnknown
                         | OciErrorCode::NameUnknown
+                        | OciErrorCode::BlobUnknown
                         | OciErrorCode::NotFound
                 )
             }) {
-                not_found()
+                Failure::NotFound
             } else {
                 let messages: Vec<String> = envelope
                     .errors
                     .iter()
                     .map(|e| format!("{:?}: {}", e.code, e.message))
                     .collect();
-                other(format!("the registry answered {}", messages.join("; ")))
+                Failure::Other(format!("the registry answered {}", messages.join("; ")))
             }
         }
         OciDistributionError::ServerError { code, message, .. } => match code {
-            401 | 403 => unauthorized(),
-            404 => not_found(),
-            _ => other(format!(
+            401 | 403 => Failure::Unauthorized,
+            404 => Failure::NotFound,
+            _ => Failure::Other(format!(
                 "the registry answered HTTP {code}: {}",
                 message.trim()
             )),
@@ -549,15 +572,12 @@ fn map_error(e: OciDistributionError, image: &str, registry: &str) -> DigestErro
         OciDistributionError::RequestError(err) => {
             let message = error_chain(&err);
             if err.is_connect() || err.is_timeout() || err.is_request() {
-                DigestError::Unreachable {
-                    registry: registry.to_owned(),
-                    message,
-                }
+                Failure::Unreachable(message)
             } else {
-                other(message)
+                Failure::Other(message)
             }
         }
-        other_error => other(other_error.to_string()),
+        other_error => Failure::Other(other_error.to_string()),
     }
 }
 

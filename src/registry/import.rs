@@ -21,20 +21,19 @@
 //! text ever contains credentials.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth as OciAuth;
 use oci_client::{Client, Reference};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::engine::RegistryAuth;
-use crate::registry::digest::install_crypto_provider;
+use crate::registry::digest::{Failure, classify, install_crypto_provider, is_plain_http};
 use crate::registry::reference::registry_of;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -622,131 +621,30 @@ fn parse_manifest(body: &[u8], image: &str) -> Result<ManifestDoc, ImportError> 
     Ok(doc)
 }
 
-/// Whether a registry host (`host[:port]`, IPv6 in brackets) is spoken to over plain HTTP (the
-/// same rule as `registry::digest`).
-fn is_plain_http(registry: &str, insecure: &[String]) -> bool {
-    let host = match registry.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => registry.split(':').next().unwrap_or(registry),
-    };
-    let ip = host.parse::<IpAddr>().ok();
-    if host.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback()) {
-        return true;
-    }
-    insecure.iter().any(|entry| {
-        let entry = entry
-            .trim()
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .trim_end_matches('/');
-        if entry.eq_ignore_ascii_case(registry) || entry.eq_ignore_ascii_case(host) {
-            return true;
-        }
-        match (ip, entry.split_once('/')) {
-            (Some(ip), Some((net, bits))) => cidr_contains(net, bits, ip),
-            _ => false,
-        }
-    })
-}
-
-fn cidr_contains(net: &str, bits: &str, ip: IpAddr) -> bool {
-    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
-    }
-}
-
 /// Maps a client error; `source` says whether `image` is the source (missing → `NotFound`).
 fn map_error(e: OciDistributionError, image: &str, registry: &str, source: bool) -> ImportError {
-    let unauthorized = || ImportError::Unauthorized {
-        registry: registry.to_owned(),
-        image: image.to_owned(),
-    };
-    let not_found = || ImportError::NotFound {
-        image: image.to_owned(),
-        what: if source {
-            "no such repository or tag".to_owned()
-        } else {
-            "not in the target registry".to_owned()
+    match classify(e) {
+        Failure::Unauthorized => ImportError::Unauthorized {
+            registry: registry.to_owned(),
+            image: image.to_owned(),
         },
-    };
-    let other = |message: String| ImportError::Other {
-        image: image.to_owned(),
-        message,
-    };
-    match e {
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                unauthorized()
-            } else if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::BlobUnknown
-                        | OciErrorCode::NotFound
-                )
-            }) {
-                not_found()
+        Failure::NotFound => ImportError::NotFound {
+            image: image.to_owned(),
+            what: if source {
+                "no such repository or tag".to_owned()
             } else {
-                let messages: Vec<String> = envelope
-                    .errors
-                    .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
-                    .collect();
-                other(format!("the registry answered {}", messages.join("; ")))
-            }
-        }
-        OciDistributionError::ServerError { code, message, .. } => match code {
-            401 | 403 => unauthorized(),
-            404 => not_found(),
-            _ => other(format!(
-                "the registry answered HTTP {code}: {}",
-                message.trim()
-            )),
+                "not in the target registry".to_owned()
+            },
         },
-        OciDistributionError::RequestError(err) => {
-            let message = error_chain(&err);
-            if err.is_connect() || err.is_timeout() || err.is_request() {
-                ImportError::Unreachable {
-                    registry: registry.to_owned(),
-                    message,
-                }
-            } else {
-                other(message)
-            }
-        }
-        other_error => other(other_error.to_string()),
+        Failure::Unreachable(message) => ImportError::Unreachable {
+            registry: registry.to_owned(),
+            message,
+        },
+        Failure::Other(message) => ImportError::Other {
+            image: image.to_owned(),
+            message,
+        },
     }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(err);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
