@@ -4,7 +4,8 @@
 //!   (whatever the number of tasks using it); a tag whose digest changed fires the tasks whose
 //!   trigger covers it (`Runtime`: their runtime image; `All`: any), trigger `Image Update`.
 //!   A task that never completed a run has no recorded images, so it is never fired. For a
-//!   multi-arch tag only the build platform's manifest counts.
+//!   multi-arch tag only the build platform's manifest counts, also when the run recorded
+//!   only the index digest (the recorded index's entry for the platform is looked up by digest).
 //! - **push by another task**: when a triggered or manual run pushes an image that other tasks
 //!   depend on, they fire at once, in the same cycle, without waiting for a poll (as ACR does
 //!   for its own registries).
@@ -162,30 +163,46 @@ fn base_image_updates(
         let recorded = store.get_digest(&image, None).ok().flatten();
         let changed = match &recorded {
             None => false,
-            Some(rec) => {
-                if rec.digest == resolved.digest {
-                    false
-                } else if let (Some(old), Some(new)) =
-                    (&rec.platform_digest, &resolved.platform_digest)
-                {
-                    // A multi-arch tag: only this platform's manifest counts.
-                    old != new
-                } else {
-                    true
+            Some(rec) if rec.digest == resolved.digest => false,
+            Some(rec) => match (&rec.platform_digest, &resolved.platform_digest) {
+                // A multi-arch tag: only this platform's manifest counts.
+                (Some(old), Some(new)) => old != new,
+                // A run recorded what the engine pulled (the index digest, with no platform
+                // entry): compare this platform's entry of that recorded index.
+                (None, Some(new)) => {
+                    rec.digest != *new
+                        && recorded_platform_digest(runtime, resolver, credentials, &image, rec)
+                            .is_none_or(|old| old != *new)
                 }
-            }
+                _ => true,
+            },
         };
+        // The platform-independent record is the one runs write and this reads; it keeps this
+        // platform's entry of an index so that the next cycle compares entries directly.
         let _ = store.record_digest(&crate::store::BaseImageRecord {
             image: image.clone(),
             digest: resolved.digest.clone(),
-            platform: resolved
-                .platform_digest
-                .as_ref()
-                .map(|_| Platform::host().to_string()),
+            platform: None,
             platform_digest: resolved.platform_digest.clone(),
             checked: now(),
         });
         if changed {
+            // ACR builds on a fresh agent; here the engine keeps images, so the new base is
+            // pulled before the dependants rebuild (otherwise a build without `--pull` would
+            // use the engine's stale copy and record the old digest).
+            let pulled = runtime.block_on(async {
+                let engine = crate::engine::docker::DockerEngine::connect().await?;
+                crate::engine::Engine::pull(
+                    &engine,
+                    &image,
+                    auth.as_ref(),
+                    std::sync::Arc::new(crate::engine::NullSink),
+                )
+                .await
+            });
+            if let Err(e) = pulled {
+                printer.status(&format!("serve: cannot pull the new {image}: {e}"));
+            }
             for task in store.tasks_triggered_by(&image).unwrap_or_default() {
                 if has_completed(store, &task) {
                     printer.status(&format!("serve: {image} changed; firing {task}"));
@@ -195,6 +212,31 @@ fn base_image_updates(
         }
     }
     fired
+}
+
+/// This platform's manifest digest in the index `rec.digest` that a run recorded for `image`
+/// (resolved by digest, `repo@sha256:…`); `None` when it cannot be found (then the tag counts as
+/// changed).
+fn recorded_platform_digest(
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver,
+    credentials: &Credentials,
+    image: &str,
+    rec: &crate::store::BaseImageRecord,
+) -> Option<String> {
+    let name = image.split_once('@').map_or(image, |(n, _)| n);
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let repo = match name[last_slash..].rfind(':') {
+        Some(i) => &name[..last_slash + i],
+        None => name,
+    };
+    let pinned = format!("{repo}@{}", rec.digest);
+    let auth = credentials.for_registry(registry_of(image));
+    runtime
+        .block_on(resolver.resolve(&pinned, auth.as_ref()))
+        .ok()
+        .filter(|r| r.is_index)
+        .and_then(|r| r.platform_digest)
 }
 
 /// Whether a schedule of the task has an occurrence since the last check (then records now).
