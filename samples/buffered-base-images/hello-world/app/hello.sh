@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "Hello World from node $(node --version), background $BACKGROUND_COLOR"
