@@ -36,8 +36,9 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
         Ok(parsed) => {
             let unsupported = unsupported_run_flags(&parsed.cmd.run);
             if !unsupported.is_empty() {
+                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
                 v.report(
-                    Problem::error(
+                    Problem::warning(
                         Code::CmdShell,
                         format!(
                             "{}: docker run flag(s) {} are not supported by taskrun yet",
@@ -46,7 +47,10 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
                         ),
                     )
                     .with_label(cmd.span.clone(), "")
-                    .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
+                    .with_help(
+                        "ACR accepts this, but `taskrun run` refuses it until the flag is removed; \
+                         `docs/compat.md` lists what taskrun runs",
+                    ),
                 );
             }
             for c in &parsed.constructs {
@@ -80,10 +84,14 @@ fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<Strin
     match parse_build(&build.value) {
         Ok(parsed) => {
             for message in unsupported_build(&parsed) {
+                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
                 v.report(
-                    Problem::error(Code::CmdShell, format!("{}: {message}", info.name))
+                    Problem::warning(Code::CmdShell, format!("{}: {message}", info.name))
                         .with_label(build.span.clone(), "")
-                        .with_help("`docs/compat.md` lists the build flags taskrun runs"),
+                        .with_help(
+                            "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` \
+                             lists the build flags and contexts taskrun runs",
+                        ),
                 );
             }
             for c in &parsed.notes {
