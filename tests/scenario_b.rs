@@ -12,29 +12,14 @@
 //! temporary directory and every image lives under the namespace `127.0.0.1:5000/b<pid>`
 //! (the tasks' `--registry`), so concurrent runs do not share tags.
 
+mod common;
+
+use common::{docker, ok, registry_digest, runs};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
-    application/vnd.docker.distribution.manifest.list.v2+json, \
-    application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("need a Docker engine: run scripts/test-env.sh");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn git(repo: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -56,77 +41,12 @@ fn git(repo: &Path, args: &[&str]) {
     );
 }
 
-fn taskrun(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("TASKRUN_HOME", home)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("taskrun")
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = taskrun(home, args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "taskrun {args:?}: {text}");
-    text
-}
-
-/// `(task, trigger, status)` of every run, newest first, from `task list-runs -o json`.
-fn runs(home: &Path) -> Vec<(String, String, String)> {
-    let out = taskrun(home, &["task", "list-runs", "-o", "json"]);
-    assert!(
-        out.status.success(),
-        "list-runs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).expect("list-runs prints JSON");
-    json.as_array()
-        .expect("a list")
-        .iter()
-        .map(|r| {
-            (
-                r["task"].as_str().unwrap_or_default().to_owned(),
-                r["trigger"].as_str().unwrap_or_default().to_owned(),
-                r["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// The newest `n` runs as `(task, trigger, status)` string slices, newest first.
 fn newest(all: &[(String, String, String)], n: usize) -> Vec<(&str, &str, &str)> {
     all.iter()
         .take(n)
         .map(|(t, trig, st)| (t.as_str(), trig.as_str(), st.as_str()))
         .collect()
-}
-
-/// `Docker-Content-Digest` of a tag in the registry, by `curl -sI`.
-fn registry_digest(reference: &str) -> String {
-    let (repo, tag) = reference.rsplit_once(':').expect("tagged reference");
-    let (host, path) = repo.split_once('/').expect("host/path");
-    let out = Command::new("curl")
-        .args(["-sfI", "-m", "10", "-H", &format!("Accept: {ACCEPT}")])
-        .arg(format!("http://{host}/v2/{path}/manifests/{tag}"))
-        .output()
-        .expect("curl");
-    assert!(
-        out.status.success(),
-        "curl {reference}: not in the registry"
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("docker-content-digest")
-                .then(|| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no digest header for {reference}"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -3,60 +3,12 @@
 //! while the digest is unchanged, a rebuild when the base changes, and the dependants of the
 //! pushed image fired in the same cycle (a two-level chain, as scenario B).
 
+mod common;
+
+use common::{docker, ok, runs};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-
-fn docker(args: &[&str]) {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("need a Docker engine: run scripts/test-env.sh");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn taskrun(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("TASKRUN_HOME", home)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("taskrun")
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = taskrun(home, args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "taskrun {args:?}: {text}");
-    text
-}
-
-fn runs(home: &Path) -> Vec<(String, String, String)> {
-    let json: Value =
-        serde_json::from_str(&ok(home, &["task", "list-runs", "-o", "json"])).expect("json");
-    json.as_array()
-        .expect("list")
-        .iter()
-        .map(|r| {
-            (
-                r["task"].as_str().unwrap_or_default().to_owned(),
-                r["trigger"].as_str().unwrap_or_default().to_owned(),
-                r["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
+use std::process::Command;
 
 /// Builds an image FROM taskrun-busybox with `marker` in it and pushes it as `tag`.
 fn push_base(dir: &Path, tag: &str, marker: &str) {
