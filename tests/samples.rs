@@ -1,0 +1,156 @@
+//! Every sample runs as its README says, on the real engine, with the documented outcome
+//! (scenario B has its own test, tests/scenario_b.rs; the quick start is also in
+//! tests/run_engine.rs). Fails, never skips, without scripts/test-env.sh.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{BIN, docker};
+
+fn run(args: &[&str]) -> (Output, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("TASKRUN_REGISTRY")
+        .output()
+        .expect("taskrun");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+fn succeeds(args: &[&str]) -> String {
+    let (out, text) = run(args);
+    assert!(out.status.success(), "taskrun {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn parallel_sample_runs_lint_and_unit_together() {
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/parallel/acr-task.yaml",
+        "--output",
+        "plain",
+        "samples/parallel",
+    ]);
+    assert!(
+        text.contains("[package] packaging after lint and unit"),
+        "{text}"
+    );
+    assert!(text.contains("[announce] runs after package"), "{text}");
+    let graph = succeeds(&["graph", "-f", "samples/parallel/acr-task.yaml"]);
+    assert!(graph.contains("after lint, unit"), "{graph}");
+}
+
+#[test]
+fn service_network_sample_reaches_web_by_step_id() {
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/service-network/acr-task.yaml",
+        "--output",
+        "plain",
+        "samples/service-network",
+    ]);
+    assert!(text.contains("[client] hello-from-web"), "{text}");
+}
+
+#[test]
+fn secrets_volumes_sample_masks_the_secret() {
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/secrets-volumes/acr-task.yaml",
+        "--secret",
+        "apikey=s3cr3t-value",
+        "--output",
+        "plain",
+        "samples/secrets-volumes",
+    ]);
+    assert!(text.contains("[use-secret] the key is ***"), "{text}");
+    assert!(!text.contains("s3cr3t-value"), "{text}");
+}
+
+#[test]
+fn aliases_sample_expands_values_src_and_image_aliases() {
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/aliases/acr-task.yaml",
+        "--image-alias",
+        "bash=taskrun-busybox",
+        "--run-id",
+        "demo1",
+        "--output",
+        "plain",
+        "samples/aliases",
+    ]);
+    assert!(
+        text.contains("[show] run demo1 says hello-from-an-alias-file"),
+        "{text}"
+    );
+    assert!(text.contains("[show] HOME is /acb/home"), "{text}");
+    assert!(text.contains("[image-alias] the bash alias ran"), "{text}");
+}
+
+#[test]
+fn angle_delims_sample_keeps_braces_literal() {
+    let text = succeeds(&[
+        "render",
+        "-f",
+        "samples/angle-delims/acr-task.yaml",
+        "--run-id",
+        "demo1",
+    ]);
+    assert!(
+        text.contains("echo 'run demo1 keeps {{.Id}} as typed'"),
+        "{text}"
+    );
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/angle-delims/acr-task.yaml",
+        "--run-id",
+        "demo1",
+        "--output",
+        "plain",
+        "samples/angle-delims",
+    ]);
+    assert!(
+        text.contains("[show] run demo1 keeps {{.Id}} as typed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn retries_sample_retries_repeats_and_ignores() {
+    docker(&["version"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The sample marks its first attempt in /workspace: start from an empty context.
+    let text = succeeds(&[
+        "-f",
+        "samples/retries/acr-task.yaml",
+        "--output",
+        "plain",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(text.contains("[flaky] first attempt fails"), "{text}");
+    assert!(text.contains("[flaky] started (attempt 2)"), "{text}");
+    assert_eq!(text.matches("[twice] repeated").count(), 2, "{text}");
+    assert!(text.contains("failed (ignored)"), "{text}");
+    assert!(text.contains("[last] still runs"), "{text}");
+    assert!(text.contains("was successful"), "{text}");
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/retries/README.md")
+            .exists()
+    );
+}
