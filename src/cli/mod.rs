@@ -1,5 +1,6 @@
 //! The command line (clap derive). Names and flags follow SPEC §3 and are part of the contract.
 
+pub mod reference;
 mod settings;
 
 use std::ffi::OsString;
