@@ -53,7 +53,7 @@ pub enum Command {
     /// Run a task file (the default command).
     Run(RunArgs),
     /// Print the rendered text of a task file (after aliases and templates).
-    Render(FileArgs),
+    Render(RenderArgs),
     /// Check everything that can be checked without running.
     Validate(FileArgs),
     /// Print the step graph.
@@ -199,6 +199,18 @@ pub struct FileArgs {
     /// The workspace volume name `.Run.SharedVolume` renders (set by `run`, which knows it).
     #[arg(skip)]
     pub shared_volume: Option<String>,
+}
+
+/// `render`: the file flags plus placeholders.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// Task file and values.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Fill values the file uses but nobody gave with placeholders, as `validate` does
+    /// (`{{.Values.tag}}` renders `tag`); without it, they render empty, as ACR.
+    #[arg(long)]
+    pub placeholders: bool,
 }
 
 /// `run`: the file flags plus run options.

@@ -1,19 +1,27 @@
 //! `taskrun render`: print the text after aliases and templates.
 
-use crate::cli::{FileArgs, resolve_inputs};
+use crate::cli::{RenderArgs, resolve_inputs};
 use crate::commands::ExitStatus;
 use crate::render;
 use crate::report::{Printer, mask};
 
 /// Prints the rendered text of the task file; exit 2 when it cannot be rendered.
-pub fn render(args: &FileArgs, printer: &Printer) -> ExitStatus {
-    let inputs = match resolve_inputs(args, std::env::vars()) {
+pub fn render(args: &RenderArgs, printer: &Printer) -> ExitStatus {
+    let mut inputs = match resolve_inputs(&args.file, std::env::vars()) {
         Ok(i) => i,
         Err(problems) => {
             printer.problems(&problems, &[]);
             return ExitStatus::InvalidInput;
         }
     };
+    let filled = if args.placeholders && !inputs.strict {
+        render::placeholders::fill(&inputs.file.text, &mut inputs.data)
+    } else {
+        Vec::new()
+    };
+    if let Some(note) = super::check::placeholder_note(&filled) {
+        printer.status(&note);
+    }
     match render::render(&inputs.file, &inputs.data, &inputs.secrets, &inputs.render) {
         Ok(rendered) => {
             printer.problems(&rendered.warnings, &inputs.masked);
