@@ -52,8 +52,14 @@ impl Printer {
     /// Writes every problem to stderr, then a one-line count when there are errors.
     pub fn problems(&self, problems: &Problems, masked: &[String]) {
         let mut err = std::io::stderr().lock();
+        let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
         for p in problems.iter() {
             let _ = write!(err, "{}", mask(&render_problem(p, self.color), masked));
+            if github {
+                // A GitHub Actions annotation on the file and line (workflow commands go to
+                // stdout or stderr alike).
+                let _ = writeln!(err, "{}", mask(&github_annotation(p), masked));
+            }
         }
         let errors = problems.iter().filter(|p| p.is_error()).count();
         let warnings = problems.iter().count() - errors;
@@ -74,6 +80,29 @@ impl Printer {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// The GitHub Actions workflow command for a problem:
+/// `::error file=F,line=L,col=C,title=CODE::MESSAGE` (or `::warning`).
+pub fn github_annotation(p: &Problem) -> String {
+    let kind = if p.is_error() { "error" } else { "warning" };
+    let escape = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let prop = |s: &str| escape(s).replace(':', "%3A").replace(',', "%2C");
+    let mut props = Vec::new();
+    if let Some((file, line, col)) = p.location() {
+        let file = file
+            .trim_end_matches(" (rendered)")
+            .trim_end_matches(" (after aliases)");
+        props.push(format!("file={}", prop(file)));
+        props.push(format!("line={line}"));
+        props.push(format!("col={col}"));
+    }
+    props.push(format!("title={}", prop(p.code.as_str())));
+    format!("::{kind} {}::{}", props.join(","), escape(&p.message))
 }
 
 /// Replaces every masked value by `***`.
@@ -116,6 +145,18 @@ pub fn render_problem(p: &Problem, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_annotations_carry_file_line_and_code() {
+        let src = crate::source::Source::new("acr-task.yaml (rendered)", "steps:\n  - cmd: x\n");
+        let p = Problem::error(crate::diag::Code::WhenUnknown, "bad, really: 100%")
+            .in_source(&src)
+            .with_label(9..12, "here");
+        assert_eq!(
+            github_annotation(&p),
+            "::error file=acr-task.yaml,line=2,col=3,title=taskrun%3A%3Avalidate%3A%3Awhen_unknown::bad, really: 100%25"
+        );
+    }
 
     #[test]
     fn masks_longest_first() {
