@@ -154,3 +154,46 @@ fn retries_sample_retries_repeats_and_ignores() {
             .exists()
     );
 }
+
+#[test]
+fn foundation_image_sample_uses_the_local_build_then_the_registry_version() {
+    docker(&["version"]);
+    // Tags are global on the engine: put this test's images under their own registry path.
+    let r = format!("127.0.0.1:5000/c{}", std::process::id());
+    let foundation = "samples/foundation-image/foundation";
+    let app = "samples/foundation-image/app";
+    let ff = format!("{foundation}/acr-task.yaml");
+    let af = format!("{app}/acr-task.yaml");
+    succeeds(&[
+        "-f", &ff, "-r", &r, "--set", "push=yes", "--output", "plain", foundation,
+    ]);
+    succeeds(&[
+        "-f",
+        &ff,
+        "-r",
+        &r,
+        "--set",
+        "flavor=local",
+        "--output",
+        "plain",
+        foundation,
+    ]);
+    let text = succeeds(&["-f", &af, "-r", &r, "--output", "plain", app]);
+    assert!(
+        text.contains("[show] foundation built from: local"),
+        "{text}"
+    );
+    let scan = succeeds(&["scan", app, "--build-arg", &format!("REGISTRY={r}")]);
+    assert!(scan.contains("built locally and never pushed"), "{scan}");
+    docker(&["pull", &format!("{r}/foundation:1")]);
+    let text = succeeds(&["-f", &af, "-r", &r, "--output", "plain", app]);
+    assert!(
+        text.contains("[show] foundation built from: registry"),
+        "{text}"
+    );
+    let scan = succeeds(&["scan", app, "--build-arg", &format!("REGISTRY={r}")]);
+    assert!(scan.contains("\"digest\": \"sha256:"), "{scan}");
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &format!("{r}/foundation:1")])
+        .output();
+}

@@ -17,7 +17,7 @@ pub fn validate(args: &FileArgs, printer: &Printer) -> ExitStatus {
                 if steps == 1 { "" } else { "s" },
                 checked.rendered.delims,
                 if checked.rendered.aliases_enabled {
-                    "on (v1.1.0)"
+                    "on"
                 } else {
                     "off"
                 },

@@ -80,10 +80,19 @@ async fn lookup<E: Engine>(
     resolver: Option<&Resolver>,
     credentials: &Credentials,
 ) -> Result<String, String> {
-    if let Some(engine) = engine
-        && let Ok(Some(d)) = local_digest(engine, name).await
-    {
-        return Ok(d);
+    if let Some(engine) = engine {
+        match local_digest(engine, name).await {
+            Ok(Some(d)) => return Ok(d),
+            // The engine has this tag but it was never pushed or pulled (built here): builds use
+            // it, so the registry's digest (of another image) would be wrong.
+            Ok(None) => {
+                return Err(
+                    "the engine's image was built locally and never pushed; its digest is unknown"
+                        .into(),
+                );
+            }
+            Err(_) => {}
+        }
     }
     let Some(resolver) = resolver else {
         return Err(
