@@ -70,3 +70,54 @@ fn runnable_shell_blocks_in_the_docs_succeed() {
     }
     assert!(ran >= 10, "only {ran} runnable blocks found");
 }
+
+#[test]
+fn readme_quick_start_runs_the_quickstart_sample() {
+    // The first of the README's two Quick start commands (the second is this test suite).
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("bash")
+        .arg(root.join("scripts/quickstart.sh"))
+        .current_dir(&root)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("scripts/quickstart.sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("was successful"), "{text}");
+}
+
+#[test]
+fn cargo_install_path_works() {
+    // docs/getting-started.md: `cargo install --path .` (debug profile and the shared target
+    // dir here, to reuse the test build).
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dest = tempfile::tempdir().expect("tempdir");
+    let target = Path::new(env!("CARGO_BIN_EXE_taskrun"))
+        .ancestors()
+        .nth(2)
+        .expect("target dir")
+        .to_path_buf();
+    let out = Command::new(env!("CARGO"))
+        .args(["install", "--locked", "--offline", "--debug", "--path", "."])
+        .arg("--root")
+        .arg(dest.path())
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(&root)
+        .output()
+        .expect("cargo install");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = Command::new(dest.path().join("bin/taskrun"))
+        .arg("--version")
+        .output()
+        .expect("installed taskrun");
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("taskrun 0."));
+}
