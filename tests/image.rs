@@ -34,5 +34,8 @@ fn the_ci_step_sample_runs_the_quick_start_in_the_taskrun_image() {
         .expect("a run_finished event");
     assert_eq!(last["success"], serde_json::Value::Bool(true), "{stdout}");
     assert_eq!(last["steps"].as_array().map(Vec::len), Some(3), "{stdout}");
-    assert!(stdout.contains("ci-step: taskrun exited with 0"), "{stdout}");
+    assert!(
+        stdout.contains("ci-step: taskrun exited with 0"),
+        "{stdout}"
+    );
 }
