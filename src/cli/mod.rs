@@ -245,6 +245,9 @@ pub struct RunArgs {
     /// Keep the run's volumes (workspace, home, secret volumes) after the run.
     #[arg(long = "keep-workspace")]
     pub keep_workspace: bool,
+    /// Whole-run timeout in seconds (`az acr run --timeout`; default: none locally).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 /// `graph`: the file flags plus the output format.

@@ -186,6 +186,17 @@ pub fn execute(
         }
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
+        // The whole-run timeout (ACR's service-side `--timeout`): stops the run like Ctrl-C,
+        // then reports it as a timeout (exit 1).
+        let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(secs) = args.timeout {
+            let (interrupt, timed_out) = (interrupt.clone(), Arc::clone(&timed_out));
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+                interrupt.cancel();
+            });
+        }
         let ticker = live.then(|| {
             let screen = Arc::clone(&screen);
             tokio::spawn(async move {
@@ -195,7 +206,20 @@ pub fn execute(
                 }
             })
         });
-        let summary = exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
+        let mut summary =
+            exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
+        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+            summary.interrupted = false;
+            summary.success = false;
+            summary.error = Some(format!(
+                "the run timed out after {}s (--timeout)",
+                args.timeout.unwrap_or_default()
+            ));
+            printer.status(&format!(
+                "error: {}",
+                summary.error.as_deref().unwrap_or_default()
+            ));
+        }
         if let Some(t) = ticker {
             t.abort();
         }

@@ -383,6 +383,7 @@ pub fn run_recorded(
         },
         context: Some(context_dir.into()),
         output: a.output,
+        timeout: Some(def.timeout_secs),
         ..RunArgs::default()
     };
     let mut record = RunRecord::new(&run_id, Some(def.name.clone()), trigger, "linux");
@@ -400,7 +401,12 @@ pub fn run_recorded(
     let run_status = match (&summary, status) {
         (_, ExitStatus::Success) => RunStatus::Succeeded,
         (_, ExitStatus::Interrupted) => RunStatus::Canceled,
-        (Some(s), _) if s.steps.iter().any(|r| r.status == StepStatus::TimedOut) => {
+        (Some(s), _)
+            if s.steps.iter().any(|r| r.status == StepStatus::TimedOut)
+                || s.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("(--timeout)")) =>
+        {
             RunStatus::Timeout
         }
         (Some(_), ExitStatus::StepFailed) => RunStatus::Failed,
