@@ -6,7 +6,8 @@
 //! The target registry's credentials reach `taskrun` through a throwaway `DOCKER_CONFIG` whose
 //! `config.json` has an `auths` entry; the docker CLI used to make images gets its own config too.
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -273,34 +274,7 @@ fn default_target_is_the_source_repository_and_tag_and_several_images_work() {
 
 /// Runs the docker CLI with its own config; panics with its output on failure.
 fn docker(config: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker CLI (run scripts/test-env.sh)");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::docker_in(Some(config), args, stdin)
 }
 
 /// Local images made by a test, removed on drop.

@@ -6,6 +6,8 @@
 //! and process, pushed with the `docker` CLI (its own throwaway `DOCKER_CONFIG`, so `login` and
 //! `docker manifest` state never touch the user's), and removed locally when the test ends.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -78,34 +80,7 @@ impl Env {
 
     /// Runs the docker CLI with this env's config; panics with its output on failure.
     fn docker(&self, args: &[&str], stdin: Option<&[u8]>) -> String {
-        let mut child = Command::new("docker")
-            .env("DOCKER_CONFIG", self.config_dir())
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("docker CLI");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(input)
-                .expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("docker CLI");
-        assert!(
-            out.status.success(),
-            "docker {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::docker_in(Some(&self.config_dir()), args, stdin)
     }
 
     /// Imports a one-file image with unique content as `reference` and pushes it.
