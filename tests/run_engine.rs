@@ -489,6 +489,37 @@ steps:
     assert_eq!(image_id(&two), Some(id_one), "both tags name one image");
 }
 
+#[test]
+fn a_step_runs_the_image_an_earlier_step_rebuilt_under_the_same_tag() {
+    // Step containers are created ahead of their steps (exec::precreate); `check` is created
+    // while `build` runs, from the tag's old image, and must still run the rebuilt one.
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let tag = images.add(&format!("{}:latest", unique("trtest-rebuilt")));
+    let (ok, out) = docker(&["tag", BUSYBOX, &tag]);
+    assert!(ok, "{out}");
+    let ws = Ws::new(&format!(
+        r#"version: v1.0.0
+steps:
+  - id: build
+    build: -t {tag} .
+  - id: check
+    cmd: {tag} cat /marker
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo rebuilt > /marker\n"),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(0);
+    assert!(
+        run.lines_of("check").contains(&"rebuilt".to_owned()),
+        "{}",
+        run.all()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // cmd
 

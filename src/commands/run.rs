@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RunArgs;
 use crate::commands::{ExitStatus, check};
 use crate::diag::{Code, Problem, Problems};
+use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 use crate::engine::fake::FakeEngine;
-use crate::engine::{Engine, EngineError};
 use crate::exec::Reporter;
 use crate::exec::{self, RunKey, RunOptions, RunSummary};
 use crate::registry::Credentials;
@@ -139,6 +139,7 @@ pub fn execute(
         engine_socket: Some(engine_socket()),
         git_head: crate::deps::git::head_revision(&context_dir),
         insecure_registries: args.insecure_registries.clone(),
+        precreate: !args.dry_run,
     });
     let task = Arc::new(checked.task);
 
@@ -177,13 +178,11 @@ pub fn execute(
             printer.data(&crate::report::mask(&calls, &masked));
             return (exit_status(&summary), Some(summary));
         }
+        // Connecting negotiates the API version, which proves the engine answers.
         let engine = match DockerEngine::connect().await {
             Ok(e) => e,
             Err(e) => return (engine_unreachable(&e, printer), None),
         };
-        if let Err(e) = engine.ping().await {
-            return (engine_unreachable(&e, printer), None);
-        }
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
         // The whole-run timeout (ACR's service-side `--timeout`): stops the run like Ctrl-C,

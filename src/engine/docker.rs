@@ -51,8 +51,9 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BuildRequest, ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExitStatus,
-    ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth, TarStream,
+    BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
+    ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
+    TarStream,
 };
 
 /// The endpoint used when `DOCKER_HOST` is not set.
@@ -231,6 +232,68 @@ impl DockerEngine {
             .await
             .map_err(|e| self.err("start container", &spec.name, e))?;
         Ok(id)
+    }
+
+    /// `run` and `run_created`: creates the container unless `existing` names one made by
+    /// `create_container`, then attaches, starts, streams its output and waits for it.
+    async fn run_container(
+        &self,
+        spec: &ContainerSpec,
+        existing: Option<&str>,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let work = async {
+            let id = match existing {
+                Some(id) => id.to_owned(),
+                None => self.create(spec, &sink).await?,
+            };
+            // Attach before starting (as `docker run` does): the follow-logs endpoint can miss
+            // the last partial line of a container that exits quickly (seen on Engine 20.10).
+            let attached = self
+                .docker
+                .attach_container(
+                    &id,
+                    Some(
+                        AttachContainerOptionsBuilder::new()
+                            .stream(true)
+                            .stdout(true)
+                            .stderr(true)
+                            .build(),
+                    ),
+                )
+                .await
+                .map_err(|e| self.err("attach to container", &spec.name, e))?;
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(|e| self.err("start container", &spec.name, e))?;
+            let AttachContainerResults { output, input } = attached;
+            let wait = self.docker.wait_container(
+                &id,
+                Some(
+                    WaitContainerOptionsBuilder::new()
+                        .condition("not-running")
+                        .build(),
+                ),
+            );
+            let (logged, exit) = tokio::join!(drain_logs(output, sink.as_ref()), first_exit(wait));
+            drop(input);
+            let code = exit.map_err(|e| self.err("wait for container", &spec.name, e))?;
+            logged.map_err(|e| self.err("read output of container", &spec.name, e))?;
+            Ok(ExitStatus { code })
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                self.kill_quietly(&spec.name).await;
+                Err(EngineError::Cancelled)
+            }
+            result = work => result,
+        }
     }
 
     /// Kills a container, ignoring "not running" and "no such container".
@@ -518,54 +581,44 @@ impl Engine for DockerEngine {
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> EngineResult<ExitStatus> {
-        if cancel.is_cancelled() {
-            return Err(EngineError::Cancelled);
+        self.run_container(spec, None, sink, cancel).await
+    }
+
+    async fn create_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> EngineResult<Option<CreatedContainer>> {
+        // A platform other than the engine's may need a pull: left to `run`.
+        if spec.platform.is_some() {
+            return Ok(None);
         }
-        let work = async {
-            let id = self.create(spec, &sink).await?;
-            // Attach before starting (as `docker run` does): the follow-logs endpoint can miss
-            // the last partial line of a container that exits quickly (seen on Engine 20.10).
-            let attached = self
-                .docker
-                .attach_container(
-                    &id,
-                    Some(
-                        AttachContainerOptionsBuilder::new()
-                            .stream(true)
-                            .stdout(true)
-                            .stderr(true)
-                            .build(),
-                    ),
-                )
-                .await
-                .map_err(|e| self.err("attach to container", &spec.name, e))?;
-            self.docker
-                .start_container(&id, None)
-                .await
-                .map_err(|e| self.err("start container", &spec.name, e))?;
-            let AttachContainerResults { output, input } = attached;
-            let wait = self.docker.wait_container(
-                &id,
-                Some(
-                    WaitContainerOptionsBuilder::new()
-                        .condition("not-running")
-                        .build(),
-                ),
-            );
-            let (logged, exit) = tokio::join!(drain_logs(output, sink.as_ref()), first_exit(wait));
-            drop(input);
-            let code = exit.map_err(|e| self.err("wait for container", &spec.name, e))?;
-            logged.map_err(|e| self.err("read output of container", &spec.name, e))?;
-            Ok(ExitStatus { code })
+        let Some(image) = self.inspect_image(&spec.image).await? else {
+            return Ok(None);
         };
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => {
-                self.kill_quietly(&spec.name).await;
-                Err(EngineError::Cancelled)
-            }
-            result = work => result,
+        let body = container_body(spec)?;
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        match self.docker.create_container(Some(options), body).await {
+            Ok(created) => Ok(Some(CreatedContainer {
+                id: created.id,
+                image_id: image.id,
+            })),
+            // Removed since the inspection: `run` pulls it.
+            Err(e) if is_missing_image(&e) => Ok(None),
+            Err(e) => Err(self.create_err(spec, e)),
         }
+    }
+
+    async fn run_created(
+        &self,
+        spec: &ContainerSpec,
+        created: &CreatedContainer,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        self.run_container(spec, Some(&created.id), sink, cancel)
+            .await
     }
 
     async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {

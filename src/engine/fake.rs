@@ -21,8 +21,9 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BuildRequest, ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExitStatus,
-    ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth, TarStream,
+    BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
+    ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
+    TarStream,
 };
 
 /// The outcome scripted for matching calls.
@@ -141,8 +142,10 @@ pub enum Call {
         /// Volume.
         name: String,
     },
-    /// `run`.
+    /// `run` (and `run_created`, which follows a `CreateContainer`).
     Run(ContainerSpec),
+    /// `create_container`: a container created ahead of its step.
+    CreateContainer(ContainerSpec),
     /// A running container killed because the run was cancelled.
     Kill {
         /// Container.
@@ -227,6 +230,7 @@ impl Call {
             }
             Call::RemoveVolume { name } => format!("remove_volume {name}"),
             Call::Run(spec) => format!("run {}", describe_spec(spec)),
+            Call::CreateContainer(spec) => format!("create_container {}", spec.name),
             Call::Kill { name } => format!("kill {name}"),
             Call::StartDetached(spec) => format!("start_detached {}", describe_spec(spec)),
             Call::RemoveContainer { name } => format!("remove_container {name}"),
@@ -673,6 +677,35 @@ impl Engine for FakeEngine {
             }
             Err(e) => Err(e),
         }
+    }
+
+    async fn create_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> EngineResult<Option<CreatedContainer>> {
+        let mut state = self.state();
+        state.calls.push(Call::CreateContainer(spec.clone()));
+        let Some(image_id) = state.images.get(&spec.image).map(|i| i.id.clone()) else {
+            return Ok(None);
+        };
+        remove_named(&mut state.containers, &spec.name);
+        state
+            .containers
+            .push((spec.name.clone(), spec.labels.clone()));
+        Ok(Some(CreatedContainer {
+            id: format!("fake-created-{}", spec.name),
+            image_id,
+        }))
+    }
+
+    async fn run_created(
+        &self,
+        spec: &ContainerSpec,
+        _created: &CreatedContainer,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        self.run(spec, sink, cancel).await
     }
 
     async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {

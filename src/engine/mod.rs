@@ -140,6 +140,16 @@ pub struct ContainerSpec {
     pub platform: Option<String>,
 }
 
+/// A container created ahead of its step by [`Engine::create_container`], not yet started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedContainer {
+    /// Container id.
+    pub id: String,
+    /// Id of the image the container was created from (`sha256:…`), to tell whether the tag
+    /// has moved to another image since.
+    pub image_id: String,
+}
+
 /// How a container ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitStatus {
@@ -348,6 +358,24 @@ pub trait Engine: Clone + Send + Sync + 'static {
     fn run(
         &self,
         spec: &ContainerSpec,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
+
+    /// Creates the container of `spec` without starting it, and without pulling: `Ok(None)` when
+    /// the image is not on the engine. The executor creates a step's container while the steps
+    /// before it still run, so that starting it is the only engine work left when it is due.
+    fn create_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> impl Future<Output = EngineResult<Option<CreatedContainer>>> + Send;
+
+    /// [`Engine::run`] for a container made by [`Engine::create_container`] from the same
+    /// `spec`: attaches, starts, streams and waits.
+    fn run_created(
+        &self,
+        spec: &ContainerSpec,
+        created: &CreatedContainer,
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;

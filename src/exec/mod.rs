@@ -8,6 +8,7 @@
 //! the start. `exec` knows nothing of Docker (only the trait) and never prints (only events).
 
 mod events;
+mod precreate;
 mod queue;
 pub mod resources;
 mod setup;
@@ -57,6 +58,9 @@ pub struct RunOptions {
     pub git_head: String,
     /// Registries reached over plain HTTP for digest lookups (besides local ones).
     pub insecure_registries: Vec<String>,
+    /// Create step containers ahead of their steps (see `exec::precreate`). Off for `--dry-run`,
+    /// whose transcript then lists the calls in the order a step makes them.
+    pub precreate: bool,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
@@ -72,9 +76,30 @@ pub async fn run<E: Engine>(
     let ids: Vec<String> = task.steps.iter().map(|s| s.id.clone()).collect();
     reporter.run_started(&options.run_id, &ids);
 
-    setup::remove_leftovers(&engine, &*reporter).await;
-    let env = match setup::prepare(&engine, &task, &options, &*reporter).await {
-        Ok(env) => Arc::new(env),
+    // Leftovers of killed runs are removed while this run's resources are made (they never
+    // share a name).
+    let (_, prepared) = tokio::join!(
+        setup::remove_leftovers(&engine, &*reporter),
+        setup::prepare(&engine, &task, &options, &*reporter),
+    );
+    let stop = interrupt.child_token();
+    let mut precreator = precreate::Precreator::new(plan, options.precreate);
+    let seeded = match prepared {
+        Ok(env) => {
+            let env = Arc::new(env);
+            // The first steps' containers are created while the volumes are filled.
+            precreator.begin(
+                &task,
+                &step_context(&engine, &env, &options, &reporter, &stop),
+            );
+            setup::seed(&engine, &task, &env, &options, &*reporter)
+                .await
+                .map(|()| env)
+        }
+        Err(err) => Err(err),
+    };
+    let env = match seeded {
+        Ok(env) => env,
         Err(err) => {
             let summary = RunSummary {
                 run_id: options.run_id.clone(),
@@ -86,13 +111,13 @@ pub async fn run<E: Engine>(
                 dependencies: Vec::new(),
                 dependency_warnings: Vec::new(),
             };
+            precreator.finish().await;
             setup::cleanup(&engine, &options, &*reporter).await;
             reporter.run_finished(&summary);
             return summary;
         }
     };
 
-    let stop = interrupt.child_token();
     let limit = Arc::new(Semaphore::new(
         options
             .max_parallel
@@ -108,13 +133,8 @@ pub async fn run<E: Engine>(
         if !stop.is_cancelled() {
             while let Some(i) = queue.pop() {
                 let step = task.steps[i].clone();
-                let ctx = step::StepContext {
-                    engine: engine.clone(),
-                    env: Arc::clone(&env),
-                    options: Arc::clone(&options),
-                    reporter: Arc::clone(&reporter),
-                    cancel: stop.child_token(),
-                };
+                let mut ctx = step_context(&engine, &env, &options, &reporter, &stop);
+                ctx.precreated = precreator.start(i, &task, &ctx);
                 let limit = Arc::clone(&limit);
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
@@ -201,6 +221,22 @@ pub async fn run<E: Engine>(
             );
         }
     }
+    // A failed run may have failed because the engine went away (stopped, restarted, crashed):
+    // its steps then see killed containers or cut connections. Say so, and exit 3 (see
+    // `commands::run::exit_status`) instead of blaming the step.
+    if !success
+        && !interrupted
+        && let Ok(Err(e)) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), engine.ping()).await
+        && e.is_environment()
+    {
+        first_error = Some(format!(
+            "{e} (the engine went away during the run; {}); whatever of this run is left on \
+             the engine is removed by the next taskrun run on this host",
+            first_error.as_deref().unwrap_or("no step had failed yet")
+        ));
+    }
+    precreator.finish().await;
     setup::cleanup(&engine, &options, &*reporter).await;
     let dependencies = steps.iter().flat_map(|s| s.dependencies.clone()).collect();
     let summary = RunSummary {
@@ -219,6 +255,24 @@ pub async fn run<E: Engine>(
     };
     reporter.run_finished(&summary);
     summary
+}
+
+/// The context of one step task (its cancellation is a child of the run's `stop`).
+fn step_context<E: Engine>(
+    engine: &E,
+    env: &Arc<setup::RunEnv>,
+    options: &Arc<RunOptions>,
+    reporter: &Arc<dyn Reporter>,
+    stop: &CancellationToken,
+) -> step::StepContext<E> {
+    step::StepContext {
+        engine: engine.clone(),
+        env: Arc::clone(env),
+        options: Arc::clone(options),
+        reporter: Arc::clone(reporter),
+        cancel: stop.child_token(),
+        precreated: precreate::Slot::default(),
+    }
 }
 
 fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {

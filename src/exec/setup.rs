@@ -48,7 +48,7 @@ pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
     }
 }
 
-/// Creates the run's networks and volumes.
+/// Creates the run's networks and (empty) volumes; [`seed`] fills them.
 pub async fn prepare<E: Engine>(
     engine: &E,
     task: &Task,
@@ -56,13 +56,20 @@ pub async fn prepare<E: Engine>(
     reporter: &dyn Reporter,
 ) -> Result<RunEnv, EngineError> {
     engine.ping().await?;
-    // The networks, the workspace, the home volume and the secret volumes are independent: they
-    // are made at the same time (each costs an engine round trip of 100-200 ms).
-    let (networks, workspace, home, volumes) = futures_util::try_join!(
+    // Each costs an engine round trip of 10-150 ms, and none needs another: all at once.
+    let labels = options.key.labels();
+    let workspace = options.key.name("workspace");
+    let home = options.key.name("home");
+    let volumes: BTreeMap<String, String> = task
+        .volumes
+        .iter()
+        .map(|v| (v.name.clone(), options.key.name(&format!("vol-{}", v.name))))
+        .collect();
+    let mut names = vec![workspace.clone(), home.clone()];
+    names.extend(volumes.values().cloned());
+    let (networks, _) = futures_util::try_join!(
         make_networks(engine, task, options, reporter),
-        make_workspace(engine, options),
-        make_home(engine, options),
-        make_volumes(engine, task, options, reporter),
+        futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels))),
     )?;
     let (networks, default_network) = networks;
     Ok(RunEnv {
@@ -74,7 +81,24 @@ pub async fn prepare<E: Engine>(
     })
 }
 
-/// The run's networks: acb's default bridge network unless the task declares networks.
+/// Fills the run's volumes: the workspace from the CONTEXT directory, the home volume with the
+/// docker config holding the run's registry logins, and the task's secret volumes.
+pub async fn seed<E: Engine>(
+    engine: &E,
+    task: &Task,
+    env: &RunEnv,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
+    futures_util::try_join!(
+        seed_workspace(engine, &env.workspace, options),
+        seed_home(engine, &env.home, options),
+        seed_volumes(engine, task, env, reporter),
+    )?;
+    Ok(())
+}
+
+/// The networks: acb's default bridge network unless the task declares networks.
 async fn make_networks<E: Engine>(
     engine: &E,
     task: &Task,
@@ -122,15 +146,12 @@ async fn make_networks<E: Engine>(
     Ok((networks, default_network))
 }
 
-/// The workspace volume, seeded from the CONTEXT directory.
-async fn make_workspace<E: Engine>(
+/// The workspace, seeded from the CONTEXT directory.
+async fn seed_workspace<E: Engine>(
     engine: &E,
+    workspace: &str,
     options: &RunOptions,
-) -> Result<String, EngineError> {
-    let workspace = options.key.name("workspace");
-    engine
-        .create_volume(&workspace, &options.key.labels())
-        .await?;
+) -> Result<(), EngineError> {
     let seed = crate::context::workspace_stream(&options.context_dir).map_err(|e| {
         EngineError::Failed {
             operation: "read the context directory",
@@ -138,14 +159,16 @@ async fn make_workspace<E: Engine>(
             message: e.to_string(),
         }
     })?;
-    engine.put_into_volume(&workspace, "", seed).await?;
-    Ok(workspace)
+    engine.put_into_volume(workspace, "", seed).await
 }
 
-/// The home volume with the docker config holding the run's registry logins.
-async fn make_home<E: Engine>(engine: &E, options: &RunOptions) -> Result<String, EngineError> {
-    let home = options.key.name("home");
-    engine.create_volume(&home, &options.key.labels()).await?;
+/// The home volume's docker config with the run's registry logins (an empty `auths` without
+/// any: on ACR the run registry's login is always there, so the file always is).
+async fn seed_home<E: Engine>(
+    engine: &E,
+    home: &str,
+    options: &RunOptions,
+) -> Result<(), EngineError> {
     let auths: Vec<_> = options
         .login_registries
         .iter()
@@ -154,36 +177,33 @@ async fn make_home<E: Engine>(engine: &E, options: &RunOptions) -> Result<String
     let config = docker_config_json(&auths);
     engine
         .put_into_volume(
-            &home,
+            home,
             "",
             tar_of(&[(".docker/config.json", config.as_bytes())]),
         )
-        .await?;
-    Ok(home)
+        .await
 }
 
-/// The task's secret volumes.
-async fn make_volumes<E: Engine>(
+/// The files of the task's secret volumes.
+async fn seed_volumes<E: Engine>(
     engine: &E,
     task: &Task,
-    options: &RunOptions,
+    env: &RunEnv,
     reporter: &dyn Reporter,
-) -> Result<BTreeMap<String, String>, EngineError> {
-    let labels = options.key.labels();
-    let mut volumes = BTreeMap::new();
+) -> Result<(), EngineError> {
     for v in &task.volumes {
-        let actual = options.key.name(&format!("vol-{}", v.name));
-        engine.create_volume(&actual, &labels).await?;
+        let Some(actual) = env.volumes.get(&v.name) else {
+            continue;
+        };
         let files: Vec<(&str, &[u8])> = v
             .files
             .iter()
             .map(|(k, c)| (k.as_str(), c.as_slice()))
             .collect();
-        engine.put_into_volume(&actual, "", tar_of(&files)).await?;
+        engine.put_into_volume(actual, "", tar_of(&files)).await?;
         reporter.run_message(&format!("Volume source {} successfully created", v.name));
-        volumes.insert(v.name.clone(), actual);
     }
-    Ok(volumes)
+    Ok(())
 }
 
 /// Removes every container, network and volume labelled with this run's key (volumes are kept
@@ -197,19 +217,28 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
             return;
         }
     };
-    // Containers first (they hold the networks and volumes), all at once; then the rest.
-    let removed =
-        futures_util::future::join_all(found.containers.iter().map(|c| engine.remove_container(c)))
-            .await;
-    for (c, r) in found.containers.iter().zip(removed) {
+    // Containers and networks at once: a network is only held by running containers, and the
+    // step containers have exited by now (a network still held, by a detached container, is
+    // tried again once the containers are gone). Volumes are held until their containers are
+    // removed, so they come last.
+    let (containers, networks) = futures_util::join!(
+        futures_util::future::join_all(found.containers.iter().map(|c| engine.remove_container(c))),
+        futures_util::future::join_all(found.networks.iter().map(|n| engine.remove_network(n))),
+    );
+    for (c, r) in found.containers.iter().zip(containers) {
         if let Err(e) = r {
             reporter.run_message(&format!("Failed to remove container {c}: {e}"));
         }
     }
-    let removed =
-        futures_util::future::join_all(found.networks.iter().map(|n| engine.remove_network(n)))
-            .await;
-    for (n, r) in found.networks.iter().zip(removed) {
+    let held: Vec<&String> = found
+        .networks
+        .iter()
+        .zip(networks)
+        .filter_map(|(n, r)| r.is_err().then_some(n))
+        .collect();
+    let retried =
+        futures_util::future::join_all(held.iter().map(|n| engine.remove_network(n))).await;
+    for (n, r) in held.iter().zip(retried) {
         if let Err(e) = r {
             reporter.run_message(&format!("Failed to delete network: {n}: {e}"));
         }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::deps::Dependencies;
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, LogStream, Mount};
+use crate::exec::precreate::Slot;
 use crate::exec::setup::RunEnv;
 use crate::exec::{Reporter, RunOptions, StepResult, StepStatus};
 use crate::model::{Step, StepKind};
@@ -34,6 +35,24 @@ pub struct StepContext<E: Engine> {
     pub reporter: Arc<dyn Reporter>,
     /// Cancelled when the run stops (first failure or interrupt).
     pub cancel: CancellationToken,
+    /// The step's container, when it was created ahead of the step.
+    pub(crate) precreated: Slot,
+}
+
+/// The container to create ahead of `step` (see `exec::precreate`): `cmd` steps that neither
+/// pull nor run detached.
+pub(crate) fn precreate_spec<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+) -> Option<ContainerSpec> {
+    let StepKind::Cmd(line) = &step.kind else {
+        return None;
+    };
+    if step.pull || step.detach {
+        return None;
+    }
+    let (spec, detach) = cmd::prepare(ctx, step, line).ok()?;
+    (!detach).then_some(spec)
 }
 
 /// The outcome of one attempt or of the whole step body.

@@ -61,6 +61,7 @@ fn options() -> Arc<RunOptions> {
         engine_socket: Some("/var/run/docker.sock".into()),
         git_head: String::new(),
         insecure_registries: Vec::new(),
+        precreate: false,
     })
 }
 
@@ -357,4 +358,130 @@ async fn max_parallel_one_runs_start_steps_one_at_a_time() {
     let ev = events.list();
     let pos = |e: &str| ev.iter().position(|x| x == e).expect(e);
     assert!(pos("end a succeeded") < pos("start b 1") || pos("end b succeeded") < pos("start a 1"));
+}
+
+/// Runs `yaml` with containers created ahead of their steps; returns the transcript.
+async fn run_precreating(engine: &FakeEngine, yaml: &str) -> (RunSummary, Vec<String>) {
+    let opts = Arc::new(RunOptions {
+        precreate: true,
+        ..(*options()).clone()
+    });
+    std::fs::create_dir_all(&opts.context_dir).expect("context dir");
+    let task = Arc::new(task(yaml));
+    let plan = Plan::new(&task);
+    let summary = run(
+        engine.clone(),
+        task,
+        &plan,
+        opts,
+        Arc::new(Events::default()) as Arc<dyn Reporter>,
+        CancellationToken::new(),
+    )
+    .await;
+    (summary, engine.transcript())
+}
+
+fn image(id: &str) -> crate::engine::ImageInfo {
+    crate::engine::ImageInfo {
+        id: id.to_owned(),
+        repo_digests: Vec::new(),
+    }
+}
+
+fn position(transcript: &[String], prefix: &str) -> Option<usize> {
+    transcript.iter().position(|l| l.starts_with(prefix))
+}
+
+#[tokio::test]
+async fn containers_of_local_images_are_created_before_their_steps_start() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    engine.script("a", Outcome::exit(0).delayed(Duration::from_millis(100)));
+    let (summary, t) = run_precreating(
+        &engine,
+        "steps:\n  - id: a\n    cmd: img true\n  - id: b\n    cmd: img true\n  - id: c\n    pull: true\n    cmd: img true\n  - id: d\n    cmd: other true\n",
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let created: Vec<&String> = t
+        .iter()
+        .filter(|l| l.starts_with("create_container"))
+        .collect();
+    // a and b (local image) are made ahead; c pulls, so it is not; d's image is not on the
+    // engine, so the attempt gives nothing and d is created when it starts, as without it.
+    assert_eq!(created.len(), 3, "{t:#?}");
+    assert!(created.iter().any(|l| l.ends_with("-a")), "{t:#?}");
+    assert!(created.iter().any(|l| l.ends_with("-b")), "{t:#?}");
+    assert!(!created.iter().any(|l| l.ends_with("-c")), "{t:#?}");
+    // b's container was made while a ran, and used without being made again.
+    let b_created = t
+        .iter()
+        .position(|l| l.starts_with("create_container") && l.ends_with("-b"));
+    let a_run = t
+        .iter()
+        .position(|l| l.starts_with("run ") && l.contains("aliases=[a]"));
+    let b_run = t
+        .iter()
+        .position(|l| l.starts_with("run ") && l.contains("aliases=[b]"));
+    assert!(b_created < b_run && a_run < b_run, "{t:#?}");
+    let b_removed = t
+        .iter()
+        .position(|l| l.starts_with("remove_container") && l.ends_with("-b"));
+    assert!(b_removed > b_run, "{t:#?}");
+    assert!(position(&t, "list_labelled io.taskrun.run=") > b_run);
+}
+
+#[tokio::test]
+async fn a_container_made_from_an_image_rebuilt_since_is_replaced() {
+    let engine = FakeEngine::new();
+    engine.add_image("app", image("sha256:old"));
+    let (summary, t) = run_precreating(
+        &engine,
+        "steps:\n  - id: build\n    build: -t app .\n  - id: test\n    cmd: app true\n",
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let made = t
+        .iter()
+        .position(|l| l.starts_with("create_container") && l.ends_with("-test"))
+        .expect("created ahead");
+    let removed = t
+        .iter()
+        .position(|l| l.starts_with("remove_container") && l.ends_with("-test"))
+        .expect("replaced");
+    let ran = t
+        .iter()
+        .position(|l| l.starts_with("run ") && l.contains("aliases=[test]"))
+        .expect("ran");
+    assert!(made < removed && removed < ran, "{t:#?}");
+}
+
+#[tokio::test]
+async fn containers_made_for_steps_that_never_start_are_removed_by_the_cleanup() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    engine.script("a", Outcome::exit(1).delayed(Duration::from_millis(50)));
+    let (summary, t) = run_precreating(
+        &engine,
+        "steps:\n  - id: a\n    cmd: img false\n  - id: b\n    cmd: img true\n",
+    )
+    .await;
+    assert!(!summary.success);
+    assert!(
+        t.iter()
+            .any(|l| l.starts_with("create_container") && l.ends_with("-b")),
+        "{t:#?}"
+    );
+    assert!(
+        !t.iter()
+            .any(|l| l.starts_with("run ") && l.contains("aliases=[b]")),
+        "{t:#?}"
+    );
+    let listing = position(&t, "list_labelled io.taskrun.run=").expect("cleanup");
+    assert!(
+        t[listing..]
+            .iter()
+            .any(|l| l.starts_with("remove_container") && l.ends_with("-b")),
+        "{t:#?}"
+    );
 }

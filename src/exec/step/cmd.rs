@@ -27,9 +27,27 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
+    let precreated = ctx.precreated.take().await;
     // `pull: true` pulls explicitly (acb); an image that is not on the engine is pulled too,
     // with the run's credentials for its registry (the engine's own fallback pull is anonymous).
-    let missing = !step.pull && matches!(ctx.engine.inspect_image(&spec.image).await, Ok(None));
+    let image = if step.pull {
+        None
+    } else {
+        Some(ctx.engine.inspect_image(&spec.image).await)
+    };
+    let missing = matches!(image, Some(Ok(None)));
+    // A container created ahead of the step is used only if its image is still what the tag
+    // names (an earlier step may have rebuilt or pulled it); otherwise it makes way.
+    let precreated = match precreated {
+        Some(c) if matches!(&image, Some(Ok(Some(i))) if i.id == c.image_id) => Some(c),
+        Some(_) => {
+            if let Err(e) = ctx.engine.remove_container(&spec.name).await {
+                return Outcome::Engine(e);
+            }
+            None
+        }
+        None => None,
+    };
     if (step.pull || missing)
         && let Err(e) = pull(ctx, step, &spec.image, step.pull).await
     {
@@ -37,7 +55,7 @@ pub(crate) async fn run<E: Engine>(
     }
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     let detach = step.detach || detach;
-    let (spec, sink_ref) = (&spec, &sink);
+    let (spec, sink_ref, precreated) = (&spec, &sink, precreated.as_ref());
     attempts(ctx, step, &sink, cancel, move |n| {
         Box::pin(async move {
             let sink = sink_ref;
@@ -50,10 +68,15 @@ pub(crate) async fn run<E: Engine>(
                 ctx.engine.start_detached(&spec).await?;
                 return Ok(0);
             }
-            let status = ctx
-                .engine
-                .run(&spec, sink.clone() as Arc<dyn LogSink>, cancel.clone())
-                .await;
+            let output = sink.clone() as Arc<dyn LogSink>;
+            let status = match precreated {
+                Some(created) if n == 0 => {
+                    ctx.engine
+                        .run_created(&spec, created, output, cancel.clone())
+                        .await
+                }
+                _ => ctx.engine.run(&spec, output, cancel.clone()).await,
+            };
             if !step.keep {
                 // Removed in the background so dependants start at once; the end-of-run
                 // cleanup removes whatever is still there.
