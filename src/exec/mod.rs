@@ -76,30 +76,32 @@ pub async fn run<E: Engine>(
     let ids: Vec<String> = task.steps.iter().map(|s| s.id.clone()).collect();
     reporter.run_started(&options.run_id, &ids);
 
-    // Leftovers of killed runs are removed while this run's resources are made (they never
-    // share a name).
-    let (_, prepared) = tokio::join!(
-        setup::remove_leftovers(&engine, &*reporter),
-        setup::prepare(&engine, &task, &options, &*reporter),
-    );
-    let stop = interrupt.child_token();
+    let env = Arc::new(setup::names(&task, &options));
     let mut precreator = precreate::Precreator::new(plan, options.precreate);
-    let seeded = match prepared {
-        Ok(env) => {
-            let env = Arc::new(env);
-            // The first steps' containers are created while the volumes are filled.
-            precreator.begin(
-                &task,
-                &step_context(&engine, &env, &options, &reporter, &stop),
-            );
-            setup::seed(&engine, &task, &env, &options, &*reporter)
-                .await
-                .map(|()| env)
-        }
-        Err(err) => Err(err),
+    let stop = interrupt.child_token();
+    // The volumes are filled while the networks are made (network creation is the slowest
+    // call), and the first steps' containers are created as soon as both exist.
+    let ready = async {
+        engine.ping().await?;
+        let (volumes_made, volumes_exist) = tokio::sync::oneshot::channel();
+        let networks = async {
+            setup::make_networks(&engine, &task, &env, &options, &*reporter).await?;
+            if volumes_exist.await.is_ok() {
+                precreator.begin(
+                    &task,
+                    &step_context(&engine, &env, &options, &reporter, &stop),
+                );
+            }
+            Ok::<(), crate::engine::EngineError>(())
+        };
+        let volumes = setup::make_volumes(&engine, &task, &env, &options, &*reporter, volumes_made);
+        let (networks, volumes) = tokio::join!(networks, volumes);
+        networks.and(volumes)
     };
-    let env = match seeded {
-        Ok(env) => env,
+    // Leftovers of killed runs are removed meanwhile (they never share a name with this run's).
+    let (_, ready) = tokio::join!(setup::remove_leftovers(&engine, &*reporter), ready);
+    let env = match ready {
+        Ok(()) => env,
         Err(err) => {
             let summary = RunSummary {
                 run_id: options.run_id.clone(),

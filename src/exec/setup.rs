@@ -48,102 +48,97 @@ pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
     }
 }
 
-/// Creates the run's networks and (empty) volumes; [`seed`] fills them.
-pub async fn prepare<E: Engine>(
-    engine: &E,
-    task: &Task,
-    options: &RunOptions,
-    reporter: &dyn Reporter,
-) -> Result<RunEnv, EngineError> {
-    engine.ping().await?;
-    // Each costs an engine round trip of 10-150 ms, and none needs another: all at once.
-    let labels = options.key.labels();
-    let workspace = options.key.name("workspace");
-    let home = options.key.name("home");
-    let volumes: BTreeMap<String, String> = task
-        .volumes
-        .iter()
-        .map(|v| (v.name.clone(), options.key.name(&format!("vol-{}", v.name))))
-        .collect();
-    let mut names = vec![workspace.clone(), home.clone()];
-    names.extend(volumes.values().cloned());
-    let (networks, _) = futures_util::try_join!(
-        make_networks(engine, task, options, reporter),
-        futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels))),
-    )?;
-    let (networks, default_network) = networks;
-    Ok(RunEnv {
-        workspace,
-        home,
+/// The names of the run's networks and volumes (nothing is created yet).
+pub fn names(task: &Task, options: &RunOptions) -> RunEnv {
+    let key = &options.key;
+    let mut networks = BTreeMap::new();
+    let mut default_network = None;
+    if task.networks.is_empty() {
+        default_network = Some(key.name("network"));
+    }
+    for n in &task.networks {
+        let actual = if n.skip_creation {
+            n.name.clone()
+        } else {
+            key.name(&format!("net-{}", n.name))
+        };
+        if n.is_default {
+            default_network = Some(actual.clone());
+        }
+        networks.insert(n.name.clone(), actual);
+    }
+    RunEnv {
+        workspace: key.name("workspace"),
+        home: key.name("home"),
         default_network,
         networks,
-        volumes,
-    })
+        volumes: task
+            .volumes
+            .iter()
+            .map(|v| (v.name.clone(), key.name(&format!("vol-{}", v.name))))
+            .collect(),
+    }
 }
 
-/// Fills the run's volumes: the workspace from the CONTEXT directory, the home volume with the
-/// docker config holding the run's registry logins, and the task's secret volumes.
-pub async fn seed<E: Engine>(
+/// Creates the run's networks: acb's default bridge network unless the task declares networks.
+pub async fn make_networks<E: Engine>(
     engine: &E,
     task: &Task,
     env: &RunEnv,
     options: &RunOptions,
     reporter: &dyn Reporter,
 ) -> Result<(), EngineError> {
+    let labels = options.key.labels();
+    let mut specs = Vec::new();
+    if task.networks.is_empty() {
+        specs.extend(env.default_network.iter().map(|name| NetworkSpec {
+            name: name.clone(),
+            driver: Some("bridge".to_owned()),
+            ipv6: false,
+            labels: labels.clone(),
+        }));
+    }
+    for n in &task.networks {
+        if n.skip_creation {
+            reporter.run_message(&format!("Skip creating network: {}", n.name));
+        } else if let Some(actual) = env.networks.get(&n.name) {
+            specs.push(NetworkSpec {
+                name: actual.clone(),
+                driver: n.driver.clone(),
+                ipv6: n.ipv6,
+                labels: labels.clone(),
+            });
+        }
+    }
+    for spec in &specs {
+        engine.create_network(spec).await?;
+    }
+    Ok(())
+}
+
+/// Creates the run's volumes (all at once; `created` is told when they exist) and fills them:
+/// the workspace from the CONTEXT directory, the home volume with the docker config holding the
+/// run's registry logins, and the task's secret volumes.
+pub async fn make_volumes<E: Engine>(
+    engine: &E,
+    task: &Task,
+    env: &RunEnv,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+    created: tokio::sync::oneshot::Sender<()>,
+) -> Result<(), EngineError> {
+    let labels = options.key.labels();
+    let mut names = vec![&env.workspace, &env.home];
+    names.extend(env.volumes.values());
+    futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels)))
+        .await?;
+    let _ = created.send(());
     futures_util::try_join!(
         seed_workspace(engine, &env.workspace, options),
         seed_home(engine, &env.home, options),
         seed_volumes(engine, task, env, reporter),
     )?;
     Ok(())
-}
-
-/// The networks: acb's default bridge network unless the task declares networks.
-async fn make_networks<E: Engine>(
-    engine: &E,
-    task: &Task,
-    options: &RunOptions,
-    reporter: &dyn Reporter,
-) -> Result<(BTreeMap<String, String>, Option<String>), EngineError> {
-    let key = &options.key;
-    let labels = key.labels();
-    let mut networks = BTreeMap::new();
-    let mut default_network = None;
-    if task.networks.is_empty() {
-        let name = key.name("network");
-        engine
-            .create_network(&NetworkSpec {
-                name: name.clone(),
-                driver: Some("bridge".to_owned()),
-                ipv6: false,
-                labels: labels.clone(),
-            })
-            .await?;
-        default_network = Some(name);
-    } else {
-        for n in &task.networks {
-            let actual = if n.skip_creation {
-                reporter.run_message(&format!("Skip creating network: {}", n.name));
-                n.name.clone()
-            } else {
-                let actual = key.name(&format!("net-{}", n.name));
-                engine
-                    .create_network(&NetworkSpec {
-                        name: actual.clone(),
-                        driver: n.driver.clone(),
-                        ipv6: n.ipv6,
-                        labels: labels.clone(),
-                    })
-                    .await?;
-                actual
-            };
-            if n.is_default {
-                default_network = Some(actual.clone());
-            }
-            networks.insert(n.name.clone(), actual);
-        }
-    }
-    Ok((networks, default_network))
 }
 
 /// The workspace, seeded from the CONTEXT directory.
