@@ -91,8 +91,10 @@ fn samples_match_the_schema_after_rendering() {
         args.extend(sample_flags(&task));
         let out = taskrun(&args);
         assert!(out.status.success(), "{path}: {}", stderr(&out));
+        // A masked secret (`***`, also its base64 in a volume entry) is not a YAML scalar.
+        let text = stdout(&out).replace("***", "masked");
         let doc: serde_json::Value =
-            serde_saphyr::from_str(&stdout(&out)).expect("rendered sample is YAML");
+            serde_saphyr::from_str(&text).expect("rendered sample is YAML");
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{path}: {errors:?}");
     }

@@ -75,7 +75,10 @@ pub fn resolve_inputs(
                 masked.push(v.clone());
                 sets.push((k, v));
             }
-            Err(p) => problems.push(p.with_help("write `--set-secret KEY=VALUE`")),
+            Err(p) => {
+                masked.push(raw.clone());
+                problems.push(p.with_help("write `--set-secret KEY=VALUE`"));
+            }
         }
     }
 
@@ -95,7 +98,7 @@ pub fn resolve_inputs(
                             secrets.insert(k, v);
                         }
                     }
-                    Err(p) => problems.push(p),
+                    Err(p) => problems.push(without_secret_text(p)),
                 }
             }
             Err(p) => problems.push(p),
@@ -104,7 +107,10 @@ pub fn resolve_inputs(
     for raw in &args.secret {
         match values::parse_assignment("--secret", raw) {
             Ok((k, v)) => secrets.insert(k, v),
-            Err(p) => problems.push(p),
+            Err(p) => {
+                masked.push(raw.clone());
+                problems.push(p);
+            }
         }
     }
     masked.extend(secrets.values().map(str::to_owned));
@@ -123,10 +129,10 @@ pub fn resolve_inputs(
     }
 
     let Some(file) = file else {
-        return Err(problems);
+        return Err(mask_problems(problems, &masked));
     };
     if problems.has_errors() {
-        return Err(problems);
+        return Err(mask_problems(problems, &masked));
     }
 
     let registry = args.registry.clone().unwrap_or_default();
@@ -147,7 +153,7 @@ pub fn resolve_inputs(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    masked.retain(|m| !m.is_empty());
+    let masked = crate::report::secret_forms(masked.iter().map(String::as_str));
     Ok(Inputs {
         data: TemplateData {
             run,
@@ -165,6 +171,39 @@ pub fn resolve_inputs(
         masked,
         strict: args.strict,
     })
+}
+
+/// A problem of the secrets file without the file's text: no snippet and not the parser's own
+/// words (which may quote a value), only the position.
+fn without_secret_text(p: Problem) -> Problem {
+    let at = p
+        .location()
+        .map(|(_, line, col)| format!(" (line {line}, column {col})"))
+        .unwrap_or_default();
+    let message = p.message.replacen("the values file", "the secrets file", 1);
+    let mut out = Problem::error(
+        p.code,
+        format!("{message}{at}; its text is not shown because it holds secrets"),
+    );
+    out.help = Some("fix the YAML: one `id: value` per line".to_owned());
+    out
+}
+
+/// Problems found before the inputs are complete, with every secret value known so far
+/// already replaced by `***` (the caller has no mask list yet).
+fn mask_problems(problems: Problems, masked: &[String]) -> Problems {
+    let forms = crate::report::secret_forms(masked.iter().map(String::as_str));
+    let mut problems = problems;
+    problems.map_in_place(|p| {
+        p.message = crate::report::mask(&p.message, &forms);
+        if let Some(h) = &p.help {
+            p.help = Some(crate::report::mask(h, &forms));
+        }
+        for l in &mut p.labels {
+            l.text = crate::report::mask(&l.text, &forms);
+        }
+    });
+    problems
 }
 
 /// `-f FILE`, else `acr-task.yaml`, else `acb.yaml` (ACR's default name).

@@ -98,7 +98,7 @@ pub fn check(args: &FileArgs, placeholders: bool) -> Result<Checked, Failed> {
             }
         }
     }
-    let plan = Plan::new(&task);
+    let plan = Plan::new_masked(&task, &inputs.masked);
     Ok(Checked {
         inputs,
         rendered,

@@ -76,6 +76,15 @@ pub fn execute(
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {
+            // A malformed `--credential` may still hold a password the error message quotes.
+            for raw in &args.credential {
+                if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(raw)
+                    && let Some(p) = o.get("password")
+                {
+                    let p = p.as_str().map_or_else(|| p.to_string(), str::to_owned);
+                    masked.extend(crate::report::secret_forms([p.as_str()]));
+                }
+            }
             problems.push(
                 Problem::error(Code::FlagFormat, message)
                     .with_help("see `taskrun run --help` for the --credential form"),
@@ -95,7 +104,7 @@ pub fn execute(
         .iter()
         .filter_map(|r| credentials.for_registry(r))
     {
-        masked.push(auth.password.clone());
+        masked.extend(crate::report::secret_forms([auth.password.as_str()]));
         masked.push(crate::registry::credentials::auth_token(&auth));
     }
     printer.problems(&problems, &masked);

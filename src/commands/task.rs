@@ -16,8 +16,8 @@ use crate::diag::{Code, Problem};
 use crate::exec::StepStatus;
 use crate::report::Printer;
 use crate::store::{
-    BaseImageRecord, BaseImageTriggerType, DependencyKind, RunFinish, RunRecord, RunStatus,
-    RunTrigger, StepRecord, Store, TaskDef, TaskUpdate, default_home, now,
+    BaseImageRecord, BaseImageTriggerType, DependencyKind, LOG_CHUNK_MAX, RunFinish, RunRecord,
+    RunStatus, RunTrigger, StepRecord, Store, TaskDef, TaskUpdate, default_home, now,
 };
 
 /// Runs a `task` subcommand.
@@ -55,7 +55,16 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
 
 fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()
-        .map(|r| crate::render::values::parse_assignment(flag, r).map_err(|p| p.message))
+        .map(|r| {
+            crate::render::values::parse_assignment(flag, r).map_err(|p| {
+                // A malformed `--set-secret` may be the secret itself: never echo it.
+                if flag == "--set-secret" && !r.is_empty() {
+                    p.message.replace(r.as_str(), "***")
+                } else {
+                    p.message
+                }
+            })
+        })
         .collect()
 }
 
@@ -302,14 +311,59 @@ fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, St
     Ok(ExitStatus::Success)
 }
 
-/// A writer that keeps what it is given (the run's plain log).
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+/// The run's plain (masked) log, appended to the store as it comes, in chunks of up to
+/// [`LOG_CHUNK_MAX`], so a long log is never held in memory whole. It writes through a
+/// connection of its own (the writer must be `'static`); a store that cannot be opened loses
+/// the log, never the run.
+#[derive(Clone)]
+struct RunLog(Arc<Mutex<RunLogState>>);
 
-impl Write for LogBuffer {
+struct RunLogState {
+    store: Option<Store>,
+    run_id: String,
+    pending: Vec<u8>,
+}
+
+impl RunLog {
+    fn new(home: &Path, run_id: &str) -> Self {
+        Self(Arc::new(Mutex::new(RunLogState {
+            store: Store::open(home).ok(),
+            run_id: run_id.to_owned(),
+            pending: Vec::new(),
+        })))
+    }
+
+    /// Stores what has not been stored yet.
+    fn finish(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.store_pending();
+        }
+    }
+}
+
+impl RunLogState {
+    /// Stores the first `len` pending bytes.
+    fn store(&mut self, len: usize) {
+        if let Some(store) = &self.store {
+            let _ = store.append_log(&self.run_id, &self.pending[..len]);
+        }
+        self.pending.drain(..len);
+    }
+
+    fn store_pending(&mut self) {
+        self.store(self.pending.len());
+    }
+}
+
+impl Write for RunLog {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(b);
+        if let Ok(mut state) = self.0.lock() {
+            state.pending.extend_from_slice(b);
+            // Whole chunks only, so every stored chunk but the last is LOG_CHUNK_MAX bytes.
+            let whole = state.pending.len() / LOG_CHUNK_MAX * LOG_CHUNK_MAX;
+            if whole > 0 {
+                state.store(whole);
+            }
         }
         Ok(b.len())
     }
@@ -394,10 +448,9 @@ pub fn run_recorded(
         printer.status(&format!("error: {e}"));
         return (ExitStatus::Environment, None);
     }
-    let log = LogBuffer::default();
+    let log = RunLog::new(store.home(), &run_id);
     let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));
-    let bytes = log.0.lock().map(|v| v.clone()).unwrap_or_default();
-    let _ = store.append_log(&run_id, &bytes);
+    log.finish();
     let run_status = match (&summary, status) {
         (_, ExitStatus::Success) => RunStatus::Succeeded,
         (_, ExitStatus::Interrupted) => RunStatus::Canceled,

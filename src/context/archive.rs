@@ -634,6 +634,16 @@ pub(crate) fn filter_job<R: Read>(
             EntryType::Symlink => match entry.link_name_bytes() {
                 Some(target) => {
                     let target: Cow<'_, [u8]> = target;
+                    if super::link_escapes(&rel, &target) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            super::ContextError::SymlinkEscapes {
+                                path: rel_str,
+                                target: String::from_utf8_lossy(&target).into_owned(),
+                            }
+                            .to_string(),
+                        ));
+                    }
                     append_link(&mut b, &rel, EntryType::Symlink, &target, mode, mtime)?;
                 }
                 None => handle.warn(ContextWarning::EntrySkipped {

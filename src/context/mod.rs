@@ -26,9 +26,13 @@
 //!   rules exclude them (the CLI's `TrimBuildFilesFromExcludes`; the daemon removes them again
 //!   before `COPY` sees the context).
 //! * **Symlinks are never followed**: they are archived as symlinks with their target byte for
-//!   byte, whether it is relative, absolute, inside or outside the context, dangling or a
-//!   directory. A link pointing outside is therefore a dangling link in the daemon, never the
-//!   content of its target; directories behind links are not descended into. Only the context
+//!   byte, whether it is relative, absolute, inside the context, dangling or a directory;
+//!   directories behind links are not descended into. An absolute target is resolved inside the
+//!   container or image later, never on this machine. A link whose *relative* target climbs out
+//!   of the context (`../x` at the root) is refused with [`ContextError::SymlinkEscapes`] naming
+//!   it, unless it is excluded: the engine refuses such a link in any archive it unpacks
+//!   (`invalid symlink`), for builds as for `docker cp`, so the CLI's build fails on it too.
+//!   [`filter_tar`] fails the same way on such a link in an existing archive. Only the context
 //!   root itself is resolved if it is a symlink (the CLI does the same).
 //! * **Dockerfile (`-f`)**: relative to the context directory, or absolute. It must exist
 //!   ([`ContextError::DockerfileNotFound`] names the path), be a regular file and lie inside the
@@ -140,6 +144,20 @@ pub enum ContextError {
         /// The context directory.
         context: String,
     },
+    /// A symlink of the context whose relative target climbs out of the context root. The
+    /// Docker engine refuses such a link in any archive it unpacks (`invalid symlink`), so it
+    /// is refused up front, naming it.
+    #[error(
+        "the symlink '{path}' points outside the build context (to '{target}'); the Docker \
+         engine refuses such links in a context: exclude it in .dockerignore, or point it inside \
+         the context (an absolute target is sent as it is)"
+    )]
+    SymlinkEscapes {
+        /// The link.
+        path: String,
+        /// Its target as written.
+        target: String,
+    },
     /// A path of the context cannot be examined (e.g. a directory without read permission).
     #[error("error checking context: can't stat '{path}': {source}")]
     CantStat {
@@ -173,6 +191,34 @@ pub enum ContextError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Whether a symlink at `rel` (relative to the context root) with `target` climbs out of the
+/// root, as the engine judges it when it unpacks the link: an absolute target never does (it is
+/// resolved in the container's file system); a relative one does when `..` leaves the root.
+pub(crate) fn link_escapes(rel: &[u8], target: &[u8]) -> bool {
+    if target.first() == Some(&b'/') {
+        return false;
+    }
+    let parent = match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => &rel[..i],
+        None => &[][..],
+    };
+    let mut depth: usize = 0;
+    for part in parent
+        .split(|&b| b == b'/')
+        .chain(target.split(|&b| b == b'/'))
+    {
+        match part {
+            b"" | b"." => {}
+            b".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 /// Something left out of a context, reported to the user.

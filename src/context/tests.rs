@@ -251,10 +251,21 @@ fn symlinks_are_archived_as_links_never_followed() {
     ok(symlink("does/not/exist", d.join("link-dangling")));
     let long_target = format!("{}/target", "x".repeat(150));
     ok(symlink(&long_target, d.join("link-long")));
-    let entries = tar_entries(ok(context_tar(d, None, &DockerIgnore::default())));
+    ok(symlink("../main.rs", d.join("src/link-up")));
+    // A relative link climbing out of the context is refused, naming it (the engine would
+    // refuse the whole archive: `invalid symlink`) …
+    let e = err(context_tar(d, None, &DockerIgnore::default()));
+    assert!(
+        matches!(&e, ContextError::SymlinkEscapes { path, target }
+            if path.ends_with("/link-out") && target == "../../../../etc/passwd"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("exclude it in .dockerignore"), "{e}");
+    // … unless it is excluded; every other link is archived as a link.
+    let entries = tar_entries(ok(context_tar(d, None, &ignore("link-out\n"))));
     for (name, target) in [
         ("link-in", "src/main.rs"),
-        ("link-out", "../../../../etc/passwd"),
+        ("src/link-up", "../main.rs"),
         ("link-abs", "/etc/passwd"),
         ("link-dir", "/etc"),
         ("link-src", "src"),
@@ -272,6 +283,55 @@ fn symlinks_are_archived_as_links_never_followed() {
             .all(|e| !e.name().starts_with("link-dir/") && !e.name().starts_with("link-src/")),
         "directories behind links are not descended into"
     );
+}
+
+#[test]
+fn links_escaping_the_context_are_judged_like_the_engine() {
+    for (rel, target, escapes) in [
+        ("a", "b", false),
+        ("a", "./b/../c", false),
+        ("a", "/etc/passwd", false),
+        ("a", "/", false),
+        ("a", ".", false),
+        ("a", "..", true),
+        ("a", "../x", true),
+        ("a", "b/../../x", true),
+        ("d/a", "../x", false),
+        ("d/a", "../../x", true),
+        ("d/e/a", "../../x", false),
+        ("d/e/a", "./../.././../x", true),
+        ("a", "", false),
+    ] {
+        assert_eq!(
+            crate::context::link_escapes(rel.as_bytes(), target.as_bytes()),
+            escapes,
+            "{rel} -> {target}"
+        );
+    }
+}
+
+#[test]
+fn filter_tar_refuses_a_link_escaping_the_context() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(EntryType::Symlink);
+    h.set_mode(0o777);
+    h.set_size(0);
+    ok(b.append_link(&mut h, "ctx/app/lib", "../../shared"));
+    let input = ok(b.into_inner());
+    let mut reader = TarFilter::new(&DockerIgnore::default(), None)
+        .strip_prefix("ctx")
+        .reader(io::Cursor::new(input.clone()));
+    let mut out = Vec::new();
+    let e = reader.read_to_end(&mut out).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the symlink 'app/lib' points outside the build context (to '../../shared')"),
+        "{e}"
+    );
+    // Excluded, it is never looked at.
+    let stream = filter_tar(io::Cursor::new(input), "ctx", &ignore("app/lib\n"), None);
+    assert!(parse_tar(&ok(collect_stream(stream))).is_empty());
 }
 
 #[test]

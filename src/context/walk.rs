@@ -200,9 +200,14 @@ pub(crate) fn plan(root: &Path, ignore: &DockerIgnore, fault: Fault) -> Result<P
                 path: shown(root, &rel),
                 source,
             })?;
-            EntryKind::Symlink {
-                target: target.into_os_string().into_vec(),
+            let target = target.into_os_string().into_vec();
+            if super::link_escapes(&rel, &target) {
+                return Err(ContextError::SymlinkEscapes {
+                    path: shown(root, &rel),
+                    target: String::from_utf8_lossy(&target).into_owned(),
+                });
             }
+            EntryKind::Symlink { target }
         } else if ft.is_file() {
             let opened = match fault(&abs) {
                 Some(e) => Err(e),

@@ -896,6 +896,7 @@ impl Engine for DockerEngine {
             self.docker
                 .push_image(&parts.repo, Some(options), Some(credentials(auth)));
         let mut digest = None;
+        let mut counting_down = false;
         while let Some(item) = progress.next().await {
             let info = item.map_err(|e| self.image_err("push", image, e, auth))?;
             let Some(status) = info.status.as_deref() else {
@@ -904,11 +905,18 @@ impl Engine for DockerEngine {
             if let Some(found) = parse_push_digest(status) {
                 digest = Some(found);
             }
+            // The engine retries a failed layer upload after a countdown it reports every
+            // second ("Retrying in 5 seconds", "… 4 seconds", …): show its first line only.
+            let countdown = status.starts_with("Retrying in ");
+            let repeated = countdown && counting_down;
+            counting_down = countdown;
             // Per-layer statuses carry no layer id in this client's model: skip them.
-            if !matches!(
-                status,
-                "Preparing" | "Waiting" | "Pushing" | "Pushed" | "Layer already exists"
-            ) && !status.starts_with("Mounted from")
+            if !repeated
+                && !matches!(
+                    status,
+                    "Preparing" | "Waiting" | "Pushing" | "Pushed" | "Layer already exists"
+                )
+                && !status.starts_with("Mounted from")
             {
                 sink.line(LogStream::Stdout, status);
             }
@@ -1291,8 +1299,13 @@ fn is_interesting_status(status: &str, progress: Option<&bollard::models::Progre
 // ---------------------------------------------------------------------------------------------
 // Output
 
+/// The longest line passed on whole. Output that goes on longer without a newline is passed on
+/// in pieces of this size (cut between UTF-8 characters), so a step printing one endless line
+/// streams with bounded memory (docs/reliability.md).
+const MAX_LINE: usize = 1 << 20;
+
 /// Splits a byte stream into lines, keeping partial lines across chunks. `\r\n` endings are
-/// trimmed; invalid UTF-8 is replaced.
+/// trimmed; invalid UTF-8 is replaced; a line longer than [`MAX_LINE`] bytes is split.
 #[derive(Debug, Default)]
 struct LineSplitter {
     buf: Vec<u8>,
@@ -1302,13 +1315,34 @@ impl LineSplitter {
     fn push(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
         let mut rest = chunk;
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
-            self.buf.extend_from_slice(&rest[..pos]);
-            lines.push(self.take());
-            rest = &rest[pos + 1..];
+        loop {
+            let room = MAX_LINE.saturating_sub(self.buf.len());
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(pos) if pos <= room => {
+                    self.buf.extend_from_slice(&rest[..pos]);
+                    lines.push(self.take());
+                    rest = &rest[pos + 1..];
+                }
+                _ if rest.len() < room => {
+                    self.buf.extend_from_slice(rest);
+                    return lines;
+                }
+                _ => {
+                    self.buf.extend_from_slice(&rest[..room]);
+                    rest = &rest[room..];
+                    lines.push(self.take_piece());
+                }
+            }
         }
-        self.buf.extend_from_slice(rest);
-        lines
+    }
+
+    /// A [`MAX_LINE`] piece of a long line; an incomplete UTF-8 character at its end stays in
+    /// the buffer for the next piece.
+    fn take_piece(&mut self) -> String {
+        let tail = self.buf.split_off(utf8_cut(&self.buf));
+        let piece = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf = tail;
+        piece
     }
 
     fn finish(&mut self) -> Option<String> {
@@ -1323,6 +1357,26 @@ impl LineSplitter {
         self.buf.clear();
         line
     }
+}
+
+/// Where to cut `buf` so that no UTF-8 character is split: before an incomplete character at
+/// the end, else at the end.
+fn utf8_cut(buf: &[u8]) -> usize {
+    let len = buf.len();
+    for back in 1..=len.min(3) {
+        let b = buf[len - back];
+        if b & 0xc0 == 0x80 {
+            continue;
+        }
+        let width = match b {
+            0xf0.. => 4,
+            0xe0.. => 3,
+            0xc0.. => 2,
+            _ => 1,
+        };
+        return if back < width { len - back } else { len };
+    }
+    len
 }
 
 /// Forwards container output to `sink` line by line until the stream ends.
@@ -1662,10 +1716,19 @@ fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError {
                  the engine's address"
                     .to_string()
             }
-            _ => format!(
-                "{e}; check that dockerd is running and that DOCKER_HOST (and DOCKER_TLS_VERIFY / \
-                 DOCKER_CERT_PATH for TLS) are right"
-            ),
+            _ => match e {
+                // Something answers, but not as a Docker engine (a wrong port, another service).
+                BollardError::DockerResponseServerError { status_code, .. } => format!(
+                    "it answered HTTP {status_code} ({}), which is not a Docker engine's answer; \
+                     check that DOCKER_HOST points at the engine",
+                    error_message(e)
+                ),
+                _ => format!(
+                    "{}; check that dockerd is running and that DOCKER_HOST (and \
+                     DOCKER_TLS_VERIFY / DOCKER_CERT_PATH for TLS) are right",
+                    e.to_string().trim()
+                ),
+            },
         },
     };
     EngineError::Unreachable {
@@ -1818,6 +1881,42 @@ mod tests {
         // A multi-byte character split across chunks survives; invalid bytes are replaced.
         assert_eq!(s.push(&[0xc3]), Vec::<String>::new());
         assert_eq!(s.push(&[0xa9, b'\n', 0xff, b'\n']), vec!["é", "\u{fffd}"]);
+    }
+
+    #[test]
+    fn long_lines_are_split_between_characters() {
+        let mut s = LineSplitter::default();
+        // One line of 2.5 MiB without a newline: two full pieces, the rest kept.
+        let long = vec![b'x'; MAX_LINE * 5 / 2];
+        let pieces = s.push(&long);
+        assert_eq!(pieces.len(), 2);
+        assert!(pieces.iter().all(|p| p.len() == MAX_LINE));
+        assert!(s.buf.len() < MAX_LINE);
+        assert_eq!(
+            s.push(b"y\nz").last().map(String::len),
+            Some(MAX_LINE / 2 + 1)
+        );
+        assert_eq!(s.finish().as_deref(), Some("z"));
+        // A 3-byte character across the limit moves whole into the next piece.
+        let mut s = LineSplitter::default();
+        let mut text = vec![b'a'; MAX_LINE - 1];
+        text.extend_from_slice("✓b\n".as_bytes());
+        let lines = s.push(&text);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), MAX_LINE - 1);
+        assert_eq!(lines[1], "✓b");
+        // Byte by byte, the same pieces come out.
+        let mut s = LineSplitter::default();
+        let mut joined = Vec::new();
+        for b in &text {
+            joined.extend(s.push(std::slice::from_ref(b)));
+        }
+        assert_eq!(joined, lines);
+        assert_eq!(utf8_cut(b"ab"), 2);
+        assert_eq!(utf8_cut(&[b'a', 0xe2, 0x9c]), 1);
+        assert_eq!(utf8_cut(&[b'a', 0xe2, 0x9c, 0x93]), 4);
+        assert_eq!(utf8_cut(&[0x80, 0x80, 0x80, 0x80]), 4);
+        assert_eq!(utf8_cut(&[]), 0);
     }
 
     #[test]

@@ -280,8 +280,10 @@ pub enum EngineError {
         /// The engine's message.
         message: String,
     },
-    /// The registry refused the credentials.
-    #[error("registry `{registry}` refused the credentials for `{image}`: {message}")]
+    /// The registry refused the credentials (or asked for some and got none).
+    #[error(
+        "authentication failed: registry `{registry}` refused the credentials for `{image}`: {message}"
+    )]
     Unauthorized {
         /// The registry host.
         registry: String,

@@ -314,7 +314,12 @@ pub(crate) async fn pull<E: Engine>(
     );
     let auth = ctx.options.credentials.for_registry(registry_of(image));
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
-    ctx.engine.pull(image, auth.as_ref(), sink).await
+    // A pull from a slow or stalled registry must not hold up Ctrl-C/SIGTERM or a failure
+    // elsewhere: dropping the request makes the engine abandon the pull.
+    tokio::select! {
+        r = ctx.engine.pull(image, auth.as_ref(), sink) => r,
+        () = ctx.cancel.cancelled() => Err(EngineError::Cancelled),
+    }
 }
 
 /// Push each image in order, up to 3 attempts each with 250 ms / 500 ms / 1 s back-off (acb).
@@ -348,7 +353,14 @@ async fn push<E: Engine>(
                 &step.id,
                 &format!("Pushing image: {image}, attempt {attempt}"),
             );
-            match ctx.engine.push(image, auth.as_ref(), sink.clone()).await {
+            // The push watches the step's token (Ctrl-C, SIGTERM, a failure elsewhere, the
+            // step timeout): a stalled registry would otherwise hold the run until the push
+            // gives up. Dropping the request makes the engine abandon the push.
+            let pushed_one = tokio::select! {
+                r = ctx.engine.push(image, auth.as_ref(), sink.clone()) => r,
+                () = cancel.cancelled() => return Outcome::Engine(EngineError::Cancelled),
+            };
+            match pushed_one {
                 Ok(digest) => {
                     ctx.reporter
                         .step_message(&step.id, &format!("Successfully pushed image: {image}"));
@@ -357,8 +369,16 @@ async fn push<E: Engine>(
                     break;
                 }
                 Err(e @ EngineError::Unreachable { .. }) => return Outcome::Engine(e),
+                // Refused credentials do not get better by asking again (and repeated failed
+                // logins can lock an account): fail at once.
+                Err(e @ EngineError::Unauthorized { .. }) => {
+                    return Outcome::Failed {
+                        message: format!("failed to push images successfully: {e}"),
+                        exit_code: None,
+                    };
+                }
                 Err(e) => {
-                    last_err = Some(e);
+                    last_err = Some((attempt, e));
                     if attempt < 3 {
                         tokio::select! {
                             () = tokio::time::sleep(delay) => {}
@@ -369,9 +389,9 @@ async fn push<E: Engine>(
                 }
             }
         }
-        if let Some(e) = last_err {
+        if let Some((attempts, e)) = last_err {
             return Outcome::Failed {
-                message: format!("failed to push images successfully: {e}"),
+                message: format!("failed to push images successfully ({attempts} attempts): {e}"),
                 exit_code: None,
             };
         }

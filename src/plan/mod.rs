@@ -35,11 +35,21 @@ pub struct PlanStep {
 impl Plan {
     /// The plan of a validated task.
     pub fn new(task: &Task) -> Self {
+        Self::new_masked(task, &[])
+    }
+
+    /// The plan of a validated task, with the `masked` values replaced by `***` in the step
+    /// summaries before they are shortened (so no part of a secret is left at the cut).
+    pub fn new_masked(task: &Task, masked: &[String]) -> Self {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         for step in &task.steps {
             let summary = match &step.kind {
-                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => one_line(s),
-                crate::model::StepKind::Push(images) => images.join(" "),
+                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => {
+                    one_line(&crate::report::mask(s, masked))
+                }
+                crate::model::StepKind::Push(images) => {
+                    crate::report::mask(&images.join(" "), masked)
+                }
             };
             graph.add_node(PlanStep {
                 id: step.id.clone(),

@@ -119,6 +119,45 @@ pub fn mask(text: &str, masked: &[String]) -> String {
     out
 }
 
+/// The strings to mask for some secret values: each value; its standard base64 (the form a
+/// docker config `auth` entry or a `b64enc` volume entry holds); its escaped forms in JSON and
+/// in quoted debug text when they differ (quotes, backslashes, control characters); and, for a
+/// value of several lines, each of its lines of at least 4 characters (output is masked line
+/// by line). Empty values give nothing.
+pub fn secret_forms<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    use base64::Engine as _;
+    let mut forms: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !s.is_empty() && !forms.iter().any(|f| f == s) {
+            forms.push(s.to_owned());
+        }
+    };
+    for value in values {
+        if value.is_empty() {
+            continue;
+        }
+        add(value);
+        add(&base64::engine::general_purpose::STANDARD.encode(value));
+        // Escaped as in JSON (`toJson`, json output) and in quoted debug text (`--dry-run`).
+        let json = serde_json::to_string(value).unwrap_or_default();
+        add(json
+            .get(1..json.len().saturating_sub(1))
+            .unwrap_or_default());
+        let debug = format!("{value:?}");
+        add(debug
+            .get(1..debug.len().saturating_sub(1))
+            .unwrap_or_default());
+        if value.contains('\n') {
+            for line in value.lines().map(str::trim) {
+                if line.chars().count() >= 4 {
+                    add(line);
+                }
+            }
+        }
+    }
+    forms
+}
+
 /// One problem rendered as miette's graphical report (code, message, snippet with labels at
 /// file:line:column, help), without colour when `color` is false.
 pub fn render_problem(p: &Problem, color: bool) -> String {
@@ -155,6 +194,33 @@ mod tests {
         assert_eq!(
             github_annotation(&p),
             "::error file=acr-task.yaml,line=2,col=3,title=taskrun%3A%3Avalidate%3A%3Awhen_unknown::bad, really: 100%25"
+        );
+    }
+
+    #[test]
+    fn secret_forms_add_base64_and_lines() {
+        let forms = secret_forms(["s3cr3t", "", "-----BEGIN KEY-----\r\nabcdef\n}\n", "s3cr3t"]);
+        assert_eq!(
+            forms,
+            [
+                "s3cr3t",
+                "czNjcjN0",
+                "-----BEGIN KEY-----\r\nabcdef\n}\n",
+                "LS0tLS1CRUdJTiBLRVktLS0tLQ0KYWJjZGVmCn0K",
+                "-----BEGIN KEY-----\\r\\nabcdef\\n}\\n",
+                "-----BEGIN KEY-----",
+                "abcdef",
+            ]
+        );
+        assert_eq!(mask("key: czNjcjN0.", &forms), "key: ***.");
+        let forms = secret_forms(["q\"u'o\\te\u{1} ✓"]);
+        assert!(
+            forms.contains(&"q\\\"u'o\\\\te\\u0001 ✓".to_owned()),
+            "{forms:?}"
+        );
+        assert!(
+            forms.contains(&"q\\\"u'o\\\\te\\u{1} ✓".to_owned()),
+            "{forms:?}"
         );
     }
 

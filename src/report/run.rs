@@ -75,7 +75,11 @@ impl RunReporter {
     }
 
     fn write(&self, text: &str) {
-        let text = mask(text, &self.masked);
+        self.write_masked(&mask(text, &self.masked));
+    }
+
+    /// Writes text that is already masked.
+    fn write_masked(&self, text: &str) {
         if let Ok(mut out) = self.out.lock() {
             if self.live.is_some() {
                 // Clear the status line (if any), write the text, draw the status line again.
@@ -120,10 +124,14 @@ impl RunReporter {
         }
     }
 
-    fn event(&self, value: serde_json::Value) {
+    /// Writes one json event. Strings are masked before they are encoded, so a secret with
+    /// quotes, backslashes or control characters (escaped in JSON) is masked too, and masking
+    /// never breaks the JSON.
+    fn event(&self, mut value: serde_json::Value) {
+        mask_json(&mut value, &self.masked);
         let mut line = serde_json::to_string(&value).unwrap_or_default();
         line.push('\n');
-        self.write(&line);
+        self.write_masked(&line);
     }
 
     fn prefix(&self, step: &str) -> String {
@@ -158,6 +166,21 @@ impl RunReporter {
             _ => "31",
         };
         format!("\x1b[{code}m{word}\x1b[0m")
+    }
+}
+
+/// Masks every string of a JSON value (keys are taskrun's own names).
+fn mask_json(value: &mut serde_json::Value, masked: &[String]) {
+    match value {
+        serde_json::Value::String(s) => {
+            let m = mask(s, masked);
+            if m != *s {
+                *s = m;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(v, masked)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(v, masked)),
+        _ => {}
     }
 }
 
@@ -488,6 +511,25 @@ mod tests {
         assert_eq!(lines[1]["event"], "step_finished");
         assert_eq!(lines[1]["status"], "failed");
         assert_eq!(lines[1]["duration"], 1.5);
+    }
+
+    #[test]
+    fn json_masks_values_before_encoding() {
+        let buf = Buf::default();
+        let secret = "p\"a\\ss\tw\u{1}ord ✓";
+        let r = RunReporter::new(
+            OutputMode::Json,
+            false,
+            vec![secret.into(), "step".into()],
+            Box::new(buf.clone()),
+        );
+        r.step_line("a", LogStream::Stdout, &format!("token={secret}!"));
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let event: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        // Keys are never masked, values are, and the line stays JSON.
+        assert_eq!(event["line"], "token=***!");
+        assert_eq!(event["stream"], "stdout");
+        assert!(!text.contains("ord ✓"), "{text}");
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!   and kept; run-id counters are kept so ids are never reused.
 //! * `set_secret` values are stored in the database in clear (they are needed to run the task
 //!   again); the store creates its directory with mode 0700 and the database with mode 0600 and
-//!   never shows the values in `Debug`.
+//!   never shows the values in `Debug`. `secure_delete` is on, so deleting or replacing them
+//!   overwrites the old bytes in the file.
 //! * Times are RFC 3339 UTC strings with microseconds (`2026-01-02T03:04:05.123456Z`), which sort
 //!   as text; [`now`] gives a time that survives the round trip unchanged.
 //! * Nothing here prints or panics on database contents: a damaged file or an unknown value
@@ -213,6 +214,10 @@ impl Store {
             .map_err(self.sql("set synchronous=NORMAL"))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(self.sql("set foreign_keys=ON"))?;
+        // Deleted rows (a deleted task's `--set-secret` values, replaced ones) are overwritten
+        // with zeros instead of lingering in free pages of the file.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(self.sql("set secure_delete=ON"))?;
         Ok(())
     }
 

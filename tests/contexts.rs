@@ -1,0 +1,610 @@
+//! Build contexts end to end on the REAL engine: what reaches `/workspace` and the builder for
+//! symlinks pointing outside the context, absolute symlinks, `..` in `-f`, special files and
+//! unreadable files. Each behaviour is documented in docs/compat.md ("Build contexts"); the unit
+//! tests in src/context/tests.rs cover the archive rules themselves.
+//!
+//! The environment comes from `scripts/test-env.sh`; every test fails (never skips) without it.
+//! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
+//! test instead of blocking it; no assertion depends on timing.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
+const BUSYBOX: &str = "taskrun-busybox:latest";
+/// Only guards against a hang; never reached by a passing run.
+const GUARD_TIMEOUT: &str = "600";
+
+fn need_docker() {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
+}
+
+fn docker(args: &[&str]) -> (bool, String) {
+    let out = Command::new("docker").args(args).output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Containers, networks and volumes still labelled by the taskrun process `pid`.
+fn leftovers(pid: u32) -> Vec<String> {
+    let label = format!("label=io.taskrun.pid={pid}");
+    let mut found = Vec::new();
+    for (what, format) in [
+        (&["ps", "-a"][..], "{{.Names}}"),
+        (&["network", "ls"][..], "{{.Name}}"),
+        (&["volume", "ls"][..], "{{.Name}}"),
+    ] {
+        let mut args = what.to_vec();
+        args.extend(["--filter", &label, "--format", format]);
+        let (ok, out) = docker(&args);
+        assert!(ok, "{out}");
+        found.extend(out.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    found
+}
+
+/// Removes images when dropped.
+#[derive(Default)]
+struct Images(Vec<String>);
+
+impl Images {
+    fn add(&mut self, name: &str) -> String {
+        let reference = format!("taskrun-ctx-{name}-{}:1", std::process::id());
+        self.0.push(reference.clone());
+        reference
+    }
+}
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for image in &self.0 {
+            let _ = docker(&["rmi", "-f", image]);
+        }
+    }
+}
+
+/// A temporary directory: `acr-task.yaml`, the CONTEXT `ctx/`, files `outside/` it.
+struct Ws {
+    dir: tempfile::TempDir,
+}
+
+/// Text only the host has: it must never show up in a container, an image or the output.
+const HOST_ONLY: &str = "HOST-ONLY-CONTENT-7f3a";
+
+impl Ws {
+    fn new(task: &str) -> Self {
+        let ws = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(
+            ws.path().join("acr-task.yaml"),
+            task.replace("BUSYBOX", BUSYBOX),
+        )
+        .unwrap();
+        std::fs::create_dir_all(ws.ctx()).unwrap();
+        std::fs::create_dir_all(ws.outside()).unwrap();
+        std::fs::write(ws.outside().join("host.txt"), format!("{HOST_ONLY}\n")).unwrap();
+        ws
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ctx(&self) -> PathBuf {
+        self.path().join("ctx")
+    }
+
+    fn outside(&self) -> PathBuf {
+        self.path().join("outside")
+    }
+
+    fn file(&self, rel: &str, content: &str) {
+        let p = self.ctx().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", "-f", "acr-task.yaml", "--output", "plain"])
+            .args(["--timeout", GUARD_TIMEOUT, "ctx"])
+            .current_dir(self.path())
+            .env("TASKRUN_HOME", self.path().join("home"))
+            .env("NO_COLOR", "1")
+            .env_remove("TASKRUN_REGISTRY")
+            .env_remove("GITHUB_ACTIONS")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self) -> Run {
+        Run::of(self.command())
+    }
+}
+
+struct Run {
+    pid: u32,
+    out: Output,
+}
+
+impl Run {
+    fn of(mut cmd: Command) -> Self {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        Self {
+            pid,
+            out: child.wait_with_output().unwrap(),
+        }
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    fn all(&self) -> String {
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            String::from_utf8_lossy(&self.out.stderr)
+        )
+    }
+
+    fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.out.status.code(), Some(code), "{}", self.all());
+        self
+    }
+
+    fn lines_of(&self, step: &str) -> Vec<String> {
+        let prefix = format!("[{step}] ");
+        self.stdout()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    }
+
+    /// What the step's container printed: its lines without taskrun's own `started` and
+    /// `succeeded after …` lines.
+    fn output_of(&self, step: &str) -> Vec<String> {
+        self.lines_of(step)
+            .into_iter()
+            .filter(|l| l != "started" && !l.starts_with("succeeded after "))
+            .collect()
+    }
+
+    fn has(&self, step: &str, line: &str) -> bool {
+        self.lines_of(step).iter().any(|l| l == line)
+    }
+
+    fn never_shows_host_content(&self) -> &Self {
+        assert!(!self.all().contains(HOST_ONLY), "{}", self.all());
+        self
+    }
+
+    fn left_nothing(&self) -> &Self {
+        let left = leftovers(self.pid);
+        assert!(left.is_empty(), "left {left:?}");
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symlinks
+
+#[test]
+fn symlinks_reach_the_workspace_and_the_builder_as_links_never_as_their_targets() {
+    need_docker();
+    let mut images = Images::default();
+    let copied = images.add("links");
+    let copy_abs = images.add("copy-abs");
+    let copy_dir = images.add("copy-dir");
+    let copy_in = images.add("copy-in");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: look
+    cmd: BUSYBOX sh -c 'for l in abs abs-dir in; do echo "$l -> $(readlink /workspace/$l)"; done; cat /workspace/in; cat /workspace/abs || echo abs unreadable; ls /workspace/abs-dir/ || echo abs-dir empty'
+  - id: build
+    build: -t {copied} .
+  - id: image
+    cmd: {copied} sh -c 'for l in abs abs-dir in; do echo "image $l -> $(readlink /ctx/$l)"; done; cat /ctx/abs || echo image abs unreadable'
+  - id: copyabs
+    build: -t {copy_abs} -f Dockerfile.abs .
+    ignoreErrors: true
+  - id: copydir
+    build: -t {copy_dir} -f Dockerfile.dir .
+    ignoreErrors: true
+  - id: copyin
+    build: -t {copy_in} -f Dockerfile.in .
+  - id: copied
+    cmd: {copy_in} cat /x
+"#
+    ));
+    let host = ws.outside().join("host.txt");
+    ws.file("data/in.txt", "inside the context\n");
+    symlink(&host, ws.ctx().join("abs")).unwrap();
+    symlink(ws.outside(), ws.ctx().join("abs-dir")).unwrap();
+    symlink("data/in.txt", ws.ctx().join("in")).unwrap();
+    ws.file("Dockerfile", &format!("FROM {BUSYBOX}\nCOPY . /ctx/\n"));
+    ws.file("Dockerfile.abs", &format!("FROM {BUSYBOX}\nCOPY abs /x\n"));
+    ws.file(
+        "Dockerfile.dir",
+        &format!("FROM {BUSYBOX}\nCOPY abs-dir/ /x/\n"),
+    );
+    ws.file("Dockerfile.in", &format!("FROM {BUSYBOX}\nCOPY in /x\n"));
+
+    let run = ws.run();
+    run.expect(0).never_shows_host_content().left_nothing();
+    let host = host.display().to_string();
+    let outside = ws.outside().display().to_string();
+    // In /workspace and in an image built with `COPY .`: the links themselves, targets as
+    // written; an absolute target is looked up in the container, where it does not exist.
+    for (step, prefix, dir) in [("look", "", "/workspace"), ("image", "image ", "/ctx")] {
+        assert!(
+            run.has(step, &format!("{prefix}abs -> {host}")),
+            "{}",
+            run.all()
+        );
+        assert!(
+            run.has(step, &format!("{prefix}abs-dir -> {outside}")),
+            "{}",
+            run.all()
+        );
+        assert!(
+            run.has(step, &format!("{prefix}in -> data/in.txt")),
+            "{}",
+            run.all()
+        );
+        assert!(
+            run.has(step, &format!("{prefix}abs unreadable")),
+            "{dir}: {}",
+            run.all()
+        );
+    }
+    assert!(run.has("look", "inside the context"), "{}", run.all());
+    assert!(run.has("look", "abs-dir empty"), "{}", run.all());
+    // `COPY <link>` resolves the link inside the context (the engine's rule): an absolute link
+    // to a host path finds nothing, a link inside the context copies its target.
+    for step in ["copyabs", "copydir"] {
+        let lines = run.lines_of(step).join("\n");
+        assert!(lines.contains("failed (ignored)"), "{step}: {}", run.all());
+        assert!(
+            lines.contains("file not found in build context"),
+            "{step}: {}",
+            run.all()
+        );
+    }
+    assert!(run.has("copied", "inside the context"), "{}", run.all());
+}
+
+#[test]
+fn a_relative_symlink_out_of_the_context_is_refused_before_anything_starts() {
+    need_docker();
+    let ws = Ws::new("steps:\n  - cmd: BUSYBOX ls -A /workspace\n");
+    ws.file("kept.txt", "kept\n");
+    symlink("../outside/host.txt", ws.ctx().join("escape")).unwrap();
+    let run = ws.run();
+    run.expect(1).never_shows_host_content().left_nothing();
+    let text = run.all();
+    assert!(
+        text.contains("the symlink '")
+            && text.contains(
+                "/ctx/escape' points outside the build context (to '../outside/host.txt')"
+            ),
+        "{text}"
+    );
+    assert!(text.contains("exclude it in .dockerignore"), "{text}");
+    assert!(
+        !text.contains("[acb_step_0] kept.txt"),
+        "no step ran: {text}"
+    );
+
+    // Excluded, it is neither checked nor sent.
+    ws.file(".dockerignore", "escape\n");
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    assert_eq!(
+        run.output_of("acb_step_0"),
+        [".dockerignore", "kept.txt"],
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_symlink_out_of_a_build_context_made_by_a_step_fails_that_build_by_name() {
+    need_docker();
+    let mut images = Images::default();
+    let image = images.add("step-link");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: link
+    cmd: BUSYBOX ln -s ../shared app/shared
+  - id: build
+    build: -t {image} app
+"#
+    ));
+    ws.file("app/Dockerfile", &format!("FROM {BUSYBOX}\nCOPY . /app/\n"));
+    ws.file("shared/lib.txt", "shared\n");
+    let run = ws.run();
+    run.expect(1).left_nothing();
+    let build = run.lines_of("build").join("\n");
+    assert!(
+        build.contains("the symlink 'shared' points outside the build context (to '../shared')"),
+        "{}",
+        run.all()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `-f` and `..`
+
+#[test]
+fn dockerfile_paths_with_dot_dot_are_resolved_in_the_workspace_and_kept_inside_the_context() {
+    need_docker();
+    let mut images = Images::default();
+    let inside = images.add("dotdot-inside");
+    let from_sub = images.add("dotdot-sub");
+    let linked = images.add("dotdot-linked");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: cleaned
+    build: -t {inside} -f sub/../Dockerfile .
+  - id: fromsub
+    workingDirectory: app
+    build: -t {from_sub} -f ../Dockerfile ..
+  - id: linkedout
+    build: -t x-never -f Dockerfile.host .
+    ignoreErrors: true
+  - id: linkedin
+    build: -t {linked} -f Dockerfile.link .
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo built-from-root\n"),
+    );
+    ws.file(
+        "app/Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo built-from-app\n"),
+    );
+    ws.file("sub/keep.txt", "x\n");
+    std::fs::write(
+        ws.outside().join("Dockerfile"),
+        format!("FROM {BUSYBOX}\nRUN echo {HOST_ONLY}\n"),
+    )
+    .unwrap();
+    symlink(
+        ws.outside().join("Dockerfile"),
+        ws.ctx().join("Dockerfile.host"),
+    )
+    .unwrap();
+    symlink("app/Dockerfile", ws.ctx().join("Dockerfile.link")).unwrap();
+
+    let run = ws.run();
+    run.expect(0).never_shows_host_content().left_nothing();
+    let lines = |step: &str| run.lines_of(step).join("\n");
+    // `..` that stays inside is cleaned; `-f` is relative to the step's working directory.
+    assert!(
+        lines("cleaned").contains("built-from-root"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        lines("fromsub").contains("built-from-root"),
+        "{}",
+        run.all()
+    );
+    // A Dockerfile that is a link to a host file: the builder resolves it inside the context,
+    // finds nothing, and the host file is never read. A link inside the context is followed.
+    assert!(
+        lines("linkedout").contains("Cannot locate specified Dockerfile: Dockerfile.host")
+            && lines("linkedout").contains("failed (ignored)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        lines("linkedin").contains("built-from-app"),
+        "{}",
+        run.all()
+    );
+
+    // A Dockerfile outside the build context (even inside /workspace), or a context outside
+    // /workspace: refused when the file is checked, before anything starts (exit 2).
+    std::fs::write(
+        ws.path().join("acr-task.yaml"),
+        r#"steps:
+  - id: parentofcontext
+    workingDirectory: app
+    build: -t x-never -f ../Dockerfile .
+  - id: outofworkspace
+    build: -t x-never -f ../../etc/passwd .
+  - id: contextout
+    build: -t x-never ../..
+"#,
+    )
+    .unwrap();
+    let run = ws.run();
+    run.expect(2).left_nothing();
+    let text = run.all();
+    for expected in [
+        "step `parentofcontext`: the Dockerfile `/workspace/Dockerfile` is outside the build context `/",
+        "step `outofworkspace`: the Dockerfile `/etc/passwd` is outside the build context `/workspace`",
+        "step `contextout`: the build context `../..` resolves to `/`, outside /workspace",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in\n{text}");
+    }
+    assert!(!text.contains("Run ID"), "nothing started: {text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Special files
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn special_files_are_skipped_without_blocking() {
+    need_docker();
+    let mut images = Images::default();
+    let image = images.add("special");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: look
+    cmd: BUSYBOX sh -c 'ls -A /workspace; mkfifo /workspace/made-by-step; ls -A /workspace | grep made-by-step'
+  - id: build
+    build: -t {image} .
+  - id: image
+    cmd: {image} ls -A /ctx
+"#
+    ));
+    ws.file("regular.txt", "regular\n");
+    ws.file("Dockerfile", &format!("FROM {BUSYBOX}\nCOPY . /ctx/\n"));
+    // A fifo (opening it would block until a writer comes), a socket and a character device.
+    mkfifo(&ws.ctx().join("pipe"));
+    let _socket = std::os::unix::net::UnixListener::bind(ws.ctx().join("sock")).unwrap();
+    let made_device = Command::new("mknod")
+        .arg(ws.ctx().join("device"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(made_device, "mknod (the tests run as root)");
+
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    assert_eq!(
+        run.output_of("look"),
+        ["Dockerfile", "regular.txt", "made-by-step"],
+        "only regular files were seeded; the step's own fifo is in the volume\n{}",
+        run.all()
+    );
+    // The build context, read back from the volume, drops the step's fifo too.
+    assert_eq!(
+        run.output_of("image"),
+        ["Dockerfile", "regular.txt"],
+        "{}",
+        run.all()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreadable files
+
+/// The uid/gid taskrun runs as in the unreadable-file test (`nobody`), with the docker group
+/// (to reach the engine's socket) as its only supplementary group.
+const NOBODY: u32 = 65534;
+
+fn docker_gid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/var/run/docker.sock")
+        .expect("the engine's socket at /var/run/docker.sock (scripts/test-env.sh)")
+        .gid()
+}
+
+#[test]
+fn unreadable_files_fail_the_run_by_name_unless_excluded() {
+    need_docker();
+    // Root reads every file, so taskrun runs as `nobody` here (setpriv from util-linux).
+    let ws = Ws::new("steps:\n  - cmd: BUSYBOX ls -A /workspace\n");
+    for dir in [ws.path().to_path_buf(), ws.ctx()] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        ws.path().join("acr-task.yaml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let home = ws.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    ws.file("readable.txt", "ok\n");
+    ws.file("secret.key", "root only\n");
+    std::fs::set_permissions(
+        ws.ctx().join("secret.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        ws.ctx().join("readable.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let as_nobody = || {
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={NOBODY}"))
+            .arg(format!("--regid={NOBODY}"))
+            .arg(format!("--groups={}", docker_gid()))
+            .arg("--")
+            .arg(BIN)
+            .args(["run", "-f", "acr-task.yaml", "--output", "plain", "ctx"])
+            .current_dir(ws.path())
+            .env("TASKRUN_HOME", &home)
+            .env("HOME", &home)
+            .env("DOCKER_CONFIG", &home)
+            .env("NO_COLOR", "1")
+            .env_remove("TASKRUN_REGISTRY")
+            .stdin(Stdio::null());
+        cmd
+    };
+
+    let run = Run::of(as_nobody());
+    run.expect(1).left_nothing();
+    let text = run.all();
+    assert!(
+        text.contains("error checking context: no permission to read from '")
+            && text.contains("/ctx/secret.key'"),
+        "{text}"
+    );
+    assert!(!text.contains("root only"), "{text}");
+
+    // An unreadable directory: named the same way.
+    std::fs::remove_file(ws.ctx().join("secret.key")).unwrap();
+    ws.file("private/key", "root only\n");
+    std::fs::set_permissions(
+        ws.ctx().join("private"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let run = Run::of(as_nobody());
+    run.expect(1).left_nothing();
+    let text = run.all();
+    assert!(
+        text.contains("error checking context: can't stat '") && text.contains("/ctx/private'"),
+        "{text}"
+    );
+
+    // Excluded by .dockerignore: never read, the run goes ahead without it.
+    ws.file(".dockerignore", "private\n");
+    std::fs::set_permissions(
+        ws.ctx().join(".dockerignore"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let run = Run::of(as_nobody());
+    run.expect(0).left_nothing();
+    assert_eq!(
+        run.output_of("acb_step_0"),
+        [".dockerignore", "readable.txt"],
+        "{}",
+        run.all()
+    );
+}
