@@ -7,200 +7,64 @@
 //! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
 //! test instead of blocking it; no assertion depends on timing.
 
+mod common;
+
+use std::ops::Deref;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const BUSYBOX: &str = "taskrun-busybox:latest";
+use common::{BUSYBOX, Images, Run, bin, need_docker};
+
 /// Only guards against a hang; never reached by a passing run.
 const GUARD_TIMEOUT: &str = "600";
-
-fn need_docker() {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
-}
-
-fn docker(args: &[&str]) -> (bool, String) {
-    let out = Command::new("docker").args(args).output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-/// Containers, networks and volumes still labelled by the taskrun process `pid`.
-fn leftovers(pid: u32) -> Vec<String> {
-    let label = format!("label=io.taskrun.pid={pid}");
-    let mut found = Vec::new();
-    for (what, format) in [
-        (&["ps", "-a"][..], "{{.Names}}"),
-        (&["network", "ls"][..], "{{.Name}}"),
-        (&["volume", "ls"][..], "{{.Name}}"),
-    ] {
-        let mut args = what.to_vec();
-        args.extend(["--filter", &label, "--format", format]);
-        let (ok, out) = docker(&args);
-        assert!(ok, "{out}");
-        found.extend(out.lines().filter(|l| !l.is_empty()).map(str::to_owned));
-    }
-    found
-}
-
-/// Removes images when dropped.
-#[derive(Default)]
-struct Images(Vec<String>);
-
-impl Images {
-    fn add(&mut self, name: &str) -> String {
-        let reference = format!("taskrun-ctx-{name}-{}:1", std::process::id());
-        self.0.push(reference.clone());
-        reference
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        for image in &self.0 {
-            let _ = docker(&["rmi", "-f", image]);
-        }
-    }
-}
-
-/// A temporary directory: `acr-task.yaml`, the CONTEXT `ctx/`, files `outside/` it.
-struct Ws {
-    dir: tempfile::TempDir,
-}
 
 /// Text only the host has: it must never show up in a container, an image or the output.
 const HOST_ONLY: &str = "HOST-ONLY-CONTENT-7f3a";
 
+/// A task directory ([`common::Ws`]) with a directory `outside/` next to the CONTEXT, holding
+/// `host.txt` ([`HOST_ONLY`]).
+struct Ws(common::Ws);
+
+impl Deref for Ws {
+    type Target = common::Ws;
+
+    fn deref(&self) -> &common::Ws {
+        &self.0
+    }
+}
+
 impl Ws {
     fn new(task: &str) -> Self {
-        let ws = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::write(
-            ws.path().join("acr-task.yaml"),
-            task.replace("BUSYBOX", BUSYBOX),
-        )
-        .unwrap();
-        std::fs::create_dir_all(ws.ctx()).unwrap();
+        let ws = Self(common::Ws::new(task));
         std::fs::create_dir_all(ws.outside()).unwrap();
         std::fs::write(ws.outside().join("host.txt"), format!("{HOST_ONLY}\n")).unwrap();
         ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ctx(&self) -> PathBuf {
-        self.path().join("ctx")
     }
 
     fn outside(&self) -> PathBuf {
         self.path().join("outside")
     }
 
-    fn file(&self, rel: &str, content: &str) {
-        let p = self.ctx().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "-f", "acr-task.yaml", "--output", "plain"])
-            .args(["--timeout", GUARD_TIMEOUT, "ctx"])
-            .current_dir(self.path())
-            .env("TASKRUN_HOME", self.path().join("home"))
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .env_remove("GITHUB_ACTIONS")
-            .stdin(Stdio::null());
-        cmd
-    }
-
+    /// `taskrun run --output plain` with a guard `--timeout`.
     fn run(&self) -> Run {
-        Run::of(self.command())
+        self.0
+            .run(&["--output", "plain", "--timeout", GUARD_TIMEOUT])
     }
 }
 
-struct Run {
-    pid: u32,
-    out: Output,
+/// The image `name` of this test process, removed with `images`.
+fn image(images: &mut Images, name: &str) -> String {
+    images.add(&format!("taskrun-ctx-{name}-{}:1", std::process::id()))
 }
 
-impl Run {
-    fn of(mut cmd: Command) -> Self {
-        let child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        Self {
-            pid,
-            out: child.wait_with_output().unwrap(),
-        }
-    }
+trait NoHostContent {
+    fn never_shows_host_content(&self) -> &Self;
+}
 
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-
-    fn all(&self) -> String {
-        format!(
-            "--- stdout\n{}\n--- stderr\n{}",
-            self.stdout(),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
-    }
-
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(self.out.status.code(), Some(code), "{}", self.all());
-        self
-    }
-
-    fn lines_of(&self, step: &str) -> Vec<String> {
-        let prefix = format!("[{step}] ");
-        self.stdout()
-            .lines()
-            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-            .collect()
-    }
-
-    /// What the step's container printed: its lines without taskrun's own `started` and
-    /// `succeeded after …` lines.
-    fn output_of(&self, step: &str) -> Vec<String> {
-        self.lines_of(step)
-            .into_iter()
-            .filter(|l| l != "started" && !l.starts_with("succeeded after "))
-            .collect()
-    }
-
-    fn has(&self, step: &str, line: &str) -> bool {
-        self.lines_of(step).iter().any(|l| l == line)
-    }
-
+impl NoHostContent for Run {
     fn never_shows_host_content(&self) -> &Self {
         assert!(!self.all().contains(HOST_ONLY), "{}", self.all());
-        self
-    }
-
-    fn left_nothing(&self) -> &Self {
-        let left = leftovers(self.pid);
-        assert!(left.is_empty(), "left {left:?}");
         self
     }
 }
@@ -210,12 +74,12 @@ impl Run {
 
 #[test]
 fn symlinks_reach_the_workspace_and_the_builder_as_links_never_as_their_targets() {
-    need_docker();
+    let _engine = need_docker();
     let mut images = Images::default();
-    let copied = images.add("links");
-    let copy_abs = images.add("copy-abs");
-    let copy_dir = images.add("copy-dir");
-    let copy_in = images.add("copy-in");
+    let copied = image(&mut images, "links");
+    let copy_abs = image(&mut images, "copy-abs");
+    let copy_dir = image(&mut images, "copy-dir");
+    let copy_in = image(&mut images, "copy-in");
     let ws = Ws::new(&format!(
         r#"steps:
   - id: look
@@ -257,28 +121,28 @@ fn symlinks_reach_the_workspace_and_the_builder_as_links_never_as_their_targets(
     // written; an absolute target is looked up in the container, where it does not exist.
     for (step, prefix, dir) in [("look", "", "/workspace"), ("image", "image ", "/ctx")] {
         assert!(
-            run.has(step, &format!("{prefix}abs -> {host}")),
+            run.has_line(step, &format!("{prefix}abs -> {host}")),
             "{}",
             run.all()
         );
         assert!(
-            run.has(step, &format!("{prefix}abs-dir -> {outside}")),
+            run.has_line(step, &format!("{prefix}abs-dir -> {outside}")),
             "{}",
             run.all()
         );
         assert!(
-            run.has(step, &format!("{prefix}in -> data/in.txt")),
+            run.has_line(step, &format!("{prefix}in -> data/in.txt")),
             "{}",
             run.all()
         );
         assert!(
-            run.has(step, &format!("{prefix}abs unreadable")),
+            run.has_line(step, &format!("{prefix}abs unreadable")),
             "{dir}: {}",
             run.all()
         );
     }
-    assert!(run.has("look", "inside the context"), "{}", run.all());
-    assert!(run.has("look", "abs-dir empty"), "{}", run.all());
+    assert!(run.has_line("look", "inside the context"), "{}", run.all());
+    assert!(run.has_line("look", "abs-dir empty"), "{}", run.all());
     // `COPY <link>` resolves the link inside the context (the engine's rule): an absolute link
     // to a host path finds nothing, a link inside the context copies its target.
     for step in ["copyabs", "copydir"] {
@@ -290,12 +154,16 @@ fn symlinks_reach_the_workspace_and_the_builder_as_links_never_as_their_targets(
             run.all()
         );
     }
-    assert!(run.has("copied", "inside the context"), "{}", run.all());
+    assert!(
+        run.has_line("copied", "inside the context"),
+        "{}",
+        run.all()
+    );
 }
 
 #[test]
 fn a_relative_symlink_out_of_the_context_is_refused_before_anything_starts() {
-    need_docker();
+    let _engine = need_docker();
     let ws = Ws::new("steps:\n  - cmd: BUSYBOX ls -A /workspace\n");
     ws.file("kept.txt", "kept\n");
     symlink("../outside/host.txt", ws.ctx().join("escape")).unwrap();
@@ -329,9 +197,9 @@ fn a_relative_symlink_out_of_the_context_is_refused_before_anything_starts() {
 
 #[test]
 fn a_symlink_out_of_a_build_context_made_by_a_step_fails_that_build_by_name() {
-    need_docker();
+    let _engine = need_docker();
     let mut images = Images::default();
-    let image = images.add("step-link");
+    let image = image(&mut images, "step-link");
     let ws = Ws::new(&format!(
         r#"steps:
   - id: link
@@ -357,11 +225,11 @@ fn a_symlink_out_of_a_build_context_made_by_a_step_fails_that_build_by_name() {
 
 #[test]
 fn dockerfile_paths_with_dot_dot_are_resolved_in_the_workspace_and_kept_inside_the_context() {
-    need_docker();
+    let _engine = need_docker();
     let mut images = Images::default();
-    let inside = images.add("dotdot-inside");
-    let from_sub = images.add("dotdot-sub");
-    let linked = images.add("dotdot-linked");
+    let inside = image(&mut images, "dotdot-inside");
+    let from_sub = image(&mut images, "dotdot-sub");
+    let linked = image(&mut images, "dotdot-linked");
     let ws = Ws::new(&format!(
         r#"steps:
   - id: cleaned
@@ -463,9 +331,9 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn special_files_are_skipped_without_blocking() {
-    need_docker();
+    let _engine = need_docker();
     let mut images = Images::default();
-    let image = images.add("special");
+    let image = image(&mut images, "special");
     let ws = Ws::new(&format!(
         r#"steps:
   - id: look
@@ -522,7 +390,7 @@ fn docker_gid() -> u32 {
 
 #[test]
 fn unreadable_files_fail_the_run_by_name_unless_excluded() {
-    need_docker();
+    let _engine = need_docker();
     // Root reads every file, so taskrun runs as `nobody` here (setpriv from util-linux).
     let ws = Ws::new("steps:\n  - cmd: BUSYBOX ls -A /workspace\n");
     for dir in [ws.path().to_path_buf(), ws.ctx()] {
@@ -554,7 +422,7 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
             .arg(format!("--regid={NOBODY}"))
             .arg(format!("--groups={}", docker_gid()))
             .arg("--")
-            .arg(BIN)
+            .arg(bin())
             .args(["run", "-f", "acr-task.yaml", "--output", "plain", "ctx"])
             .current_dir(ws.path())
             .env("TASKRUN_HOME", &home)
@@ -566,7 +434,7 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
         cmd
     };
 
-    let run = Run::of(as_nobody());
+    let run = Run::of(&mut as_nobody());
     run.expect(1).left_nothing();
     let text = run.all();
     assert!(
@@ -584,7 +452,7 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
         std::fs::Permissions::from_mode(0o700),
     )
     .unwrap();
-    let run = Run::of(as_nobody());
+    let run = Run::of(&mut as_nobody());
     run.expect(1).left_nothing();
     let text = run.all();
     assert!(
@@ -599,7 +467,7 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let run = Run::of(as_nobody());
+    let run = Run::of(&mut as_nobody());
     run.expect(0).left_nothing();
     assert_eq!(
         run.output_of("acb_step_0"),

@@ -16,147 +16,33 @@
 //! of dead runs). Leftover checks are scoped to the child's pid label. No assertion depends on
 //! timing; generous deadlines only turn a hang into a failure.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, mpsc};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::{
+    BUSYBOX, HANG, Images, Run, Ws, docker, engine_answers, free_port, leftovers, manifest_digest,
+    need_docker, need_docker_alone, try_docker, unique,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const BUSYBOX: &str = "taskrun-busybox:latest";
-const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// The open registry of scripts/test-env.sh, behind every fault proxy.
 const REGISTRY: &str = "127.0.0.1:5000";
-/// How long a taskrun process may take before the test calls it hung.
-const HANG: Duration = Duration::from_secs(240);
-
-static ENGINE: RwLock<()> = RwLock::new(());
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-static BIN_COPY: OnceLock<PathBuf> = OnceLock::new();
-
-/// The binary under test, hard-linked (or copied) when first used: these tests run for
-/// minutes, and another build into the same target directory (another worktree, `cargo install
-/// --target-dir`) must not swap the binary under them. Links of test processes that are gone are
-/// removed.
-fn bin() -> &'static Path {
-    BIN_COPY.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("faults-bin");
-        std::fs::create_dir_all(&dir).unwrap();
-        for entry in std::fs::read_dir(&dir).unwrap().map_while(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("taskrun-")
-                && !Path::new(&format!("/proc/{pid}")).exists()
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        let link = dir.join(format!("taskrun-{}", std::process::id()));
-        let _ = std::fs::remove_file(&link);
-        if std::fs::hard_link(BIN, &link).is_err() {
-            std::fs::copy(BIN, &link).unwrap();
-        }
-        link
-    })
-}
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: the engine, task directories, runs
+// Helpers: task directories, leftovers
 
-fn engine_answers() -> bool {
-    Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn check_docker() {
-    assert!(
-        engine_answers(),
-        "need a Docker engine: run scripts/test-env.sh"
-    );
-}
-
-/// Checks the engine and holds the shared lock for the rest of the test.
-fn need_docker() -> RwLockReadGuard<'static, ()> {
-    let guard = ENGINE.read().unwrap_or_else(|e| e.into_inner());
-    check_docker();
-    guard
-}
-
-/// Checks the engine and holds the lock exclusively (no other test's run starts meanwhile).
-fn need_docker_alone() -> RwLockWriteGuard<'static, ()> {
-    let guard = ENGINE.write().unwrap_or_else(|e| e.into_inner());
-    check_docker();
-    guard
-}
-
-/// A name unique to this process and call, usable in image names.
-fn unique(what: &str) -> String {
-    format!(
-        "{what}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Runs the docker CLI; returns (success, stdout + stderr).
-fn docker(args: &[&str]) -> (bool, String) {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("need the docker CLI: run scripts/test-env.sh");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-/// The docker CLI, asserting success; returns stdout.
-fn docker_ok(args: &[&str]) -> String {
-    let (ok, out) = docker(args);
-    assert!(ok, "docker {args:?}: {out}");
-    out
-}
-
-/// Containers, networks and volumes labelled `io.taskrun.run` by the taskrun process `pid`.
-fn leftovers(pid: u32) -> Vec<String> {
-    let pid_label = format!("label=io.taskrun.pid={pid}");
-    let mut found = Vec::new();
-    for (what, format) in [
-        (&["ps", "-a"][..], "{{.Names}}"),
-        (&["network", "ls"][..], "{{.Name}}"),
-        (&["volume", "ls"][..], "{{.Name}}"),
-    ] {
-        let mut args = what.to_vec();
-        args.extend([
-            "--filter",
-            "label=io.taskrun.run",
-            "--filter",
-            &pid_label,
-            "--format",
-            format,
-        ]);
-        found.extend(
-            docker_ok(&args)
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
-    }
-    found
+/// A task directory whose runs reach the engine on the default socket (the dockerd these tests
+/// stop and restart), whatever `DOCKER_HOST` the tests run with.
+fn task_dir(task: &str) -> Ws {
+    Ws::new(task).without_env("DOCKER_HOST")
 }
 
 /// What the dead run `pid` left on the engine, checked against `expected` name suffixes. Every
@@ -181,11 +67,11 @@ fn left_behind(pid: u32, expected: &[&str]) -> Vec<String> {
 /// of the dead run `pid` is left. When `left` was not empty, the run says it removed leftovers
 /// (unless another run got there first, see [`left_behind`]).
 fn next_run_removes(pid: u32, left: &[String]) {
-    let next = Ws::new(&format!(
+    let next = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: hi\n    cmd: {BUSYBOX} echo hi\n"
     ));
     let run = next.run(&["--output", "plain"]);
-    run.expect(0);
+    run.expect_no_panic(0);
     if !left.is_empty()
         && !run
             .stdout
@@ -196,305 +82,19 @@ fn next_run_removes(pid: u32, left: &[String]) {
     assert_eq!(leftovers(pid), Vec::<String>::new());
 }
 
-/// Removes the listed image references when dropped (also when an assertion fails).
-#[derive(Default)]
-struct Images(Vec<String>);
-
-impl Images {
-    /// Tags the local busybox as `reference` (an image to push) and remembers it.
-    fn tag(&mut self, reference: &str) -> String {
-        docker_ok(&["tag", BUSYBOX, reference]);
-        self.0.push(reference.to_owned());
-        reference.to_owned()
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        if !self.0.is_empty() {
-            let mut args = vec!["rmi", "-f"];
-            args.extend(self.0.iter().map(String::as_str));
-            let _ = docker(&args);
-        }
-    }
-}
-
-/// The digest the registry at `registry` reports for `repo:tag` (`None`: not there).
-fn registry_digest(registry: &str, repo: &str, tag: &str) -> Option<String> {
-    let out = Command::new("curl")
-        .args(["-sI", "-m", "10", "-H", &format!("Accept: {MANIFEST_V2}")])
-        .arg(format!("http://{registry}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !text.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("docker-content-digest")
-            .then(|| v.trim().to_owned())
-    })
-}
-
-/// A loopback TCP port with nothing listening on it.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A temporary task directory: `acr-task.yaml`, the CONTEXT `ctx/`, and `TASKRUN_HOME`.
-struct Ws {
-    dir: tempfile::TempDir,
-}
-
-impl Ws {
-    fn new(task: &str) -> Self {
-        let ws = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(ws.ctx()).unwrap();
-        std::fs::write(ws.path().join("acr-task.yaml"), task).unwrap();
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ctx(&self) -> PathBuf {
-        self.path().join("ctx")
-    }
-
-    /// Writes a file into the context.
-    fn file(&self, rel: &str, content: &str) {
-        std::fs::write(self.ctx().join(rel), content).unwrap();
-    }
-
-    /// `taskrun run -f acr-task.yaml ARGS… ctx` with `env`, not yet started.
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(bin());
-        cmd.arg("run")
-            .arg("-f")
-            .arg(self.path().join("acr-task.yaml"))
-            .args(args)
-            .arg(self.ctx())
-            .current_dir(self.path())
-            .env("TASKRUN_HOME", self.path().join("home"))
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("DOCKER_HOST")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    /// Runs to completion (a hang fails the test).
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_env(args, &[])
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        Live::new(self.command(args, env).spawn().unwrap()).finish()
-    }
-
-    /// Starts a run whose stdout is read line by line as it comes.
-    fn start(&self, args: &[&str]) -> Live {
-        Live::new(self.command(args, &[]).spawn().unwrap())
-    }
-}
-
-/// A finished `taskrun` process.
-#[derive(Debug)]
-struct Run {
-    pid: u32,
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
-    }
-
-    /// Asserts the exit code, showing the whole output when it differs.
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n{}", self.all());
-        assert!(!self.all().contains("panicked"), "{}", self.all());
-        self
-    }
-
-    /// Asserts that the output contains every one of `parts`.
-    fn says(&self, parts: &[&str]) -> &Self {
-        for p in parts {
-            assert!(
-                self.all().contains(p),
-                "no `{p}` in the output\n{}",
-                self.all()
-            );
-        }
-        self
-    }
-
-    /// Step id → status, from the json `run_finished` event (`--output json` runs only).
-    fn statuses(&self) -> BTreeMap<String, String> {
-        let last: Value = self
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .next_back()
-            .unwrap_or_default();
-        assert_eq!(last["event"], "run_finished", "{}", self.all());
-        last["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["id"].as_str().unwrap().to_owned(),
-                    s["status"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// Plain-mode output lines of one step (`[id] line` without the prefix).
-    fn lines_of(&self, step: &str) -> Vec<&str> {
-        let prefix = format!("[{step}] ");
-        self.stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix(&prefix))
-            .collect()
-    }
-}
-
-fn exit_code(status: &std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-/// A running `taskrun` whose stdout lines arrive on a channel.
-struct Live {
-    child: Child,
-    started: Instant,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Live {
-    fn new(mut child: Child) -> Self {
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        Self {
-            child,
-            started: Instant::now(),
-            lines,
-            seen: Vec::new(),
-            stderr: Some(stderr),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Reads output until a line equals `line`.
-    fn wait_for(&mut self, line: &str) {
-        let deadline = Instant::now() + HANG;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    let found = l == line;
-                    self.seen.push(l);
-                    if found {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "no line `{line}` ({e:?}); output so far:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{signal} failed");
-    }
-
-    /// Waits for the process to exit; a process still running after [`HANG`] is killed and
-    /// fails the test.
-    fn finish(mut self) -> Run {
-        let deadline = Instant::now() + HANG;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let mut out = self.seen.join("\n");
-                for l in self.lines.try_iter() {
-                    out.push('\n');
-                    out.push_str(&l);
-                }
-                panic!("taskrun hung (killed after {HANG:?}); output so far:\n{out}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let took = self.started.elapsed();
-        let mut stdout = self.seen.join("\n");
-        for l in self.lines.iter() {
-            stdout.push('\n');
-            stdout.push_str(&l);
-        }
-        Run {
-            pid: self.child.id(),
-            code: exit_code(&status),
-            stdout,
-            stderr: self.stderr.take().unwrap().join().unwrap(),
-            took,
-        }
-    }
-}
-
 /// Prints a figure for docs/faults.md (shown with `--nocapture`).
 fn figure(what: &str, took: Duration) {
     eprintln!("FIGURE {what}: {:.1}s", took.as_secs_f64());
+}
+
+/// Pushes busybox, tagged `<registry>/<unique name>:v1`, with `--output mode`; returns the
+/// run, the image, its repository, and the local tag (removed when dropped).
+fn push(registry: &str, name: &str, mode: &str) -> (Run, String, String, Images) {
+    let mut images = Images::default();
+    let repo = unique(name);
+    let image = images.tag(&format!("{registry}/{repo}:v1"));
+    let run = task_dir(&push_task(&[&image])).run(&["--output", mode]);
+    (run, image, repo, images)
 }
 
 fn push_task(images: &[&str]) -> String {
@@ -787,13 +387,13 @@ fn an_unreachable_engine_exits_3_naming_the_endpoint_and_what_to_check() {
             "it answered HTTP 404 (404 page not found), which is not a Docker engine's answer",
         ),
     ];
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: hi\n    cmd: {BUSYBOX} echo hi\n"
     ));
     for (host, why) in cases {
         for mode in ["plain", "json"] {
             let run = ws.run_env(&["--output", mode], &[("DOCKER_HOST", &host)]);
-            run.expect(3).says(&[
+            run.expect_no_panic(3).says(&[
                 &format!("error: cannot reach the Docker engine at {host}: "),
                 why,
                 "DOCKER_HOST",
@@ -823,12 +423,12 @@ fn an_engine_endpoint_that_never_answers_exits_3_after_the_connect_timeout() {
             }
         });
     }
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: hi\n    cmd: {BUSYBOX} echo hi\n"
     ));
     let host = format!("tcp://127.0.0.1:{port}");
     let run = ws.run_env(&[], &[("DOCKER_HOST", &host)]);
-    run.expect(3).says(&[
+    run.expect_no_panic(3).says(&[
         &format!("cannot reach the Docker engine at {host}: no answer within 30s"),
         "DOCKER_HOST",
     ]);
@@ -874,9 +474,9 @@ fn restore_engine() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(engine_answers(), "the engine is not back");
-    docker_ok(&["image", "inspect", "--format", "{{.Id}}", BUSYBOX]);
+    docker(&["image", "inspect", "--format", "{{.Id}}", BUSYBOX]);
     assert!(
-        registry_digest(REGISTRY, "busybox", "latest").is_some(),
+        manifest_digest(REGISTRY, "busybox", "latest", None).is_some(),
         "the registry on {REGISTRY} is not back"
     );
 }
@@ -904,7 +504,7 @@ fn an_engine_restart_mid_run_exits_3_and_the_next_run_removes_the_leftovers() {
     let dockerd = dockerd_pid();
     // The trap makes the container stop at once when dockerd stops it (a plain `sleep` as pid 1
     // ignores SIGTERM and is killed after the 10 s stop timeout).
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         r#"version: v1.0.0
 steps:
   - id: sleeper
@@ -935,7 +535,7 @@ steps:
     figure("dockerd SIGTERM to taskrun exit", stopping.elapsed());
     figure("run until exit after the engine went away", run.took);
     eprintln!("{}", run.all());
-    run.expect(3).says(&[
+    run.expect_no_panic(3).says(&[
         "cannot reach the Docker engine at unix:///var/run/docker.sock",
         "the engine went away during the run; failed to run step ID: sleeper",
         "is removed by the next taskrun run on this host",
@@ -956,12 +556,12 @@ steps:
 #[test]
 fn a_push_to_a_registry_that_is_down_fails_after_three_attempts_naming_the_image() {
     let _engine = need_docker();
-    let mut images = Images::default();
-    let repo = unique("trfault-down");
-    let image = images.tag(&format!("127.0.0.1:{}/{repo}:v1", free_port()));
-    let ws = Ws::new(&push_task(&[&image]));
-    let run = ws.run(&["--output", "plain"]);
-    run.expect(1).says(&[
+    let (run, image, _, _images) = push(
+        &format!("127.0.0.1:{}", free_port()),
+        "trfault-down",
+        "plain",
+    );
+    run.expect_no_panic(1).says(&[
         &format!("Pushing image: {image}, attempt 3"),
         &format!(
             "failed to push images successfully (3 attempts): push `{image}` failed: \
@@ -978,15 +578,11 @@ fn a_push_to_a_registry_that_is_down_fails_after_three_attempts_naming_the_image
 fn a_push_through_a_slow_registry_succeeds() {
     let _engine = need_docker();
     let proxy = FaultProxy::start(Fault::Slow(Duration::from_millis(300)));
-    let mut images = Images::default();
-    let repo = unique("trfault-slow");
-    let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&push_task(&[&image]));
-    let run = ws.run(&["--output", "plain"]);
-    run.expect(0)
+    let (run, image, repo, _images) = push(&proxy.host(), "trfault-slow", "plain");
+    run.expect_no_panic(0)
         .says(&[&format!("Successfully pushed image: {image}")]);
     assert!(!run.stdout.contains("attempt 2"), "{}", run.all());
-    let digest = registry_digest(REGISTRY, &repo, "v1").expect("pushed through the proxy");
+    let digest = manifest_digest(REGISTRY, &repo, "v1", None).expect("pushed through the proxy");
     assert!(run.stdout.contains(&digest), "{}", run.all());
     assert!(proxy.count("fwd") > 3, "{:?}", proxy.log());
     figure("push, slow registry", run.took);
@@ -1002,12 +598,8 @@ fn a_push_succeeds_when_the_engine_retries_after_500s() {
         method: "",
         path: "",
     });
-    let mut images = Images::default();
-    let repo = unique("trfault-500-then-ok");
-    let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&push_task(&[&image]));
-    let run = ws.run(&["--output", "plain"]);
-    run.expect(0).says(&[
+    let (run, image, repo, _images) = push(&proxy.host(), "trfault-500-then-ok", "plain");
+    run.expect_no_panic(0).says(&[
         "[push] Retrying in 5 seconds",
         &format!("Successfully pushed image: {image}"),
     ]);
@@ -1018,7 +610,7 @@ fn a_push_succeeds_when_the_engine_retries_after_500s() {
         run.all()
     );
     assert_eq!(proxy.count("500"), 3, "{:?}", proxy.log());
-    assert!(registry_digest(REGISTRY, &repo, "v1").is_some());
+    assert!(manifest_digest(REGISTRY, &repo, "v1", None).is_some());
     figure("push, first 3 requests 500", run.took);
 }
 
@@ -1031,18 +623,14 @@ fn a_push_succeeds_on_taskruns_second_attempt_after_a_500_on_the_manifest() {
         method: "PUT",
         path: "/manifests/",
     });
-    let mut images = Images::default();
-    let repo = unique("trfault-manifest-500");
-    let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&push_task(&[&image]));
-    let run = ws.run(&["--output", "plain"]);
-    run.expect(0).says(&[
+    let (run, image, repo, _images) = push(&proxy.host(), "trfault-manifest-500", "plain");
+    run.expect_no_panic(0).says(&[
         &format!("Pushing image: {image}, attempt 2"),
         &format!("Successfully pushed image: {image}"),
     ]);
     assert!(!run.stdout.contains("attempt 3"), "{}", run.all());
     assert_eq!(proxy.count("500"), 1, "{:?}", proxy.log());
-    assert!(registry_digest(REGISTRY, &repo, "v1").is_some());
+    assert!(manifest_digest(REGISTRY, &repo, "v1", None).is_some());
     figure("push, first manifest upload 500", run.took);
 }
 
@@ -1050,12 +638,8 @@ fn a_push_succeeds_on_taskruns_second_attempt_after_a_500_on_the_manifest() {
 fn a_push_to_a_registry_answering_500_fails_after_the_retries_naming_the_image() {
     let _engine = need_docker();
     let proxy = FaultProxy::start(Fault::Always500);
-    let mut images = Images::default();
-    let repo = unique("trfault-500");
-    let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&push_task(&[&image]));
-    let run = ws.run(&["--output", "json"]);
-    run.expect(1).says(&[
+    let (run, image, repo, _images) = push(&proxy.host(), "trfault-500", "json");
+    run.expect_no_panic(1).says(&[
         &format!("Pushing image: {image}, attempt 3"),
         &format!(
             "failed to push images successfully (3 attempts): push `{image}` failed: \
@@ -1063,7 +647,7 @@ fn a_push_to_a_registry_answering_500_fails_after_the_retries_naming_the_image()
         ),
     ]);
     assert_eq!(run.statuses()["push"], "failed");
-    assert_eq!(registry_digest(REGISTRY, &repo, "v1"), None);
+    assert_eq!(manifest_digest(REGISTRY, &repo, "v1", None), None);
     assert_eq!(proxy.count("fwd"), 0, "{:?}", proxy.log());
     assert_eq!(leftovers(run.pid), Vec::<String>::new());
     figure("push, registry always 500", run.took);
@@ -1076,11 +660,11 @@ fn a_push_to_a_stalled_registry_is_stopped_by_the_step_timeout() {
     let mut images = Images::default();
     let repo = unique("trfault-stall");
     let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: push\n    push: [\"{image}\"]\n    timeout: 5\n"
     ));
     let run = ws.run(&["--output", "json"]);
-    run.expect(1)
+    run.expect_no_panic(1)
         .says(&["failed to run step ID: push: timed out after 5s"]);
     assert_eq!(run.statuses()["push"], "timedout", "{}", run.all());
     assert!(proxy.count("stall") > 0, "{:?}", proxy.log());
@@ -1113,12 +697,12 @@ fn refused_credentials_fail_at_once_saying_authentication_failed_without_the_pas
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    let ws = Ws::new(&push_task(&[&image]));
+    let ws = task_dir(&push_task(&[&image]));
     let credential =
         format!(r#"{{"registry":"127.0.0.1:5001","username":"taskrun","password":"{password}"}}"#);
     for mode in ["plain", "json"] {
         let run = ws.run(&["--output", mode, "--credential", &credential]);
-        run.expect(1).says(&[
+        run.expect_no_panic(1).says(&[
             &format!(
                 "authentication failed: registry `127.0.0.1:5001` refused the credentials for \
                  `{image}`"
@@ -1132,12 +716,12 @@ fn refused_credentials_fail_at_once_saying_authentication_failed_without_the_pas
     }
     // No credentials at all: the same failure, naming the registry.
     let run = ws.run(&["--output", "plain"]);
-    run.expect(1).says(&[
+    run.expect_no_panic(1).says(&[
         "authentication failed: registry `127.0.0.1:5001`",
         "no basic auth credentials",
     ]);
     assert_eq!(
-        registry_digest("127.0.0.1:5001", &repo, "v1"),
+        manifest_digest("127.0.0.1:5001", &repo, "v1", None),
         None,
         "nothing was pushed"
     );
@@ -1205,7 +789,7 @@ impl Drop for Tmpfs {
 
 /// The engine-side directory of the run's volume ending in `suffix`.
 fn volume_dir(pid: u32, suffix: &str) -> PathBuf {
-    let names = docker_ok(&[
+    let names = docker(&[
         "volume",
         "ls",
         "--filter",
@@ -1217,7 +801,7 @@ fn volume_dir(pid: u32, suffix: &str) -> PathBuf {
         .lines()
         .find(|n| n.ends_with(suffix))
         .unwrap_or_else(|| panic!("no volume *{suffix} of pid {pid}: {names}"));
-    PathBuf::from(docker_ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", name]).trim())
+    PathBuf::from(docker(&["volume", "inspect", "--format", "{{.Mountpoint}}", name]).trim())
 }
 
 #[test]
@@ -1226,7 +810,7 @@ fn a_workspace_the_engine_cannot_remove_is_reported_and_the_next_run_removes_it(
     // As above, but the tmpfs stays mounted until the run ends: the engine cannot remove a
     // volume whose directory is a mount point, the run says so (and still exits 1 for the
     // step), and once the mount is gone the next run removes the volume.
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         r#"version: v1.0.0
 steps:
   - id: wait
@@ -1242,7 +826,7 @@ steps:
     let tmpfs = Tmpfs::mount(&workspace, "1m");
     std::fs::write(volume_dir(pid, "-home").join("full"), "").unwrap();
     let run = live.finish();
-    run.expect(1).says(&[
+    run.expect_no_panic(1).says(&[
         "No space left on device",
         "failed to run step ID: fill: exit status 1",
         "Failed to delete volume: taskrun-",
@@ -1264,7 +848,7 @@ fn a_full_workspace_fails_the_step_and_the_run_still_cleans_up() {
     // `wait` holds the run until the workspace is full (a 1 MiB tmpfs over the volume's
     // directory on the engine host); `fill` then writes 4 MiB into /workspace. The steps wait
     // for marker files in the home volume, which the test writes on the host.
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         r#"version: v1.0.0
 steps:
   - id: wait
@@ -1289,7 +873,7 @@ steps:
     tmpfs.detach();
     std::fs::write(home.join("go"), "").unwrap();
     let run = live.finish();
-    run.expect(1).says(&[
+    run.expect_no_panic(1).says(&[
         "No space left on device",
         "failed to run step ID: fill: exit status 1",
     ]);
@@ -1317,7 +901,7 @@ fn sigterm_during_a_stalled_push_exits_130_at_once_and_removes_everything() {
     let mut images = Images::default();
     let repo = unique("trfault-sigterm-push");
     let image = images.tag(&format!("{}/{repo}:v1", proxy.host()));
-    let ws = Ws::new(&push_task(&[&image]));
+    let ws = task_dir(&push_task(&[&image]));
     let mut live = ws.start(&["--output", "plain"]);
     live.wait_for(&format!("[push] Pushing image: {image}, attempt 1"));
     // Wait until the engine is stuck on the registry, then interrupt.
@@ -1333,15 +917,15 @@ fn sigterm_during_a_stalled_push_exits_130_at_once_and_removes_everything() {
         "SIGTERM during a stalled push, signal to exit",
         signalled.elapsed(),
     );
-    run.expect(130).says(&["[push] cancelled"]);
+    run.expect_no_panic(130).says(&["[push] cancelled"]);
     assert!(!run.stdout.contains("attempt 2"), "{}", run.all());
     assert_eq!(leftovers(run.pid), Vec::<String>::new());
-    assert_eq!(registry_digest(REGISTRY, &repo, "v1"), None);
+    assert_eq!(manifest_digest(REGISTRY, &repo, "v1", None), None);
 }
 
 /// Containers whose command contains `marker` (a build's RUN containers carry no label).
 fn containers_running(marker: &str) -> Vec<String> {
-    docker_ok(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"])
+    docker(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"])
         .lines()
         .filter(|l| l.contains(marker))
         .map(str::to_owned)
@@ -1350,7 +934,7 @@ fn containers_running(marker: &str) -> Vec<String> {
 
 fn signal_during_a_build(signal: &str) -> (Run, String) {
     let marker = unique("trfault-build");
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: build\n    build: -t {marker}:v1 .\n"
     ));
     ws.file(
@@ -1383,10 +967,10 @@ fn wait_until_gone(marker: &str) {
 fn sigint_during_a_build_exits_130_and_leaves_nothing() {
     let _engine = need_docker();
     let (run, marker) = signal_during_a_build("INT");
-    run.expect(130).says(&["[build] cancelled"]);
+    run.expect_no_panic(130).says(&["[build] cancelled"]);
     assert_eq!(leftovers(run.pid), Vec::<String>::new());
     wait_until_gone(&marker);
-    let (ok, _) = docker(&["image", "inspect", &format!("{marker}:v1")]);
+    let (ok, _) = try_docker(&["image", "inspect", &format!("{marker}:v1")]);
     assert!(!ok, "a cancelled build tags no image");
 }
 
@@ -1405,7 +989,7 @@ fn sigkill_during_a_build_leaves_only_what_the_next_run_removes() {
 #[test]
 fn a_second_sigint_exits_130_at_once_and_the_next_run_removes_the_rest() {
     let _engine = need_docker_alone();
-    let ws = Ws::new(&format!(
+    let ws = task_dir(&format!(
         "version: v1.0.0\nsteps:\n  - id: sleeper\n    cmd: {BUSYBOX} sh -c 'echo sleeping; sleep 300'\n"
     ));
     let mut live = ws.start(&["--output", "plain"]);
@@ -1413,7 +997,7 @@ fn a_second_sigint_exits_130_at_once_and_the_next_run_removes_the_rest() {
     live.signal("INT");
     live.signal("INT");
     let run = live.finish();
-    run.expect(130);
+    run.expect_no_panic(130);
     let left = leftovers(run.pid);
     next_run_removes(run.pid, &left);
 }

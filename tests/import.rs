@@ -10,41 +10,18 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use base64::Engine as _;
+
+use common::{ACCEPT, check_registries, digest_in, fetch_manifest, split_reference, unique};
 
 const OPEN: &str = "127.0.0.1:5000";
 const AUTH: &str = "127.0.0.1:5001";
 const USER: &str = "taskrun:taskrun-pass";
-const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
-    application/vnd.docker.distribution.manifest.list.v2+json, \
-    application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique(what: &str) -> String {
-    format!(
-        "{what}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Panics (never skips) unless both registries answer as expected.
 fn require_env() {
-    for (registry, want) in [(OPEN, "200"), (AUTH, "401")] {
-        let code = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5"])
-            .arg(format!("http://{registry}/v2/"))
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        assert_eq!(
-            code, want,
-            "registry {registry} is not answering as expected: run scripts/test-env.sh"
-        );
-    }
+    check_registries();
 }
 
 /// A DOCKER_CONFIG dir with a login for the auth registry.
@@ -81,45 +58,15 @@ fn text(out: &Output) -> String {
 
 /// `(Docker-Content-Digest, body)` of a manifest, all four manifest types accepted.
 fn curl_manifest(reference: &str, user: Option<&str>) -> (String, String) {
-    let (repo, tag) = match reference.split_once('@') {
-        Some((repo, digest)) => (repo, digest),
-        None => reference.rsplit_once(':').expect("tagged reference"),
-    };
-    let (registry, repo) = repo.split_once('/').expect("registry/repository");
-    let mut cmd = Command::new("curl");
-    cmd.args([
-        "-s",
-        "-D",
-        "-",
-        "-m",
-        "10",
-        "-H",
-        &format!("Accept: {ACCEPT}"),
-    ]);
-    if let Some(u) = user {
-        cmd.args(["-u", u]);
-    }
-    let out = cmd
-        .arg(format!("http://{registry}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .expect("curl");
-    let all = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (head, body) = all
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP answer for {reference}: {all}"));
+    let (registry, repo, tag) = split_reference(reference);
+    let (head, body) = fetch_manifest(registry, repo, tag, ACCEPT, user);
     assert!(
         head.starts_with("HTTP/1.1 200"),
         "{reference} not found: {head}"
     );
-    let digest = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("docker-content-digest")
-                .then(|| value.trim().to_owned())
-        })
+    let digest = digest_in(&head)
         .unwrap_or_else(|| panic!("no Docker-Content-Digest for {reference}: {head}"));
-    (digest, body.to_owned())
+    (digest, body)
 }
 
 fn blob_status(registry: &str, repo: &str, digest: &str, user: Option<&str>) -> String {

@@ -15,54 +15,24 @@
 //! The environment comes from `scripts/test-env.sh`; every test fails (never skips) without it.
 //! The tests load the shared engine, so they run one at a time.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, mpsc};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const BUSYBOX: &str = "taskrun-busybox:latest";
+use common::{
+    BUSYBOX, Images, Ws, docker, leftovers, line_channel, need_docker_alone, output_text,
+    read_on_thread, taskrun_command,
+};
 
 /// Bound on taskrun's peak resident memory while streaming 200 MB of output or a 1 GB context:
 /// a small fraction of either (measured figures are in docs/reliability.md).
 const RSS_LIMIT_KIB: u64 = 64 * 1024;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Checks the engine and holds the lock that runs these tests one at a time.
-fn need_docker() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
-    guard
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -71,43 +41,62 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Containers, networks and volumes still labelled by the taskrun process `pid`.
-fn leftovers(pid: u32) -> Vec<String> {
-    let pid_label = format!("label=io.taskrun.pid={pid}");
-    let mut found = Vec::new();
-    for (what, format) in [
-        (&["ps", "-a"][..], "{{.Names}}"),
-        (&["network", "ls"][..], "{{.Name}}"),
-        (&["volume", "ls"][..], "{{.Name}}"),
-    ] {
-        let mut args = what.to_vec();
-        args.extend([
-            "--filter",
-            "label=io.taskrun.run",
-            "--filter",
-            &pid_label,
-            "--format",
-            format,
-        ]);
-        found.extend(
-            docker(&args)
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
-    }
-    found
-}
-
-/// How a child ended and its peak resident memory.
-struct Finished {
+/// A measured child: how it ended, its peak resident memory, what its stdout reader returned,
+/// its stderr, and how long it ran.
+struct Measured<T> {
     code: i32,
     max_rss_kib: u64,
+    stdout: T,
+    stderr: String,
+    took: Duration,
+}
+
+impl<T> Measured<T> {
+    fn peak_mib(&self) -> f64 {
+        self.max_rss_kib as f64 / 1024.0
+    }
+
+    /// Asserts the peak RSS is below [`RSS_LIMIT_KIB`].
+    fn assert_bounded(&self) {
+        assert!(
+            self.max_rss_kib < RSS_LIMIT_KIB,
+            "peak RSS {:.1} MiB",
+            self.peak_mib()
+        );
+    }
+}
+
+/// Runs `cmd` with stdout and stderr piped, stdout read by `read` on a thread as it comes, and
+/// measures it with [`wait_with_rusage`].
+fn measure<T: Send + 'static>(
+    cmd: &mut Command,
+    read: impl FnOnce(ChildStdout) -> T + Send + 'static,
+) -> Measured<T> {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = read_on_thread(child.stderr.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || read(stdout));
+    let (code, max_rss_kib) = wait_with_rusage(child);
+    let stdout = reader.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    Measured {
+        code,
+        max_rss_kib,
+        stdout,
+        stderr,
+        took: started.elapsed(),
+    }
 }
 
 /// Reaps `child` with `wait4`, which reports the resource usage of that child alone (not of
-/// the test's other children, such as docker CLI calls).
-fn wait_with_rusage(child: &Child) -> Finished {
+/// the test's other children, such as docker CLI calls); returns its exit code and peak
+/// resident memory in KiB.
+fn wait_with_rusage(child: Child) -> (i32, u64) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value for wait4 to overwrite.
@@ -126,70 +115,7 @@ fn wait_with_rusage(child: &Child) -> Finished {
     } else {
         128 + libc::WTERMSIG(status)
     };
-    Finished {
-        code,
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
-    }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-/// A temporary directory with a task file and a context directory.
-struct Ws {
-    dir: tempfile::TempDir,
-}
-
-impl Ws {
-    fn new(task: &str) -> Self {
-        let ws = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::write(ws.task(), task.replace("BUSYBOX", BUSYBOX)).unwrap();
-        std::fs::create_dir_all(ws.ctx()).unwrap();
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn task(&self) -> PathBuf {
-        self.path().join("acr-task.yaml")
-    }
-
-    fn ctx(&self) -> PathBuf {
-        self.path().join("ctx")
-    }
-
-    fn command(&self, args: &[&str], ctx: &Path, home: &str) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("run")
-            .arg("-f")
-            .arg(self.task())
-            .args(args)
-            .arg(ctx)
-            .current_dir(self.path())
-            .env("TASKRUN_HOME", self.path().join(home))
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .env_remove("GITHUB_ACTIONS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-}
-
-/// Reads a child's stderr to the end on a thread.
-fn drain_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
-    let mut stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    })
+    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,15 +179,7 @@ impl CreateEvents {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = line_channel(child.stdout.take().unwrap());
         Self { child, lines }
     }
 
@@ -273,7 +191,7 @@ impl CreateEvents {
         let mut seen = Vec::new();
         loop {
             // The deadline only turns a broken event stream into a failure instead of a hang.
-            match self.lines.recv_timeout(std::time::Duration::from_secs(300)) {
+            match self.lines.recv_timeout(Duration::from_secs(300)) {
                 Ok(line) if line.starts_with(&format!("{sentinel}|")) => break,
                 Ok(line) => seen.push(line),
                 Err(e) => panic!("docker events ended early ({e:?}) after {seen:?}"),
@@ -288,7 +206,7 @@ impl CreateEvents {
 
 #[test]
 fn twenty_concurrent_runs_succeed_without_collisions_or_leftovers() {
-    let _engine = need_docker();
+    let _engine = need_docker_alone();
     let ws = Ws::new(TEN_STEPS);
     let events = CreateEvents::watch();
     let started = Instant::now();
@@ -299,10 +217,10 @@ fn twenty_concurrent_runs_succeed_without_collisions_or_leftovers() {
         std::fs::create_dir_all(&ctx).unwrap();
         std::fs::write(ctx.join("id.txt"), format!("{value}\n")).unwrap();
         let child = ws
-            .command(
+            .command_in(
                 &["--output", "json", "--set", &format!("v={value}")],
                 &ctx,
-                &format!("home{i}"),
+                &ws.path().join(format!("home{i}")),
             )
             .spawn()
             .unwrap();
@@ -322,26 +240,36 @@ fn twenty_concurrent_runs_succeed_without_collisions_or_leftovers() {
     let elapsed = started.elapsed();
 
     for (value, _, out) in &results {
-        assert_eq!(out.status.code(), Some(0), "run {value}\n{}", text(out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {value}\n{}",
+            output_text(out)
+        );
         let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         let finished = events.last().unwrap();
-        assert_eq!(finished["event"], "run_finished", "{}", text(out));
+        assert_eq!(finished["event"], "run_finished", "{}", output_text(out));
         let statuses: Vec<&str> = finished["steps"]
             .as_array()
             .unwrap()
             .iter()
             .map(|s| s["status"].as_str().unwrap())
             .collect();
-        assert_eq!(statuses, ["succeeded"; 10], "{}", text(out));
+        assert_eq!(statuses, ["succeeded"; 10], "{}", output_text(out));
         let verified: Vec<&str> = events
             .iter()
             .filter(|e| e["event"] == "log" && e["step"] == "final")
             .map(|e| e["line"].as_str().unwrap())
             .collect();
-        assert_eq!(verified, [format!("verified {value}")], "{}", text(out));
+        assert_eq!(
+            verified,
+            [format!("verified {value}")],
+            "{}",
+            output_text(out)
+        );
     }
 
     // Nothing of any run is left.
@@ -402,18 +330,11 @@ const LINES: usize = 2_000_000;
 
 #[test]
 fn a_step_printing_200_mb_of_lines_streams_with_bounded_memory() {
-    let _engine = need_docker();
+    let _engine = need_docker_alone();
     let ws = Ws::new(&format!(
         "steps:\n  - id: big\n    cmd: BUSYBOX sh -c 'yes {LINE} | head -n {LINES}'\n"
     ));
-    let started = Instant::now();
-    let mut child = ws
-        .command(&["--output", "plain"], &ws.ctx(), "home")
-        .spawn()
-        .unwrap();
-    let stderr = drain_stderr(&mut child);
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let run = measure(&mut ws.command(&["--output", "plain"]), |stdout| {
         let (mut matching, mut other, mut bytes) = (0usize, Vec::new(), 0u64);
         let expected = format!("[big] {LINE}");
         for line in BufReader::new(stdout).lines() {
@@ -427,62 +348,41 @@ fn a_step_printing_200_mb_of_lines_streams_with_bounded_memory() {
         }
         (matching, other, bytes)
     });
-    let finished = wait_with_rusage(&child);
-    let (matching, other, bytes) = reader.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(finished.code, 0, "{other:?}\n{stderr}");
-    assert_eq!(matching, LINES, "every line arrives once: {other:?}");
+    let (matching, other, bytes) = &run.stdout;
+    assert_eq!(run.code, 0, "{other:?}\n{}", run.stderr);
+    assert_eq!(*matching, LINES, "every line arrives once: {other:?}");
     let step_bytes = (LINES * (LINE.len() + 1)) as f64 / 1e6;
     println!(
         "load: 200 MB of lines (plain): {step_bytes:.0} MB from the step, {:.0} MB written, peak RSS {:.1} MiB, {:.1}s",
-        bytes as f64 / 1e6,
-        mib(finished.max_rss_kib),
-        elapsed.as_secs_f64()
+        *bytes as f64 / 1e6,
+        run.peak_mib(),
+        run.took.as_secs_f64()
     );
-    assert!(
-        finished.max_rss_kib < RSS_LIMIT_KIB,
-        "peak RSS {:.1} MiB",
-        mib(finished.max_rss_kib)
-    );
+    run.assert_bounded();
 }
 
 #[test]
 fn a_named_task_printing_200_mb_stores_its_log_with_bounded_memory() {
-    let _engine = need_docker();
+    let _engine = need_docker_alone();
     let ws = Ws::new(&format!(
         "steps:\n  - id: big\n    cmd: BUSYBOX sh -c 'yes {LINE} | head -n {LINES}'\n"
     ));
     let home = ws.path().join("home");
     let task = |args: &[&str]| {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("task")
-            .args(args)
-            .current_dir(ws.path())
-            .env("TASKRUN_HOME", &home)
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = taskrun_command(ws.path(), &home);
+        cmd.arg("task").args(args);
         cmd
     };
     let out = task(&["create", "-n", "big", "-f", "acr-task.yaml", "-c", "ctx"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let started = Instant::now();
-    let mut child = task(&["run", "-n", "big", "--output", "plain"])
-        .spawn()
-        .unwrap();
-    let stderr = drain_stderr(&mut child);
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let finished = wait_with_rusage(&child);
-    let written = reader.join().unwrap().unwrap();
-    let stderr = stderr.join().unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(finished.code, 0, "{stderr}");
+    assert!(out.status.success(), "{}", output_text(&out));
+    let run = measure(
+        &mut task(&["run", "-n", "big", "--output", "plain"]),
+        |mut stdout| std::io::copy(&mut stdout, &mut std::io::sink()).unwrap(),
+    );
+    let written = run.stdout;
+    assert_eq!(run.code, 0, "{}", run.stderr);
     // The stored log holds every line (`[big] <line>` in plain form), in chunks of at most 1 MiB.
     let db = rusqlite::Connection::open(home.join("taskrun.db")).unwrap();
     let (chunks, stored, largest): (i64, i64, i64) = db
@@ -500,33 +400,22 @@ fn a_named_task_printing_200_mb_stores_its_log_with_bounded_memory() {
     assert!(largest <= 1 << 20, "{largest}");
     println!(
         "load: named task printing 200 MB (task run): {written} bytes shown, log stored as {chunks} chunks ({stored} bytes), peak RSS {:.1} MiB, {:.1}s",
-        mib(finished.max_rss_kib),
-        elapsed.as_secs_f64()
+        run.peak_mib(),
+        run.took.as_secs_f64()
     );
-    assert!(
-        finished.max_rss_kib < RSS_LIMIT_KIB,
-        "peak RSS {:.1} MiB",
-        mib(finished.max_rss_kib)
-    );
+    run.assert_bounded();
 }
 
 const ONE_LINE_BYTES: usize = 200 << 20;
 
 #[test]
 fn a_step_printing_200_mb_without_a_newline_streams_with_bounded_memory() {
-    let _engine = need_docker();
+    let _engine = need_docker_alone();
     // busybox `tr` turns the zeros into `x`: one 200 MiB line.
     let ws = Ws::new(&format!(
         "steps:\n  - id: big\n    cmd: BUSYBOX sh -c 'head -c {ONE_LINE_BYTES} /dev/zero | tr \"\\0\" x'\n"
     ));
-    let started = Instant::now();
-    let mut child = ws
-        .command(&["--output", "json"], &ws.ctx(), "home")
-        .spawn()
-        .unwrap();
-    let stderr = drain_stderr(&mut child);
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let run = measure(&mut ws.command(&["--output", "json"]), |stdout| {
         let (mut pieces, mut xs, mut longest, mut other) = (0usize, 0usize, 0usize, Vec::new());
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
@@ -543,55 +432,39 @@ fn a_step_printing_200_mb_without_a_newline_streams_with_bounded_memory() {
         }
         (pieces, xs, longest, other)
     });
-    let finished = wait_with_rusage(&child);
-    let (pieces, xs, longest, other) = reader.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(finished.code, 0, "{other:?}\n{stderr}");
-    assert_eq!(xs, ONE_LINE_BYTES, "every byte arrives once");
+    let (pieces, xs, longest, other) = &run.stdout;
+    assert_eq!(run.code, 0, "{other:?}\n{}", run.stderr);
+    assert_eq!(*xs, ONE_LINE_BYTES, "every byte arrives once");
     // Passed on in 1 MiB pieces (docs/reliability.md).
-    assert_eq!(longest, 1 << 20);
-    assert_eq!(pieces, ONE_LINE_BYTES / (1 << 20));
+    assert_eq!(*longest, 1 << 20);
+    assert_eq!(*pieces, ONE_LINE_BYTES / (1 << 20));
     println!(
         "load: one 200 MiB line (json): {pieces} pieces of at most {longest} bytes, peak RSS {:.1} MiB, {:.1}s",
-        mib(finished.max_rss_kib),
-        elapsed.as_secs_f64()
+        run.peak_mib(),
+        run.took.as_secs_f64()
     );
-    assert!(
-        finished.max_rss_kib < RSS_LIMIT_KIB,
-        "peak RSS {:.1} MiB",
-        mib(finished.max_rss_kib)
-    );
+    run.assert_bounded();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Build context
 
-/// Removes an image when dropped (also when an assertion fails).
-struct Image(String);
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
-    }
-}
-
 const GIB: u64 = 1 << 30;
 
 #[test]
 fn a_1_gb_build_context_streams_with_bounded_memory() {
-    let _engine = need_docker();
-    let image = Image(format!("taskrun-load-context-{}:1", std::process::id()));
+    let _engine = need_docker_alone();
+    let mut images = Images::default();
+    let image = images.add(&format!("taskrun-load-context-{}:1", std::process::id()));
     let ws = Ws::new(&format!(
         r#"steps:
   - id: seeded
     cmd: BUSYBOX stat -c 'workspace size=%s' /workspace/big.bin
   - id: build
-    build: -t {} .
+    build: -t {image} .
   - id: check
-    cmd: {} stat -c 'image size=%s' /big.bin
-"#,
-        image.0, image.0
+    cmd: {image} stat -c 'image size=%s' /big.bin
+"#
     ));
     // A sparse file: 1 GiB of zeros that takes no disk space in the context directory.
     std::fs::File::create(ws.ctx().join("big.bin"))
@@ -603,24 +476,14 @@ fn a_1_gb_build_context_streams_with_bounded_memory() {
         format!("FROM {BUSYBOX}\nCOPY big.bin /big.bin\nRUN stat -c 'built size=%s' /big.bin\n"),
     )
     .unwrap();
-    let started = Instant::now();
-    let mut child = ws
-        .command(&["--output", "plain"], &ws.ctx(), "home")
-        .spawn()
-        .unwrap();
-    let stderr = drain_stderr(&mut child);
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let run = measure(&mut ws.command(&["--output", "plain"]), |mut stdout| {
         let mut s = String::new();
         stdout.read_to_string(&mut s).unwrap();
         s
     });
-    let finished = wait_with_rusage(&child);
-    let stdout = reader.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    let elapsed = started.elapsed();
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     let all = format!("{stdout}\n{stderr}");
-    assert_eq!(finished.code, 0, "{all}");
+    assert_eq!(run.code, 0, "{all}");
     for line in [
         format!("[seeded] workspace size={GIB}"),
         format!("[build] built size={GIB}"),
@@ -630,12 +493,8 @@ fn a_1_gb_build_context_streams_with_bounded_memory() {
     }
     println!(
         "load: 1 GiB context (workspace seed + build): peak RSS {:.1} MiB, {:.1}s",
-        mib(finished.max_rss_kib),
-        elapsed.as_secs_f64()
+        run.peak_mib(),
+        run.took.as_secs_f64()
     );
-    assert!(
-        finished.max_rss_kib < RSS_LIMIT_KIB,
-        "peak RSS {:.1} MiB",
-        mib(finished.max_rss_kib)
-    );
+    run.assert_bounded();
 }

@@ -11,8 +11,8 @@ mod common;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use common::{ACCEPT, check_docker, check_registries, registry_digest_as, unique};
 use sha2::{Digest, Sha256};
 use taskrun::engine::RegistryAuth;
 use taskrun::engine::docker::DockerEngine;
@@ -22,41 +22,11 @@ use taskrun::registry::digest::{
 
 const OPEN: &str = "127.0.0.1:5000";
 const AUTH: &str = "127.0.0.1:5001";
-const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
-    application/vnd.docker.distribution.manifest.list.v2+json, \
-    application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique(what: &str) -> String {
-    format!(
-        "{what}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Panics (never skips) unless the engine and both registries answer.
 fn require_env() {
-    let docker = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output();
-    assert!(
-        docker.is_ok_and(|o| o.status.success()),
-        "these tests need a Docker engine: run scripts/test-env.sh"
-    );
-    for (registry, want) in [(OPEN, "200"), (AUTH, "401")] {
-        let code = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5"])
-            .arg(format!("http://{registry}/v2/"))
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        assert_eq!(
-            code, want,
-            "registry {registry} is not answering as expected: run scripts/test-env.sh"
-        );
-    }
+    check_docker();
+    check_registries();
 }
 
 /// A throwaway docker CLI config and the local images (by id) made by a test, removed on drop.
@@ -120,29 +90,6 @@ impl Drop for Env {
     }
 }
 
-/// `Docker-Content-Digest` from `curl -sI` with all four manifest types accepted.
-fn curl_digest(reference: &str, user: Option<&str>) -> String {
-    let (repo, tag) = reference.rsplit_once(':').expect("tagged reference");
-    let (registry, repo) = repo.split_once('/').expect("registry/repository");
-    let mut cmd = Command::new("curl");
-    cmd.args(["-sI", "-m", "10", "-H", &format!("Accept: {ACCEPT}")]);
-    if let Some(u) = user {
-        cmd.args(["-u", u]);
-    }
-    let out = cmd
-        .arg(format!("http://{registry}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("docker-content-digest")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no Docker-Content-Digest for {reference}: {text}"))
-}
-
 fn resolver(platform: &str) -> Resolver {
     Resolver::new(ResolveOptions {
         insecure_registries: Vec::new(),
@@ -168,7 +115,7 @@ async fn pushed_image_digest_matches_curl_and_repo_digests() {
         .resolve(&image, None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let header = curl_digest(&image, None);
+    let header = registry_digest_as(&image, None);
     assert!(resolved.digest.starts_with("sha256:"), "{resolved:?}");
     assert_eq!(
         resolved,
@@ -194,7 +141,7 @@ async fn pushed_image_digest_matches_curl_and_repo_digests() {
         .resolve(&busybox, None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(resolved.digest, curl_digest(&busybox, None));
+    assert_eq!(resolved.digest, registry_digest_as(&busybox, None));
     assert_eq!(
         local_digest(&engine, "taskrun-busybox:latest")
             .await
@@ -214,7 +161,7 @@ async fn auth_registry_needs_the_right_credentials() {
     env.login(AUTH, "taskrun", "taskrun-pass");
     let image = format!("{AUTH}/taskrun-digest/private:{}", unique("t"));
     env.push_unique(&image);
-    let header = curl_digest(&image, Some("taskrun:taskrun-pass"));
+    let header = registry_digest_as(&image, Some("taskrun:taskrun-pass"));
 
     let r = Resolver::new(ResolveOptions::default());
     let good = r
@@ -338,12 +285,12 @@ async fn multi_arch_index_resolves_the_platform_entry() {
     env.push_unique(&amd);
     env.push_unique(&arm);
     push_manifest_list(&env, &list, &amd, &arm);
-    let amd_digest = curl_digest(&amd, None);
-    let arm_digest = curl_digest(&arm, None);
+    let amd_digest = registry_digest_as(&amd, None);
+    let arm_digest = registry_digest_as(&arm, None);
 
     let for_amd = resolver("linux/amd64");
     let for_arm = resolver("linux/arm64");
-    let index_digest = curl_digest(&list, None);
+    let index_digest = registry_digest_as(&list, None);
     let a = for_amd
         .resolve(&list, None)
         .await
@@ -375,7 +322,7 @@ async fn multi_arch_index_resolves_the_platform_entry() {
 
     // The arm64 image changes: the index digest changes, the amd64 entry does not.
     env.push_unique(&arm);
-    let new_arm_digest = curl_digest(&arm, None);
+    let new_arm_digest = registry_digest_as(&arm, None);
     assert_ne!(new_arm_digest, arm_digest);
     push_manifest_list(&env, &list, &amd, &arm);
     let a2 = for_amd
@@ -383,7 +330,7 @@ async fn multi_arch_index_resolves_the_platform_entry() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(a2.digest, index_digest);
-    assert_eq!(a2.digest, curl_digest(&list, None));
+    assert_eq!(a2.digest, registry_digest_as(&list, None));
     assert_eq!(a2.platform_digest.as_deref(), Some(amd_digest.as_str()));
     assert_eq!(a2.tracking_digest(), a.tracking_digest());
     let b2 = for_arm
@@ -461,7 +408,7 @@ async fn oci_index_put_by_hand() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.digest, index_digest);
-    assert_eq!(r.digest, curl_digest(&image, None));
+    assert_eq!(r.digest, registry_digest_as(&image, None));
     assert_eq!(
         r.platform_digest.as_deref(),
         arm_entry["digest"].as_str(),

@@ -11,412 +11,23 @@
 //! with its "leftovers exist" check. Leftover checks are scoped to the child's pid label, so
 //! concurrent tests never see each other's resources. No assertion depends on timing.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
 
-use serde_json::Value;
+use common::{
+    BUSYBOX, Images, Run, Ws, bin, free_port, leftovers, manifest_digest, need_docker,
+    need_docker_alone, try_docker, unique,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const BUSYBOX: &str = "taskrun-busybox:latest";
 const AUTH_CREDENTIAL: &str =
     r#"{"registry":"127.0.0.1:5001","username":"taskrun","password":"taskrun-pass"}"#;
-const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
-
-static ENGINE: RwLock<()> = RwLock::new(());
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-fn check_docker() {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
-}
-
-/// Checks the engine and holds the shared lock for the rest of the test.
-fn need_docker() -> RwLockReadGuard<'static, ()> {
-    check_docker();
-    ENGINE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Checks the engine and holds the lock exclusively (no other run starts meanwhile).
-fn need_docker_alone() -> RwLockWriteGuard<'static, ()> {
-    check_docker();
-    ENGINE.write().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A name unique to this process and call, usable in image names and run ids.
-fn unique(what: &str) -> String {
-    format!(
-        "{what}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A temporary task directory: `acr-task.yaml`, the CONTEXT `ctx/`, and `TASKRUN_HOME`.
-struct Ws {
-    dir: tempfile::TempDir,
-}
-
-impl Ws {
-    fn new(task: &str) -> Self {
-        let ws = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(ws.ctx()).unwrap();
-        ws.write_task(task);
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ctx(&self) -> PathBuf {
-        self.path().join("ctx")
-    }
-
-    fn task(&self) -> PathBuf {
-        self.path().join("acr-task.yaml")
-    }
-
-    fn write_task(&self, task: &str) {
-        std::fs::write(self.task(), task).unwrap();
-    }
-
-    /// Writes a file into the context.
-    fn file(&self, rel: &str, content: &str) {
-        let p = self.ctx().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-
-    /// `taskrun run -f acr-task.yaml ctx ARGS…`, not yet started.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("run")
-            .arg("-f")
-            .arg(self.task())
-            .args(args)
-            .arg(self.ctx())
-            .current_dir(self.path())
-            .env("TASKRUN_HOME", self.path().join("home"))
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .env_remove("GITHUB_ACTIONS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::wait(self.command(args).spawn().unwrap())
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = self.command(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Run::wait(cmd.spawn().unwrap())
-    }
-
-    /// Starts a run whose stdout is read line by line as it comes.
-    fn start(&self, args: &[&str]) -> Live {
-        Live::new(self.command(args).spawn().unwrap())
-    }
-}
-
-/// A finished `taskrun` process.
-#[derive(Debug)]
-struct Run {
-    pid: u32,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn wait(child: Child) -> Self {
-        let pid = child.id();
-        let out = child.wait_with_output().unwrap();
-        Self {
-            pid,
-            code: exit_code(&out.status),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    /// Asserts the exit code, showing the whole output when it differs.
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// `--output json`: every stdout line is a JSON object.
-    fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.all()));
-                assert!(v.is_object(), "not an object: {l}");
-                v
-            })
-            .collect()
-    }
-
-    fn finished(&self) -> Value {
-        let events = self.events();
-        let last = events.last().cloned().unwrap_or_default();
-        assert_eq!(last["event"], "run_finished", "{}", self.all());
-        last
-    }
-
-    /// Step id → status, from the json `run_finished` event.
-    fn statuses(&self) -> BTreeMap<String, String> {
-        self.finished()["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["id"].as_str().unwrap().to_owned(),
-                    s["status"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// Plain-mode output lines of one step (`[id] line` without the prefix).
-    fn lines_of(&self, step: &str) -> Vec<String> {
-        let prefix = format!("[{step}] ");
-        self.stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-            .collect()
-    }
-
-    /// Json `log` lines of one step.
-    fn logs_of(&self, step: &str) -> Vec<String> {
-        self.events()
-            .iter()
-            .filter(|e| e["event"] == "log" && e["step"] == step)
-            .map(|e| e["line"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    fn has_line(&self, step: &str, line: &str) -> bool {
-        self.lines_of(step).iter().any(|l| l == line)
-    }
-}
-
-fn exit_code(status: &std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-/// A running `taskrun` whose stdout lines arrive on a channel.
-struct Live {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-impl Live {
-    fn new(mut child: Child) -> Self {
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-            s
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-            stderr,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Reads output until a line equals `line` (a generous deadline only guards against a hang).
-    fn wait_for(&mut self, line: &str) {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(120)) {
-                Ok(l) => {
-                    let found = l == line;
-                    self.seen.push(l);
-                    if found {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "no line `{line}` ({e:?}); output so far:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{signal} failed");
-    }
-
-    fn finish(mut self) -> Run {
-        let status = self.child.wait().unwrap();
-        let mut stdout = self.seen.join("\n");
-        for l in self.lines.iter() {
-            stdout.push('\n');
-            stdout.push_str(&l);
-        }
-        Run {
-            pid: self.child.id(),
-            code: exit_code(&status),
-            stdout,
-            stderr: self.stderr.join().unwrap(),
-        }
-    }
-}
-
-fn docker(args: &[&str]) -> (bool, String) {
-    let out = Command::new("docker").args(args).output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-/// Containers, networks and volumes labelled `io.taskrun.run` by the taskrun process `pid`.
-fn leftovers(pid: u32) -> Vec<String> {
-    let pid_label = format!("label=io.taskrun.pid={pid}");
-    let mut found = Vec::new();
-    for (what, format) in [
-        (&["ps", "-a"][..], "{{.Names}}"),
-        (&["network", "ls"][..], "{{.Name}}"),
-        (&["volume", "ls"][..], "{{.Name}}"),
-    ] {
-        let mut args = what.to_vec();
-        args.extend([
-            "--filter",
-            "label=io.taskrun.run",
-            "--filter",
-            &pid_label,
-            "--format",
-            format,
-        ]);
-        let (ok, out) = docker(&args);
-        assert!(ok, "docker {args:?}: {out}");
-        found.extend(out.lines().filter(|l| !l.is_empty()).map(str::to_owned));
-    }
-    found
-}
-
-/// Removes the listed images when dropped (also when an assertion fails).
-#[derive(Default)]
-struct Images(Vec<String>);
-
-impl Images {
-    fn add(&mut self, reference: &str) -> String {
-        self.0.push(reference.to_owned());
-        reference.to_owned()
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        if !self.0.is_empty() {
-            let mut args = vec!["rmi", "-f"];
-            args.extend(self.0.iter().map(String::as_str));
-            let _ = docker(&args);
-        }
-    }
-}
 
 fn image_id(reference: &str) -> Option<String> {
-    let (ok, out) = docker(&["image", "inspect", "--format", "{{.Id}}", reference]);
+    let (ok, out) = try_docker(&["image", "inspect", "--format", "{{.Id}}", reference]);
     ok.then(|| out.trim().to_owned())
-}
-
-/// The digest the registry reports for `repo:tag` (`None`: not there).
-fn registry_digest(registry: &str, repo: &str, tag: &str, user: Option<&str>) -> Option<String> {
-    let mut cmd = Command::new("curl");
-    cmd.args(["-sI", "-H", &format!("Accept: {MANIFEST_V2}")]);
-    if let Some(u) = user {
-        cmd.args(["-u", u]);
-    }
-    let out = cmd
-        .arg(format!("http://{registry}/v2/{repo}/manifests/{tag}"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !text.starts_with("HTTP/1.1 200") && !text.starts_with("HTTP/2 200") {
-        return None;
-    }
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("docker-content-digest")
-            .then(|| v.trim().to_owned())
-    })
-}
-
-/// A free TCP port on the loopback interface.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,9 +106,7 @@ fn a_step_runs_the_image_an_earlier_step_rebuilt_under_the_same_tag() {
     // while `build` runs, from the tag's old image, and must still run the rebuilt one.
     let _engine = need_docker();
     let mut images = Images::default();
-    let tag = images.add(&format!("{}:latest", unique("trtest-rebuilt")));
-    let (ok, out) = docker(&["tag", BUSYBOX, &tag]);
-    assert!(ok, "{out}");
+    let tag = images.tag(&format!("{}:latest", unique("trtest-rebuilt")));
     let ws = Ws::new(&format!(
         r#"version: v1.0.0
 steps:
@@ -655,14 +264,14 @@ steps:
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(pushed.len(), 2, "{pushed:?}");
-    let auth_digest = registry_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass"))
+    let auth_digest = manifest_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass"))
         .expect("image in the authenticated registry");
-    let open_digest = registry_digest("127.0.0.1:5000", &repo, "latest", None)
+    let open_digest = manifest_digest("127.0.0.1:5000", &repo, "latest", None)
         .expect("image in the open registry");
     assert_eq!(pushed[0], format!("{auth}@{auth_digest}"));
     // `:latest` is not appended to a reference that has a registry port but no tag (acb).
     assert_eq!(pushed[1], format!("{open}@{open_digest}"));
-    let (_, repo_digests) = docker(&[
+    let (_, repo_digests) = try_docker(&[
         "image",
         "inspect",
         "--format",
@@ -704,7 +313,7 @@ steps:
     );
     assert!(!run.all().contains(&password), "{}", run.all());
     assert_eq!(
-        registry_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass")),
+        manifest_digest("127.0.0.1:5001", &repo, "v1", Some("taskrun:taskrun-pass")),
         None
     );
 }
@@ -860,7 +469,7 @@ steps:
     ));
     let mut live = ws.start(&["--output", "plain"]);
     live.wait_for("[next] next-running");
-    let (ok, out) = docker(&[
+    let (ok, out) = try_docker(&[
         "ps",
         "-a",
         "--filter",
@@ -1284,7 +893,7 @@ fn quickstart(break_it: bool) -> (Run, String, Images) {
     let id = unique("qs");
     let mut images = Images::default();
     images.add(&format!("127.0.0.1:5000/hello-world:{id}"));
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .arg("-f")
         .arg(dir.path().join("acr-task.yaml"))
         .args([
@@ -1311,7 +920,7 @@ fn the_quickstart_sample_builds_tests_and_pushes() {
     let (run, id, _images) = quickstart(false);
     run.expect(0);
     assert!(run.has_line("test", "test passed"), "{}", run.all());
-    let digest = registry_digest("127.0.0.1:5000", "hello-world", &id, None)
+    let digest = manifest_digest("127.0.0.1:5000", "hello-world", &id, None)
         .expect("the image is in the registry");
     assert!(
         run.stdout
@@ -1339,7 +948,7 @@ fn a_failing_quickstart_test_stops_the_push() {
         .collect();
     assert!(summary.iter().any(|l| l.contains("skipped")), "{summary:?}");
     assert_eq!(
-        registry_digest("127.0.0.1:5000", "hello-world", &id, None),
+        manifest_digest("127.0.0.1:5000", "hello-world", &id, None),
         None
     );
 }

@@ -17,35 +17,21 @@
 //! Runs the REAL engine from `scripts/test-env.sh`; fails (never skips) without it. No
 //! assertion depends on timing.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Output};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_taskrun");
-const BUSYBOX: &str = "taskrun-busybox:latest";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn need_docker() {
-    let ok = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "need a Docker engine: run scripts/test-env.sh");
-}
+use common::{BUSYBOX, Ws, need_docker, output_text, taskrun_command};
 
 /// A value unique to this process and call: `what` and 16 hex digits that differ for every
 /// call (so no 12 bytes of two values are alike).
 fn unique(what: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = format!("{what}-{}-{n}", std::process::id());
-    let hash = Sha256::digest(seed.as_bytes());
+    let hash = Sha256::digest(common::unique(what).as_bytes());
     let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("{what}{hex}")
 }
@@ -114,14 +100,6 @@ fn assert_clean(place: &str, text: &[u8], secrets: &[Secret]) {
     }
 }
 
-fn output_text(out: &Output) -> String {
-    format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn all_bytes(out: &Output) -> Vec<u8> {
     let mut b = out.stdout.clone();
     b.extend_from_slice(b"\n");
@@ -131,7 +109,7 @@ fn all_bytes(out: &Output) -> Vec<u8> {
 
 /// Every secret of the leak tests, with the files and environment that pass them.
 struct Setup {
-    dir: tempfile::TempDir,
+    ws: Ws,
     flag: Secret,
     file: Secret,
     multi: Secret,
@@ -185,7 +163,6 @@ steps:
 
 impl Setup {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         // Lower-case letters and digits: usable in image references of the failing steps.
         let flag = Secret::new("--secret", unique("flagsecret"));
         let file = Secret::new("--secrets-file", unique("filesecret"));
@@ -210,7 +187,7 @@ impl Setup {
         conf.extra_forms
             .push(b64(&format!("confuser:{}", conf.value)));
         let setup = Self {
-            dir,
+            ws: Ws::new(LEAK_TASK),
             flag,
             file,
             multi,
@@ -220,13 +197,7 @@ impl Setup {
             cred,
             conf,
         };
-        std::fs::create_dir_all(setup.ctx()).unwrap();
-        std::fs::write(setup.ctx().join("plain.txt"), "plain\n").unwrap();
-        std::fs::write(
-            setup.path().join("acr-task.yaml"),
-            LEAK_TASK.replace("BUSYBOX", BUSYBOX),
-        )
-        .unwrap();
+        setup.ws.file("plain.txt", "plain\n");
         std::fs::write(
             setup.path().join("secrets.yaml"),
             format!(
@@ -255,11 +226,7 @@ impl Setup {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ctx(&self) -> PathBuf {
-        self.path().join("ctx")
+        self.ws.path()
     }
 
     fn all(&self) -> Vec<Secret> {
@@ -277,16 +244,10 @@ impl Setup {
 
     /// taskrun with every secret source set; `args` go after the subcommand.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = taskrun_command(self.path(), &self.path().join("home"));
         cmd.args(args)
-            .current_dir(self.path())
-            .env("TASKRUN_HOME", self.path().join("home"))
             .env("DOCKER_CONFIG", self.path().join("docker-config"))
-            .env("TASKRUN_SECRET_ENVSEC", &self.env.value)
-            .env("NO_COLOR", "1")
-            .env_remove("TASKRUN_REGISTRY")
-            .env_remove("GITHUB_ACTIONS")
-            .stdin(Stdio::null());
+            .env("TASKRUN_SECRET_ENVSEC", &self.env.value);
         cmd
     }
 
@@ -345,7 +306,7 @@ fn expect_code(out: &Output, code: i32, what: &str) {
 
 #[test]
 fn secrets_never_reach_any_run_output_mode() {
-    need_docker();
+    let _engine = need_docker();
     let s = Setup::new();
     let secrets = s.all();
     for mode in ["plain", "json", "human"] {
@@ -637,7 +598,7 @@ fn cells_holding(db: &Path, needle: &str) -> Vec<String> {
 
 #[test]
 fn named_tasks_keep_secrets_out_of_history_logs_and_output() {
-    need_docker();
+    let _engine = need_docker();
     let s = Setup::new();
     std::fs::write(
         s.path().join("named.yaml"),
@@ -761,7 +722,7 @@ fn sha256_hex(s: &str) -> String {
 
 #[test]
 fn awkward_values_reach_the_container_byte_for_byte() {
-    need_docker();
+    let _engine = need_docker();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("ctx")).unwrap();
@@ -814,13 +775,9 @@ fn awkward_values_reach_the_container_byte_for_byte() {
     std::fs::write(d.join("values.yaml"), yaml_map("F")).unwrap();
     std::fs::write(d.join("secrets.yaml"), yaml_map("Y")).unwrap();
 
-    let mut cmd = Command::new(BIN);
+    let mut cmd = taskrun_command(d, &d.join("home"));
     cmd.args(["run", "-f", "acr-task.yaml", "--output", "json"])
-        .args(["--values", "values.yaml", "--secrets-file", "secrets.yaml"])
-        .current_dir(d)
-        .env("TASKRUN_HOME", d.join("home"))
-        .env_remove("TASKRUN_REGISTRY")
-        .stdin(Stdio::null());
+        .args(["--values", "values.yaml", "--secrets-file", "secrets.yaml"]);
     for (i, v) in AWKWARD.iter().enumerate() {
         cmd.arg("--set").arg(format!("v{i}={v}"));
         cmd.arg("--set-secret").arg(format!("x{i}={v}"));
