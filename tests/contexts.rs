@@ -372,6 +372,16 @@ fn special_files_are_skipped_without_blocking() {
         "{}",
         run.all()
     );
+    // Each skip is said: while seeding, and in the build step's output.
+    let all = run.all();
+    for said in [
+        "Workspace: skipping fifo 'pipe'",
+        "Workspace: skipping socket 'sock'",
+        "Workspace: skipping character device 'device'",
+        "[build] warning: skipping fifo 'made-by-step'",
+    ] {
+        assert!(all.contains(said), "{said}\n{all}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -443,9 +443,10 @@ pub(crate) fn context_tar_with_fault(
 /// run` uploading its source context, the root `.dockerignore` applies (so `target/`,
 /// `node_modules/`… can stay out). Same link, special-file and permission rules as
 /// [`context_tar`].
-pub fn workspace_stream(dir: &Path) -> Result<BoxTarStream, ContextError> {
+/// Its [`ContextStream::handle`] has the warnings (skipped special files…).
+pub fn workspace_stream(dir: &Path) -> Result<ContextStream, ContextError> {
     let ignore = load_dockerignore(dir, None)?;
-    Ok(context_tar(dir, None, &ignore)?.into_stream().boxed())
+    Ok(context_tar(dir, None, &ignore)?.into_stream())
 }
 
 fn canonical_root(dir: &Path) -> Result<PathBuf, ContextError> {

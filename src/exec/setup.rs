@@ -134,18 +134,20 @@ pub async fn make_volumes<E: Engine>(
         .await?;
     let _ = created.send(());
     futures_util::try_join!(
-        seed_workspace(engine, &env.workspace, options),
+        seed_workspace(engine, &env.workspace, options, reporter),
         seed_home(engine, &env.home, options),
         seed_volumes(engine, task, env, reporter),
     )?;
     Ok(())
 }
 
-/// The workspace, seeded from the CONTEXT directory.
+/// The workspace, seeded from the CONTEXT directory. What was left out (fifos, sockets,
+/// devices…) is said, as `docker build` says it.
 async fn seed_workspace<E: Engine>(
     engine: &E,
     workspace: &str,
     options: &RunOptions,
+    reporter: &dyn Reporter,
 ) -> Result<(), EngineError> {
     let seed = crate::context::workspace_stream(&options.context_dir).map_err(|e| {
         EngineError::Failed {
@@ -154,7 +156,12 @@ async fn seed_workspace<E: Engine>(
             message: e.to_string(),
         }
     })?;
-    engine.put_into_volume(workspace, "", seed).await
+    let handle = seed.handle();
+    let result = engine.put_into_volume(workspace, "", seed.boxed()).await;
+    for warning in handle.warnings() {
+        reporter.run_message(&format!("Workspace: {warning}"));
+    }
+    result
 }
 
 /// The home volume's docker config with the run's registry logins (an empty `auths` without

@@ -61,6 +61,7 @@ pub(crate) async fn run<E: Engine>(
                 .await?;
             let filtered =
                 context::filter_tar_stream(archive, ".", &ignore, Some(&plan.dockerfile));
+            let left_out = filtered.handle();
             let request = BuildRequest {
                 context: filtered.boxed(),
                 dockerfile: plan.dockerfile.clone(),
@@ -87,11 +88,15 @@ pub(crate) async fn run<E: Engine>(
                     .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
                     .collect(),
             };
-            match ctx
+            let built = ctx
                 .engine
                 .build(request, sink.clone() as Arc<dyn LogSink>, cancel.clone())
-                .await
-            {
+                .await;
+            for warning in left_out.warnings() {
+                ctx.reporter
+                    .step_message(&step.id, &format!("warning: {warning}"));
+            }
+            match built {
                 Ok(id) => {
                     if let Ok(mut slot) = image_id.lock() {
                         *slot = Some(id);
