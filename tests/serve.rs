@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{docker, ok, runs};
+use common::{docker, need_docker_alone, ok, runs, taskrun_command};
 
 use std::path::Path;
 use std::process::Command;
@@ -108,4 +108,72 @@ fn base_image_updates_fire_dependants_once_and_only_when_changed() {
     for image in [&base, &app, &down] {
         let _ = Command::new("docker").args(["rmi", "-f", image]).output();
     }
+}
+
+#[test]
+fn a_named_task_run_whose_process_was_killed_is_marked_error() {
+    // Exclusive: the next runs remove the dead run's engine leftovers, which other tests of this
+    // binary might be checking.
+    let _engine = need_docker_alone();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let dir = tmp.path().join("slow");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("acr-task.yaml"),
+        "steps:\n  - id: wait\n    cmd: taskrun-busybox sh -c 'echo started; sleep 60'\n",
+    )
+    .expect("write");
+    let d = dir.to_str().expect("utf-8");
+    ok(
+        &home,
+        &[
+            "task",
+            "create",
+            "-n",
+            "slow",
+            "-f",
+            &format!("{d}/acr-task.yaml"),
+            "-c",
+            d,
+        ],
+    );
+    let mut child = taskrun_command(&dir, &home)
+        .args(["task", "run", "-n", "slow", "--output", "plain"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the step runs, then kill taskrun without a chance to record the end.
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).expect("read") > 0
+        && !line.contains("[wait] started")
+    {
+        line.clear();
+    }
+    assert!(line.contains("[wait] started"), "the step never started");
+    let status = |runs: Vec<(String, String, String)>| {
+        runs.into_iter().map(|(_, _, s)| s).collect::<Vec<_>>()
+    };
+    assert_eq!(status(runs(&home)), ["Running"]);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+
+    // The next command that reads the history finishes the run as Error, and says so.
+    let listed = common::taskrun(&home, &["task", "list-runs"]);
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(said.contains("was marked Error"), "{said}");
+    assert_eq!(status(runs(&home)), ["Error"]);
+
+    // Any run removes the killed run's container, network and volumes.
+    std::fs::write(dir.join("none.yaml"), "steps: []\n").expect("write");
+    let cleaned = taskrun_command(&dir, &home)
+        .args(["run", "-f", "none.yaml", "--output", "plain", "."])
+        .output()
+        .expect("run");
+    assert!(
+        cleaned.status.success(),
+        "{}",
+        common::output_text(&cleaned)
+    );
 }

@@ -58,6 +58,7 @@ pub fn serve(args: &ServeArgs, printer: &Printer) -> ExitStatus {
     });
     let credentials = Credentials::load(&[]).unwrap_or_default();
     loop {
+        super::task::reap_orphans(&store, printer);
         cycle(&store, &runtime, &resolver, &credentials, printer);
         if args.once {
             return ExitStatus::Success;

@@ -29,6 +29,7 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
             return ExitStatus::Environment;
         }
     };
+    reap_orphans(&store, printer);
     let result = match cmd {
         TaskCommand::Create(a) => create(&store, a, printer),
         TaskCommand::Update(a) => update(&store, a, printer),
@@ -51,6 +52,21 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
         );
         ExitStatus::InvalidInput
     })
+}
+
+/// Runs left `Running` by a taskrun process that was killed are finished as `Error` (their
+/// engine resources are removed by the next `taskrun run`, see `exec::setup`).
+pub(crate) fn reap_orphans(store: &Store, printer: &Printer) {
+    match store.reap_orphans(crate::exec::resources::owner_is_gone) {
+        Ok(ids) => {
+            for id in ids {
+                printer.status(&format!(
+                    "Run {id} was marked Error: the taskrun process running it has ended"
+                ));
+            }
+        }
+        Err(e) => printer.status(&format!("warning: {e}")),
+    }
 }
 
 fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -447,6 +463,9 @@ pub fn run_recorded(
     if let Err(e) = store.insert_run(&record) {
         printer.status(&format!("error: {e}"));
         return (ExitStatus::Environment, None);
+    }
+    if let Err(e) = store.set_run_owner(&run_id, &crate::exec::resources::owner_tag()) {
+        printer.status(&format!("warning: {e}"));
     }
     let log = RunLog::new(store.home(), &run_id);
     let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));

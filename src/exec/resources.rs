@@ -73,6 +73,25 @@ impl RunKey {
     }
 }
 
+/// This process as the owner of a named-task run in the store: `<host tag>-<pid>`.
+pub fn owner_tag() -> String {
+    format!("{}-{}", host_tag(), std::process::id())
+}
+
+/// Whether the process named by an [`owner_tag`] has ended: it ran on this host and its pid is
+/// gone. An owner on another host (a shared store) is never judged gone.
+pub fn owner_is_gone(tag: &str) -> bool {
+    let Some((host, pid)) = tag.rsplit_once('-') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host == host_tag()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; anything else becomes `_`.
 pub fn sanitize(s: &str) -> String {
     s.chars()
@@ -130,6 +149,13 @@ mod tests {
         };
         assert!(dead.is_dead_local_run());
         assert_eq!(RunKey::from_name("taskrun-zz"), None);
+        assert!(!owner_is_gone(&owner_tag()), "this process");
+        assert!(owner_is_gone(&format!("{}-{}", host_tag(), u32::MAX - 1)));
+        assert!(
+            !owner_is_gone(&format!("zzzz-{}", u32::MAX - 1)),
+            "another host"
+        );
+        assert!(!owner_is_gone("garbage"));
         assert_eq!(RunKey::from_name("other"), None);
     }
 }

@@ -289,8 +289,60 @@ impl Store {
         .map_err(self.sql(format!("look for completed runs of task {task:?}")))
     }
 
+    /// Records which taskrun process runs `id` (see [`Store::reap_orphans`]).
+    pub fn set_run_owner(&self, id: &str, owner: &str) -> Result<()> {
+        let op = format!("record the process of run {id:?}");
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR REPLACE INTO run_owners (run_id, owner) VALUES (?1, ?2)",
+            params![id, owner],
+        )
+        .map_err(self.sql(op))?;
+        Ok(())
+    }
+
+    /// Finishes, as `Error`, every unfinished run whose process `is_gone` says has ended (it
+    /// was killed, or the machine stopped, before it could record the end). Returns their ids.
+    /// Runs without a recorded process are left alone.
+    pub fn reap_orphans(&self, is_gone: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+        let op = "look for runs whose process has ended".to_owned();
+        let owned: Vec<(String, String)> = {
+            let conn = self.conn();
+            conn.prepare_cached(
+                "SELECT r.id, o.owner FROM runs r JOIN run_owners o ON o.run_id = r.id \
+                 WHERE r.status IN ('Queued', 'Running')",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(self.sql(op))?
+        };
+        let mut reaped = Vec::new();
+        for (id, _) in owned.into_iter().filter(|(_, owner)| is_gone(owner)) {
+            let Some(run) = self.get_run(&id)? else {
+                continue;
+            };
+            let finish = RunFinish {
+                status: RunStatus::Error,
+                finished: super::now(),
+                exit_code: None,
+                steps: run.steps,
+                dependencies_json: run.dependencies_json,
+            };
+            match self.finish_run(&id, &finish) {
+                Ok(_) => reaped.push(id),
+                // Finished meanwhile by its own process after all: nothing to do.
+                Err(StoreError::RunAlreadyFinished { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(reaped)
+    }
+
     /// The newest `Queued` or `Running` run of `task`, if any (to avoid overlapping triggered
-    /// runs). A run whose process died stays `Running` until someone finishes it.
+    /// runs). A run whose process died stays `Running` until [`Store::reap_orphans`] finishes
+    /// it.
     pub fn running_run(&self, task: &str) -> Result<Option<RunRecord>> {
         let op = format!("look for an unfinished run of task {task:?}");
         let conn = self.conn();

@@ -83,8 +83,17 @@ CREATE TABLE task_state (
 );
 "#;
 
+/// Version 2: the taskrun process running each unfinished run (`<host tag>-<pid>`), so that a
+/// run whose process was killed can be told from one still going and marked `Error`.
+const V2: &str = r#"
+CREATE TABLE run_owners (
+    run_id  TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    owner   TEXT NOT NULL
+);
+"#;
+
 /// All migrations in order; see the module docs.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

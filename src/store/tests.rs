@@ -66,7 +66,7 @@ fn open_creates_directories_database_and_settings() {
     assert_eq!(store.path(), nested.join(DB_FILE));
     assert_eq!(store.home(), nested);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 1);
+    assert_eq!(SCHEMA_VERSION, 2);
     assert_eq!(pragma::<String>(&store, "journal_mode"), "wal");
     assert_eq!(pragma::<i64>(&store, "foreign_keys"), 1);
     assert_eq!(pragma::<i64>(&store, "busy_timeout"), 5000);
@@ -136,7 +136,7 @@ fn newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 1,
+                supported: SCHEMA_VERSION,
                 ..
             }
         ),
@@ -1154,4 +1154,60 @@ fn one_store_shared_between_threads() {
     }
     assert_eq!(ids.len(), 200);
     assert_eq!(store.list_runs(None, None).unwrap().len(), 200);
+}
+
+#[test]
+fn runs_whose_process_has_ended_are_finished_as_error() {
+    let dir = home();
+    let store = open(dir.path());
+    for id in ["ca1", "ca2", "ca3", "ca4"] {
+        let mut run = RunRecord::new(id, None, RunTrigger::Manual, "linux");
+        run.status = RunStatus::Running;
+        store.insert_run(&run).unwrap();
+    }
+    store.set_run_owner("ca1", "dead").unwrap();
+    store.set_run_owner("ca2", "alive").unwrap();
+    store.set_run_owner("ca4", "dead").unwrap();
+    store
+        .finish_run("ca4", &finish(RunStatus::Succeeded, t(5)))
+        .unwrap();
+    let reaped = store.reap_orphans(|owner| owner == "dead").unwrap();
+    assert_eq!(reaped, ["ca1"], "ca2 alive, ca3 has no owner, ca4 finished");
+    let ca1 = store.get_run("ca1").unwrap().unwrap();
+    assert_eq!(ca1.status, RunStatus::Error);
+    assert!(ca1.finished.is_some());
+    assert_eq!(
+        store.get_run("ca2").unwrap().unwrap().status,
+        RunStatus::Running
+    );
+    assert_eq!(
+        store.get_run("ca3").unwrap().unwrap().status,
+        RunStatus::Running
+    );
+    assert_eq!(
+        store.get_run("ca4").unwrap().unwrap().status,
+        RunStatus::Succeeded
+    );
+    // Runs without a recorded process (ca3) are never reaped.
+    assert_eq!(store.reap_orphans(|_| true).unwrap(), ["ca2"]);
+}
+
+#[test]
+fn a_version_1_database_is_migrated_to_version_2() {
+    let dir = home();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(super::schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO runs (id, task, status, trigger_kind, platform, started) \
+             VALUES ('ca1', NULL, 'Running', 'manual', 'linux', '2026-01-01T00:00:00.000000Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), 2);
+    store.set_run_owner("ca1", "dead").unwrap();
+    assert_eq!(store.reap_orphans(|o| o == "dead").unwrap(), ["ca1"]);
 }
