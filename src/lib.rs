@@ -13,6 +13,8 @@ pub mod deps;
 pub mod diag;
 pub mod engine;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod plan;
 pub mod registry;

@@ -10,6 +10,11 @@
 
 use std::ops::Range;
 
+/// Longest text a word may expand to. Past it, processing stops with an error instead of
+/// exhausting memory (`ARG B=$A$A$A$A` repeated doubles the value at every line). Image names,
+/// platforms and `ARG` defaults are far shorter.
+pub(crate) const MAX_VALUE: usize = 16 << 10;
+
 /// Result of processing one word.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Expanded {
@@ -122,8 +127,16 @@ impl Word<'_, '_> {
             }
             match c {
                 '\'' => out.push_str(&self.single_quoted()?),
-                '"' => out.push_str(&self.double_quoted()?),
-                '$' => out.push_str(&self.dollar()?),
+                '"' => {
+                    let at = self.pos();
+                    let quoted = self.double_quoted()?;
+                    self.push(&mut out, &quoted, at)?;
+                }
+                '$' => {
+                    let at = self.pos();
+                    let value = self.dollar()?;
+                    self.push(&mut out, &value, at)?;
+                }
                 c if c == self.escape => {
                     self.i += 1;
                     if let Some(n) = self.next() {
@@ -172,7 +185,11 @@ impl Word<'_, '_> {
                     self.i += 1;
                     return Ok(out);
                 }
-                Some('$') => out.push_str(&self.dollar()?),
+                Some('$') => {
+                    let at = self.pos();
+                    let value = self.dollar()?;
+                    self.push(&mut out, &value, at)?;
+                }
                 Some(c) if c == self.escape => {
                     self.i += 1;
                     match self.peek() {
@@ -189,6 +206,19 @@ impl Word<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Appends the expansion that started at `start` to `out`, unless that makes it longer than
+    /// [`MAX_VALUE`].
+    fn push(&self, out: &mut String, value: &str, start: usize) -> Result<(), ExpandError> {
+        if out.len().saturating_add(value.len()) > MAX_VALUE {
+            return Err(self.error(
+                start,
+                format!("expands to more than {} KiB", MAX_VALUE >> 10),
+            ));
+        }
+        out.push_str(value);
+        Ok(())
     }
 
     fn name(&mut self) -> String {
@@ -307,8 +337,9 @@ impl Word<'_, '_> {
                     return Ok(out);
                 }
                 Some('$') => {
+                    let at = self.pos();
                     let v = self.dollar()?;
-                    out.push_str(&v);
+                    self.push(&mut out, &v, at)?;
                 }
                 Some(c) if c == self.escape => {
                     self.i += 1;
@@ -355,62 +386,49 @@ impl Word<'_, '_> {
 
 /// `${V#p}` / `${V##p}` (prefix) and `${V%p}` / `${V%%p}` (suffix).
 fn remove_affix(value: &str, pattern: &str, prefix: bool, longest: bool, escape: char) -> String {
-    let pat = compile(pattern, escape);
-    let bounds: Vec<usize> = value
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(value.len()))
-        .collect();
-    let candidates: Box<dyn Iterator<Item = &usize>> = match (prefix, longest) {
-        (true, false) | (false, true) => Box::new(bounds.iter()),
-        (true, true) | (false, false) => Box::new(bounds.iter().rev()),
-    };
-    for &b in candidates {
-        let (head, tail) = value.split_at(b);
-        if prefix && glob_match(&pat, head) {
-            return tail.to_owned();
-        }
-        if !prefix && glob_match(&pat, tail) {
-            return head.to_owned();
-        }
+    let mut pat = compile(pattern, escape);
+    let mut chars: Vec<char> = value.chars().collect();
+    if !prefix {
+        // A suffix of the value matching the pattern is a prefix of the reversed value matching
+        // the reversed pattern.
+        pat.reverse();
+        chars.reverse();
     }
-    value.to_owned()
+    let Some(end) = match_end(&pat, &chars, 0, longest) else {
+        return value.to_owned();
+    };
+    if prefix {
+        chars[end..].iter().collect()
+    } else {
+        chars[end..].iter().rev().collect()
+    }
 }
 
 /// `${V/p/r}` (first, longest match) and `${V//p/r}` (all).
 fn replace(value: &str, pattern: &str, replacement: &str, all: bool, escape: char) -> String {
     let pat = compile(pattern, escape);
-    let bounds: Vec<usize> = value
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(value.len()))
-        .collect();
+    let leading_star = matches!(pat.first(), Some(Pat::Star));
+    let chars: Vec<char> = value.chars().collect();
     let mut out = String::new();
-    let mut s = 0; // index into bounds
-    let mut copied = 0; // byte offset copied so far
-    while s < bounds.len() {
-        let start = bounds[s];
-        let found = bounds[s..]
-            .iter()
-            .rev()
-            .find(|&&e| e > start && value.get(start..e).is_some_and(|t| glob_match(&pat, t)));
-        match found {
-            Some(&end) => {
-                out.push_str(&value[copied..start]);
+    let mut start = 0;
+    let mut copied = 0;
+    while start < chars.len() && out.len() <= MAX_VALUE {
+        match match_end(&pat, &chars, start, true).filter(|&end| end > start) {
+            Some(end) => {
+                out.extend(&chars[copied..start]);
                 out.push_str(replacement);
                 copied = end;
+                start = end;
                 if !all {
                     break;
                 }
-                s = bounds
-                    .iter()
-                    .position(|&b| b == end)
-                    .unwrap_or(bounds.len());
             }
-            None => s += 1,
+            // With a leading `*`, a match from a later start would also be one from here.
+            None if leading_star => break,
+            None => start += 1,
         }
     }
-    out.push_str(&value[copied..]);
+    out.extend(&chars[copied..]);
     out
 }
 
@@ -478,38 +496,68 @@ fn compile(pattern: &str, escape: char) -> Vec<Pat> {
     out
 }
 
-fn glob_match(pat: &[Pat], text: &str) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    // Classic two-pointer wildcard matching with backtracking to the last star.
-    let (mut p, mut s) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while s < t.len() {
-        let step = match pat.get(p) {
-            Some(Pat::Star) => {
-                star = Some((p, s));
-                p += 1;
+/// The shortest (or, with `longest`, the longest) `end` such that `chars[start..end]` matches
+/// `pat`. The pattern runs as a set of positions in it over the characters: O(len × pattern),
+/// where trying every end with a backtracking matcher would be cubic.
+fn match_end(pat: &[Pat], chars: &[char], start: usize, longest: bool) -> Option<usize> {
+    // `active[p]`: the text so far can be matched by `pat[..p]`.
+    let mut active = vec![false; pat.len() + 1];
+    active[0] = true;
+    close_stars(pat, &mut active);
+    let mut found = None;
+    let mut at = start;
+    loop {
+        if active[pat.len()] {
+            found = Some(at);
+            if !longest {
+                return found;
+            }
+        }
+        let Some(&c) = chars.get(at) else {
+            return found;
+        };
+        let mut next = vec![false; pat.len() + 1];
+        let mut alive = false;
+        for (p, item) in pat.iter().enumerate() {
+            if !active[p] {
                 continue;
             }
-            Some(Pat::Any) => true,
-            Some(Pat::Lit(c)) => *c == t[s],
-            Some(Pat::Class(neg, ranges)) => {
-                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&t[s])) != *neg
-            }
-            None => false,
-        };
-        if step {
-            p += 1;
-            s += 1;
-        } else if let Some((sp, ss)) = star {
-            p = sp + 1;
-            s = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
+            let to = match item {
+                Pat::Star => p,
+                Pat::Any => p + 1,
+                Pat::Lit(l) if *l == c => p + 1,
+                Pat::Class(neg, ranges)
+                    if ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *neg =>
+                {
+                    p + 1
+                }
+                Pat::Lit(_) | Pat::Class(..) => continue,
+            };
+            next[to] = true;
+            alive = true;
+        }
+        if !alive {
+            return found;
+        }
+        close_stars(pat, &mut next);
+        active = next;
+        at += 1;
+    }
+}
+
+/// A `*` may match nothing: wherever a star is reached, the position after it is reached too.
+fn close_stars(pat: &[Pat], active: &mut [bool]) {
+    for (p, item) in pat.iter().enumerate() {
+        if active[p] && matches!(item, Pat::Star) {
+            active[p + 1] = true;
         }
     }
-    pat.get(p..)
-        .is_some_and(|rest| rest.iter().all(|x| matches!(x, Pat::Star)))
+}
+
+#[cfg(test)]
+fn glob_match(pat: &[Pat], text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    match_end(pat, &chars, 0, true) == Some(chars.len())
 }
 
 #[cfg(test)]
@@ -607,6 +655,58 @@ mod tests {
         assert!(e.is_ok_and(|e| e.undefined.is_empty()));
         let e = process_word("${N", '\\', &env).err().map(|e| e.range);
         assert_eq!(e, Some(0..3));
+    }
+
+    /// Found while fuzzing (`fuzz/regressions/dockerfile/replace-is-cubic`): `${A//*y/z}` on a
+    /// 3000-character value tried every end of every start with a backtracking matcher and did
+    /// not finish. Matching is now linear per start.
+    #[test]
+    fn patterns_on_long_values_are_fast() {
+        let long = "x".repeat(4000);
+        let with_y = format!("{long}y");
+        let lookup = |n: &str| match n {
+            "A" => Some(long.as_str()),
+            "B" => Some(with_y.as_str()),
+            _ => None,
+        };
+        let x = |word: &str| process_word(word, '\\', &lookup).map(|e| e.value);
+        let started = std::time::Instant::now();
+        assert_eq!(x("${A//*y/z}").as_deref(), Ok(long.as_str()));
+        assert_eq!(x("${A//x*y/z}").as_deref(), Ok(long.as_str()));
+        assert_eq!(x("${B//*y/z}").as_deref(), Ok("z"));
+        assert_eq!(x("${B/x*y/z}").as_deref(), Ok("z"));
+        assert_eq!(x("${A##x*y}").as_deref(), Ok(long.as_str()));
+        assert_eq!(x("${A%%x*y}").as_deref(), Ok(long.as_str()));
+        assert_eq!(x("${B##*x}").as_deref(), Ok("y"));
+        assert_eq!(x("${B%%x*}").as_deref(), Ok(""));
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    /// Found while fuzzing (`fuzz/regressions/dockerfile/arg-doubling`): values that double at
+    /// every `ARG` exhausted memory. A word may expand to at most `MAX_VALUE` bytes.
+    #[test]
+    fn expansion_is_size_limited() {
+        let big = "x".repeat(MAX_VALUE / 2 + 1);
+        let lookup = |n: &str| (n == "BIG").then_some(big.as_str());
+        let x = |word: &str| process_word(word, '\\', &lookup);
+        assert!(x("$BIG").is_ok());
+        let e = x("a:$BIG$BIG").err().map(|e| e.message);
+        assert_eq!(e.as_deref(), Some("expands to more than 16 KiB"));
+        assert!(x("\"${BIG}${BIG}\"").is_err());
+        assert!(x("${BIG//x/xx}").is_err());
+    }
+
+    #[test]
+    fn pattern_edge_cases() {
+        assert_eq!(x("${V#}"), "registry/app:1.2.3");
+        assert_eq!(x("${V#*}"), "registry/app:1.2.3");
+        assert_eq!(x("${V##*}"), "");
+        assert_eq!(x("${V%*}"), "registry/app:1.2.3");
+        assert_eq!(x("${V%%*}"), "");
+        assert_eq!(x("${V//[a-z]/_}"), "________/___:1.2.3");
+        assert_eq!(x("${V/*:/}"), "1.2.3");
+        assert_eq!(x("${V//?/.}"), "..................");
+        assert_eq!(x("${NOPE//a/b}"), "");
     }
 
     #[test]

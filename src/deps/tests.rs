@@ -403,6 +403,28 @@ fn substitution_errors_have_spans() {
     assert_eq!(e.kind, ScanErrorKind::MalformedFrom);
 }
 
+/// Found while fuzzing (`fuzz/regressions/dockerfile/arg-doubling`): global ARGs that quadruple
+/// their value at every line exhausted memory; a word may expand to at most 16 KiB.
+#[test]
+fn runaway_arg_expansion_is_an_error() {
+    let mut text = String::from("ARG A0=x\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "ARG A{}=${{A{i}}}${{A{i}}}${{A{i}}}${{A{i}}}\n",
+            i + 1
+        ));
+    }
+    text.push_str("FROM alpine:${A30}\n");
+    let e = err(&text);
+    assert_eq!(e.kind, ScanErrorKind::BadSubstitution);
+    assert!(
+        e.message.contains("expands to more than 16 KiB"),
+        "{}",
+        e.message
+    );
+    assert_eq!(at(&text, &e.span), "${A7}");
+}
+
 #[test]
 fn empty_base_name() {
     let text = "ARG IMAGE\nFROM $IMAGE AS x\n";

@@ -238,6 +238,29 @@ fn finish(out: String) -> String {
     }
 }
 
+/// Largest rendered text, in bytes: rendering stops with an error past it instead of exhausting
+/// memory (`{{ range until 4000000 }}{{ repeat 60000000 "x" }}{{ end }}`). Task files are a few
+/// KiB; so is what ACR renders.
+pub const MAX_OUTPUT: usize = 64 << 20;
+
+/// The template engine's output, refusing to grow past [`MAX_OUTPUT`].
+#[derive(Default)]
+struct CappedOutput {
+    text: String,
+    overflowed: bool,
+}
+
+impl std::fmt::Write for CappedOutput {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.text.len().saturating_add(s.len()) > MAX_OUTPUT {
+            self.overflowed = true;
+            return Err(std::fmt::Error);
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+}
+
 fn execute(
     text: &str,
     name: &str,
@@ -248,12 +271,20 @@ fn execute(
 ) -> Result<String, TemplateError> {
     let _ = options;
     let (left, right) = delims.pair();
-    Template::new(name)
+    let template = Template::new(name)
         .funcs(sprig::funcs())
         .delims(left, right)
         .missing_key(missing)
-        .parse(text)?
-        .execute_to_string(&data.to_template_value())
+        .parse(text)?;
+    let mut out = CappedOutput::default();
+    match template.execute_fmt(&mut out, &data.to_template_value()) {
+        Ok(()) => Ok(out.text),
+        Err(_) if out.overflowed => Err(TemplateError::Exec(format!(
+            "the rendered text is larger than {} MiB",
+            MAX_OUTPUT >> 20
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 fn line_end(text: &str, at: usize) -> usize {
@@ -415,5 +446,38 @@ impl Problem {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_text(text: &str) -> Result<Rendered, Problems> {
+        let file = Source::new("acr-task.yaml", text);
+        render(
+            &file,
+            &TemplateData::default(),
+            &SecretValues::default(),
+            &RenderOptions::default(),
+        )
+    }
+
+    /// Found while fuzzing (`fuzz/regressions/render/output-too-large`): the output grew until
+    /// the process ran out of memory.
+    #[test]
+    fn output_larger_than_the_cap_is_an_error() {
+        let problems =
+            render_text(r#"{{ range until 4000000 }}{{ repeat 60000000 "x" }}{{ end }}"#)
+                .expect_err("too large");
+        let p = problems.iter().next().expect("one problem");
+        assert_eq!(p.code, Code::TemplateExec);
+        assert!(p.message.contains("larger than 64 MiB"), "{}", p.message);
+    }
+
+    #[test]
+    fn output_below_the_cap_renders() {
+        let rendered = render_text(r#"{{ repeat 1000 "x" }}"#).expect("renders");
+        assert_eq!(rendered.source.text.len(), 1000);
     }
 }

@@ -37,8 +37,10 @@
 //! * **Regular expressions** use Go's RE2 syntax: `\d`, `\w`, `\s` and `\b` are ASCII-only as
 //!   in Go, and `\Q…\E` quotes. Matching, replacement (`$1`, `${name}`) and the handling of empty
 //!   matches follow Go's `regexp`.
-//! * **Size limits.** Strings longer than 64 MiB (`repeat`, `indent`, random strings, …) and lists
-//!   longer than 4 Mi items (`until`, `untilStep`) are errors instead of exhausting memory.
+//! * **Size limits.** A function whose result is a string longer than 64 MiB (`repeat`, `indent`,
+//!   random strings, `cat` in a loop, …) or a list longer than 4 Mi items (`until`, `untilStep`)
+//!   fails instead of exhausting memory; so does a render whose text grows past 64 MiB
+//!   ([`crate::render::MAX_OUTPUT`]).
 //! * **`slice` is Sprig's** (`slice LIST [START [END]]`, lists only); as in Go, a registered
 //!   function replaces the built-in of the same name.
 //! * **`b64enc`** maps nil to `""`, as acb's override does. acb encodes `<int Value>` for other
@@ -238,8 +240,19 @@ pub fn env_funcs() -> FuncMap {
     map
 }
 
+/// A shipped function as the template engine calls it. Every result is held to the size limits
+/// ([`MAX_SIZE`], [`MAX_ITEMS`]), so that no function, even one that does not check them itself
+/// (`cat`, `join`, `replace`, …), lets a loop double a value until memory runs out.
 fn wrap_fn(name: &'static str, f: Func) -> ValueFunc {
-    Arc::new(move |args: &[Value]| f(name, args))
+    Arc::new(move |args: &[Value]| {
+        let out = f(name, args)?;
+        match &out {
+            Value::String(s) => check_size(name, s.len())?,
+            Value::List(items) => check_items(name, items.len())?,
+            _ => {}
+        }
+        Ok(out)
+    })
 }
 
 fn lookup(name: &str) -> Option<Func> {
@@ -3696,6 +3709,20 @@ mod tests {
         assert_eq!(r("{{ \"x\" | repeat 2 }}"), "xx");
         assert_err("{{ repeat -1 \"x\" }}", &["error calling repeat"]);
         assert_err("{{ repeat 9223372036854775807 \"x\" }}", &["too large"]);
+    }
+
+    /// Every function's result is held to the size limits, also for functions that do not check
+    /// them themselves: doubling a string with `cat` or `join` in a loop stops at 64 MiB.
+    #[test]
+    fn results_of_every_function_are_size_limited() {
+        assert_err(
+            "{{ $s := \"xxxxxxxxxxxxxxxx\" }}{{ range until 40 }}{{ $s = cat $s $s }}{{ end }}",
+            &["error calling cat", "too large"],
+        );
+        assert_err(
+            "{{ $s := \"xxxxxxxxxxxxxxxx\" }}{{ range until 40 }}{{ $s = list $s $s | join $s }}{{ end }}",
+            &["error calling join", "too large"],
+        );
     }
 
     #[test]

@@ -1,0 +1,4 @@
+//! Fuzz target `buildargs`: [`taskrun::fuzzing::buildargs`] on arbitrary bytes (see docs/fuzzing.md).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| taskrun::fuzzing::buildargs(data));
