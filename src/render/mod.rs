@@ -167,6 +167,13 @@ pub fn render(
         MissingKey::ZeroValue
     };
     let mut declared = Vec::new();
+    let filled;
+    let data = if options.strict {
+        data
+    } else {
+        filled = with_referenced_secrets(data, &protected);
+        &filled
+    };
     let out = if text.contains("secrets") {
         let first = execute(
             &protected,
@@ -227,6 +234,24 @@ pub fn render(
         secrets: declared,
         warnings,
     })
+}
+
+/// `data` with an empty value for every `.Secrets.<id>` the text refers to and `data` lacks. On
+/// ACR `.Secrets` is a map of strings rendered with `missingkey=zero`, so a secret nobody
+/// declared or gave is `""`, also inside a pipeline (`{{.Secrets.x | lower}}`); gotmpl's zero
+/// value for a missing key has no type, and `lower` refuses it.
+fn with_referenced_secrets(data: &TemplateData, text: &str) -> TemplateData {
+    let mut out = data.clone();
+    for (at, found) in text.match_indices(".Secrets.") {
+        let rest = &text[at + found.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end > 0 {
+            out.secrets.entry(rest[..end].to_owned()).or_default();
+        }
+    }
+    out
 }
 
 /// ACR deletes every `<no value>` from the output.
@@ -461,6 +486,19 @@ mod tests {
             &SecretValues::default(),
             &RenderOptions::default(),
         )
+    }
+
+    #[test]
+    fn secrets_nobody_gave_are_empty_strings_in_pipelines_as_on_acr() {
+        let out = render_text(
+            "secrets:\n  - id: given\n    keyvault: https://v.vault.azure.net/secrets/x\nsteps:\n  - cmd: \"a{{ .Secrets.given | lower }}b{{ .Secrets.undeclared | upper }}c\"\n",
+        )
+        .expect("renders");
+        assert!(
+            out.source.text.contains("cmd: \"abc\""),
+            "{}",
+            out.source.text
+        );
     }
 
     /// Found while fuzzing (`fuzz/regressions/render/output-too-large`): the output grew until
