@@ -149,6 +149,7 @@ pub fn execute(
         git_head: crate::deps::git::head_revision(&context_dir),
         insecure_registries: args.insecure_registries.clone(),
         precreate: !args.dry_run,
+        start_ahead: start_ahead(),
     });
     let task = Arc::new(checked.task);
 
@@ -316,4 +317,15 @@ fn engine_socket() -> String {
         .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "/var/run/docker.sock".to_owned())
+}
+
+/// `TASKRUN_START_AHEAD=0` (or `false`, `off`, `no`) turns off starting step containers ahead
+/// at the gate (see `engine::gate`); they are then only created ahead.
+fn start_ahead() -> bool {
+    !std::env::var("TASKRUN_START_AHEAD").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "off" | "no"
+        )
+    })
 }

@@ -47,9 +47,11 @@ use bollard::query_parameters::{
 };
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+use super::gate;
 use super::{
     BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
     ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
@@ -274,6 +276,68 @@ impl DockerEngine {
             let AttachContainerResults { output, input } = attached;
             let wait = self.docker.wait_container(
                 &id,
+                Some(
+                    WaitContainerOptionsBuilder::new()
+                        .condition("not-running")
+                        .build(),
+                ),
+            );
+            let (logged, exit) = tokio::join!(drain_logs(output, sink.as_ref()), first_exit(wait));
+            drop(input);
+            let code = exit.map_err(|e| self.err("wait for container", &spec.name, e))?;
+            logged.map_err(|e| self.err("read output of container", &spec.name, e))?;
+            Ok(ExitStatus { code })
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                self.kill_quietly(&spec.name).await;
+                Err(EngineError::Cancelled)
+            }
+            result = work => result,
+        }
+    }
+
+    /// Releases a gated container (see [`gate`]): attaches with stdin, writes the byte the gate
+    /// waits for, streams the output and waits for the exit.
+    async fn release(
+        &self,
+        spec: &ContainerSpec,
+        id: &str,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let work = async {
+            let attached = self
+                .docker
+                .attach_container(
+                    id,
+                    Some(
+                        AttachContainerOptionsBuilder::new()
+                            .stream(true)
+                            .stdin(true)
+                            .stdout(true)
+                            .stderr(true)
+                            .build(),
+                    ),
+                )
+                .await
+                .map_err(|e| self.err("attach to container", &spec.name, e))?;
+            let AttachContainerResults { output, mut input } = attached;
+            let released = async {
+                input.write_all(b"\n").await?;
+                input.flush().await
+            };
+            released.await.map_err(|e| EngineError::Failed {
+                operation: "start container",
+                subject: spec.name.clone(),
+                message: format!("releasing the container from the gate: {e}"),
+            })?;
+            let wait = self.docker.wait_container(
+                id,
                 Some(
                     WaitContainerOptionsBuilder::new()
                         .condition("not-running")
@@ -587,27 +651,39 @@ impl Engine for DockerEngine {
     async fn create_container(
         &self,
         spec: &ContainerSpec,
+        gate: Option<&str>,
     ) -> EngineResult<Option<CreatedContainer>> {
         // A platform other than the engine's may need a pull: left to `run`.
         if spec.platform.is_some() {
             return Ok(None);
         }
-        let Some(image) = self.inspect_image(&spec.image).await? else {
-            return Ok(None);
+        let image = match self.docker.inspect_image(&spec.image).await {
+            Ok(image) => image,
+            Err(e) if status_code(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.err("inspect image", &spec.image, e)),
         };
-        let body = container_body(spec)?;
+        let mut body = container_body(spec)?;
+        let gated = gate.is_some_and(|volume| gate_container(&mut body, spec, &image, volume));
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
-        match self.docker.create_container(Some(options), body).await {
-            Ok(created) => Ok(Some(CreatedContainer {
-                id: created.id,
-                image_id: image.id,
-            })),
+        let id = match self.docker.create_container(Some(options), body).await {
+            Ok(created) => created.id,
             // Removed since the inspection: `run` pulls it.
-            Err(e) if is_missing_image(&e) => Ok(None),
-            Err(e) => Err(self.create_err(spec, e)),
+            Err(e) if is_missing_image(&e) => return Ok(None),
+            Err(e) => return Err(self.create_err(spec, e)),
+        };
+        if gated && self.docker.start_container(&id, None).await.is_err() {
+            // The step creates and starts its container itself when it is due, and reports
+            // what goes wrong then.
+            let _ = self.remove_container(&id).await;
+            return Ok(None);
         }
+        Ok(Some(CreatedContainer {
+            id,
+            image_id: image.id.unwrap_or_default(),
+            gated,
+        }))
     }
 
     async fn run_created(
@@ -617,8 +693,27 @@ impl Engine for DockerEngine {
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> EngineResult<ExitStatus> {
-        self.run_container(spec, Some(&created.id), sink, cancel)
-            .await
+        if !created.gated {
+            return self
+                .run_container(spec, Some(&created.id), sink, cancel)
+                .await;
+        }
+        let watched = gate::GateSink::new(Arc::clone(&sink));
+        let status = self
+            .release(
+                spec,
+                &created.id,
+                Arc::clone(&watched) as Arc<dyn LogSink>,
+                cancel.clone(),
+            )
+            .await?;
+        if status.code == gate::FAILED_CODE && watched.gate_failed() {
+            // The program could not be executed: nothing of the step ran. The ordinary path
+            // gives the engine's own error (`exec: "x": executable file not found in $PATH`).
+            self.remove_container(&created.id).await?;
+            return self.run_container(spec, None, sink, cancel).await;
+        }
+        Ok(status)
     }
 
     async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {
@@ -987,6 +1082,44 @@ impl Engine for DockerEngine {
 // Container creation
 
 /// The bollard create body for `spec`.
+/// Turns `body` into that of a gated container (see [`gate`]) when `spec` and `image` allow it:
+/// the gate as entrypoint, the program and arguments the engine would have run as its
+/// arguments, stdin open, and the gate volume mounted read-only. Returns whether it did.
+fn gate_container(
+    body: &mut ContainerCreateBody,
+    spec: &ContainerSpec,
+    image: &bollard::models::ImageInspect,
+    volume: &str,
+) -> bool {
+    if !gate::eligible(spec)
+        || !gate::image_supported(image.os.as_deref(), image.architecture.as_deref())
+    {
+        return false;
+    }
+    let config = image.config.as_ref();
+    let Some(argv) = gate::argv(
+        spec.entrypoint.as_deref(),
+        &spec.cmd,
+        config.and_then(|c| c.entrypoint.as_deref()),
+        config.and_then(|c| c.cmd.as_deref()),
+    ) else {
+        return false;
+    };
+    body.entrypoint = Some(vec![gate::PATH.to_string()]);
+    body.cmd = Some(argv);
+    body.open_stdin = Some(true);
+    body.stdin_once = Some(true);
+    let host = body.host_config.get_or_insert_with(Default::default);
+    host.mounts.get_or_insert_with(Vec::new).push(BollardMount {
+        typ: Some(MountType::VOLUME),
+        source: Some(volume.to_string()),
+        target: Some(gate::MOUNT.to_string()),
+        read_only: Some(true),
+        ..Default::default()
+    });
+    true
+}
+
 fn container_body(spec: &ContainerSpec) -> EngineResult<ContainerCreateBody> {
     let invalid = |message: String| EngineError::Failed {
         operation: "create container",

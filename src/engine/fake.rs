@@ -153,6 +153,11 @@ pub enum Call {
     },
     /// `start_detached`.
     StartDetached(ContainerSpec),
+    /// `create_container` started the container at the gate (after its `CreateContainer`).
+    StartGated {
+        /// Container.
+        name: String,
+    },
     /// `remove_container`.
     RemoveContainer {
         /// Container.
@@ -232,6 +237,7 @@ impl Call {
             Call::Run(spec) => format!("run {}", describe_spec(spec)),
             Call::CreateContainer(spec) => format!("create_container {}", spec.name),
             Call::Kill { name } => format!("kill {name}"),
+            Call::StartGated { name } => format!("start_gated {name}"),
             Call::StartDetached(spec) => format!("start_detached {}", describe_spec(spec)),
             Call::RemoveContainer { name } => format!("remove_container {name}"),
             Call::PutIntoVolume {
@@ -682,12 +688,19 @@ impl Engine for FakeEngine {
     async fn create_container(
         &self,
         spec: &ContainerSpec,
+        gate: Option<&str>,
     ) -> EngineResult<Option<CreatedContainer>> {
         let mut state = self.state();
         state.calls.push(Call::CreateContainer(spec.clone()));
         let Some(image_id) = state.images.get(&spec.image).map(|i| i.id.clone()) else {
             return Ok(None);
         };
+        let gated = gate.is_some() && super::gate::eligible(spec);
+        if gated {
+            state.calls.push(Call::StartGated {
+                name: spec.name.clone(),
+            });
+        }
         remove_named(&mut state.containers, &spec.name);
         state
             .containers
@@ -695,6 +708,7 @@ impl Engine for FakeEngine {
         Ok(Some(CreatedContainer {
             id: format!("fake-created-{}", spec.name),
             image_id,
+            gated,
         }))
     }
 

@@ -7,6 +7,7 @@
 
 pub mod docker;
 pub mod fake;
+pub mod gate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -148,6 +149,8 @@ pub struct CreatedContainer {
     /// Id of the image the container was created from (`sha256:…`), to tell whether the tag
     /// has moved to another image since.
     pub image_id: String,
+    /// Started already, its process waiting at the gate (see [`gate`]); running it releases it.
+    pub gated: bool,
 }
 
 /// How a container ended.
@@ -364,16 +367,20 @@ pub trait Engine: Clone + Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
 
-    /// Creates the container of `spec` without starting it, and without pulling: `Ok(None)` when
-    /// the image is not on the engine. The executor creates a step's container while the steps
-    /// before it still run, so that starting it is the only engine work left when it is due.
+    /// Creates the container of `spec` without pulling: `Ok(None)` when the image is not on the
+    /// engine. The executor creates a step's container while the steps before it still run, so
+    /// that less engine work is left when it is due. With `gate` (the name of a volume holding
+    /// the [`gate`] program) and a container that can be gated, the container is also started,
+    /// its process held at the gate until [`Engine::run_created`] releases it; otherwise it is
+    /// only created.
     fn create_container(
         &self,
         spec: &ContainerSpec,
+        gate: Option<&str>,
     ) -> impl Future<Output = EngineResult<Option<CreatedContainer>>> + Send;
 
     /// [`Engine::run`] for a container made by [`Engine::create_container`] from the same
-    /// `spec`: attaches, starts, streams and waits.
+    /// `spec`: attaches, starts (or releases from the gate), streams and waits.
     fn run_created(
         &self,
         spec: &ContainerSpec,

@@ -61,6 +61,9 @@ pub struct RunOptions {
     /// Create step containers ahead of their steps (see `exec::precreate`). Off for `--dry-run`,
     /// whose transcript then lists the calls in the order a step makes them.
     pub precreate: bool,
+    /// Also start them ahead, held at the gate (see `engine::gate`), when the engine allows it.
+    /// Off with `TASKRUN_START_AHEAD=0`.
+    pub start_ahead: bool,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
@@ -76,13 +79,15 @@ pub async fn run<E: Engine>(
     let ids: Vec<String> = task.steps.iter().map(|s| s.id.clone()).collect();
     reporter.run_started(&options.run_id, &ids);
 
-    let env = Arc::new(setup::names(&task, &options));
     let mut precreator = precreate::Precreator::new(plan, options.precreate);
     let stop = interrupt.child_token();
     // The volumes are filled while the networks are made (network creation is the slowest
     // call), and the first steps' containers are created as soon as both exist.
     let ready = async {
-        engine.ping().await?;
+        let info = engine.ping().await?;
+        let gate =
+            options.precreate && options.start_ahead && crate::engine::gate::supported(&info);
+        let env = Arc::new(setup::names(&task, &options, gate));
         let (volumes_made, volumes_exist) = tokio::sync::oneshot::channel();
         let networks = async {
             setup::make_networks(&engine, &task, &env, &options, &*reporter).await?;
@@ -96,12 +101,12 @@ pub async fn run<E: Engine>(
         };
         let volumes = setup::make_volumes(&engine, &task, &env, &options, &*reporter, volumes_made);
         let (networks, volumes) = tokio::join!(networks, volumes);
-        networks.and(volumes)
+        networks.and(volumes).map(|()| env)
     };
     // Leftovers of killed runs are removed meanwhile (they never share a name with this run's).
     let (_, ready) = tokio::join!(setup::remove_leftovers(&engine, &*reporter), ready);
     let env = match ready {
-        Ok(()) => env,
+        Ok(env) => env,
         Err(err) => {
             let summary = RunSummary {
                 run_id: options.run_id.clone(),

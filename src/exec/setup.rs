@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL, TarStream};
 use crate::exec::resources::RunKey;
 use crate::exec::{Reporter, RunOptions};
-use crate::model::Task;
+use crate::model::{StepKind, Task};
 use crate::registry::credentials::docker_config_json;
 
 /// Resources prepared for a run.
@@ -23,6 +23,9 @@ pub struct RunEnv {
     pub networks: BTreeMap<String, String>,
     /// Task volume name → engine volume name.
     pub volumes: BTreeMap<String, String>,
+    /// The volume holding the gate program, when step containers are started ahead (see
+    /// `engine::gate`).
+    pub gate: Option<String>,
 }
 
 /// Removes resources of runs on this host whose process is gone (killed with SIGKILL).
@@ -48,8 +51,9 @@ pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
     }
 }
 
-/// The names of the run's networks and volumes (nothing is created yet).
-pub fn names(task: &Task, options: &RunOptions) -> RunEnv {
+/// The names of the run's networks and volumes (nothing is created yet); `gate`: whether step
+/// containers are started ahead (the gate volume is only made for a task with `cmd` steps).
+pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
     let key = &options.key;
     let mut networks = BTreeMap::new();
     let mut default_network = None;
@@ -77,6 +81,12 @@ pub fn names(task: &Task, options: &RunOptions) -> RunEnv {
             .iter()
             .map(|v| (v.name.clone(), key.name(&format!("vol-{}", v.name))))
             .collect(),
+        gate: (gate
+            && task
+                .steps
+                .iter()
+                .any(|s| matches!(s.kind, StepKind::Cmd(_))))
+        .then(|| key.name("gate")),
     }
 }
 
@@ -116,9 +126,9 @@ pub async fn make_networks<E: Engine>(
     Ok(())
 }
 
-/// Creates the run's volumes (all at once; `created` is told when they exist) and fills them:
-/// the workspace from the CONTEXT directory, the home volume with the docker config holding the
-/// run's registry logins, and the task's secret volumes.
+/// Creates the run's volumes (all at once; `created` is told when they exist, and the gate
+/// volume is filled) and fills them: the workspace from the CONTEXT directory, the home volume
+/// with the docker config holding the run's registry logins, and the task's secret volumes.
 pub async fn make_volumes<E: Engine>(
     engine: &E,
     task: &Task,
@@ -130,10 +140,22 @@ pub async fn make_volumes<E: Engine>(
     let labels = options.key.labels();
     let mut names = vec![&env.workspace, &env.home];
     names.extend(env.volumes.values());
+    names.extend(env.gate.iter());
     futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels)))
         .await?;
-    let _ = created.send(());
+    let gate = async {
+        // Not fatal: a gated container whose gate is missing fails to start, and its step then
+        // starts a container the ordinary way.
+        if let Some(gate) = &env.gate {
+            let _ = engine
+                .put_into_volume(gate, "", crate::engine::gate::tar())
+                .await;
+        }
+        let _ = created.send(());
+        Ok::<(), EngineError>(())
+    };
     futures_util::try_join!(
+        gate,
         seed_workspace(engine, &env.workspace, options, reporter),
         seed_home(engine, &env.home, options),
         seed_volumes(engine, task, env, reporter),

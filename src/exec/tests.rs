@@ -62,6 +62,7 @@ fn options() -> Arc<RunOptions> {
         git_head: String::new(),
         insecure_registries: Vec::new(),
         precreate: false,
+        start_ahead: false,
     })
 }
 
@@ -364,6 +365,7 @@ async fn max_parallel_one_runs_start_steps_one_at_a_time() {
 async fn run_precreating(engine: &FakeEngine, yaml: &str) -> (RunSummary, Vec<String>) {
     let opts = Arc::new(RunOptions {
         precreate: true,
+        start_ahead: true,
         ..(*options()).clone()
     });
     std::fs::create_dir_all(&opts.context_dir).expect("context dir");
@@ -484,4 +486,116 @@ async fn containers_made_for_steps_that_never_start_are_removed_by_the_cleanup()
             .any(|l| l.starts_with("remove_container") && l.ends_with("-b")),
         "{t:#?}"
     );
+}
+
+fn lines_for<'a>(t: &'a [String], prefix: &str) -> Vec<&'a String> {
+    t.iter().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[tokio::test]
+async fn a_chain_keeps_the_next_containers_started_at_the_gate() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    engine.script("a", Outcome::exit(0).delayed(Duration::from_millis(100)));
+    let steps: String = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .map(|id| format!("  - id: {id}\n    cmd: img true\n"))
+        .collect();
+    let (summary, t) = run_precreating(&engine, &format!("steps:\n{steps}")).await;
+    assert!(summary.success, "{summary:?}");
+    // The gate volume is filled before any container is started at the gate.
+    let gate_filled = t
+        .iter()
+        .position(|l| l.starts_with("put_into_volume") && l.contains("-gate:/"))
+        .expect("gate volume filled");
+    let first_gated = position(&t, "start_gated").expect("a container started ahead");
+    assert!(gate_filled < first_gated, "{t:#?}");
+    // While a runs, the next three steps' containers are started at the gate, not more.
+    let a_run = t
+        .iter()
+        .position(|l| l.starts_with("run ") && l.contains("aliases=[a]"))
+        .expect("a ran");
+    let gated_before: Vec<&String> = lines_for(&t[..a_run], "start_gated");
+    for id in ["b", "c", "d"] {
+        assert!(
+            gated_before.iter().any(|l| l.ends_with(&format!("-{id}"))),
+            "{id}: {t:#?}"
+        );
+    }
+    assert!(
+        !gated_before
+            .iter()
+            .any(|l| l.ends_with("-e") || l.ends_with("-f")),
+        "{t:#?}"
+    );
+    // Every step's container was started ahead, once.
+    assert_eq!(lines_for(&t, "start_gated").len(), 6, "{t:#?}");
+    assert_eq!(lines_for(&t, "create_container").len(), 6, "{t:#?}");
+}
+
+#[tokio::test]
+async fn the_first_steps_containers_are_made_before_those_of_later_steps() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    let (summary, t) = run_precreating(
+        &engine,
+        "steps:\n  - id: a\n    when: ['-']\n    cmd: img true\n  - id: b\n    when: ['-']\n    cmd: img true\n  - id: join\n    when: [a, b]\n    cmd: img true\n",
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let made = |id: &str| {
+        t.iter()
+            .position(|l| l.starts_with("start_gated") && l.ends_with(&format!("-{id}")))
+            .unwrap_or_else(|| panic!("{id} started ahead: {t:#?}"))
+    };
+    assert!(
+        made("a") < made("join") && made("b") < made("join"),
+        "{t:#?}"
+    );
+}
+
+#[tokio::test]
+async fn containers_with_a_tty_stdin_or_published_ports_are_only_created_ahead() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    let (summary, t) = run_precreating(
+        &engine,
+        "steps:\n  - id: a\n    cmd: -t img true\n  - id: b\n    cmd: -i img true\n  - id: c\n    cmd: -p 8080:80 img true\n  - id: d\n    cmd: img true\n",
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    assert_eq!(lines_for(&t, "create_container").len(), 4, "{t:#?}");
+    let gated = lines_for(&t, "start_gated");
+    assert_eq!(gated.len(), 1, "{t:#?}");
+    assert!(gated[0].ends_with("-d"), "{t:#?}");
+}
+
+#[tokio::test]
+async fn without_start_ahead_there_is_no_gate() {
+    let engine = FakeEngine::new();
+    engine.add_image("img", image("sha256:1"));
+    let opts = Arc::new(RunOptions {
+        precreate: true,
+        start_ahead: false,
+        ..(*options()).clone()
+    });
+    std::fs::create_dir_all(&opts.context_dir).expect("context dir");
+    let task = Arc::new(task(
+        "steps:\n  - id: a\n    cmd: img true\n  - id: b\n    cmd: img true\n",
+    ));
+    let plan = Plan::new(&task);
+    let summary = run(
+        engine.clone(),
+        task,
+        &plan,
+        opts,
+        Arc::new(Events::default()) as Arc<dyn Reporter>,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    assert_eq!(lines_for(&t, "create_container").len(), 2, "{t:#?}");
+    assert!(lines_for(&t, "start_gated").is_empty(), "{t:#?}");
+    assert!(!t.iter().any(|l| l.contains("-gate")), "{t:#?}");
 }
