@@ -551,6 +551,9 @@ impl DockerEngine {
     }
 }
 
+/// How long `remove_container` waits for a removal another call has begun.
+const REMOVAL_WAIT: Duration = Duration::from_secs(30);
+
 impl Engine for DockerEngine {
     async fn ping(&self) -> EngineResult<EngineInfo> {
         let version = self
@@ -733,6 +736,17 @@ impl Engine for DockerEngine {
                 if status_code(&e) == Some(409)
                     && error_message(&e).contains("already in progress") =>
             {
+                // Another call is removing it (a step's background removal and the cleanup):
+                // wait until it is gone, so that its network and volumes can be removed next.
+                let removed = self.docker.wait_container(
+                    name,
+                    Some(
+                        WaitContainerOptionsBuilder::new()
+                            .condition("removed")
+                            .build(),
+                    ),
+                );
+                let _ = tokio::time::timeout(REMOVAL_WAIT, first_exit(removed)).await;
                 Ok(())
             }
             Err(e) => Err(self.err("remove container", name, e)),
