@@ -195,3 +195,30 @@ steps:
     run.expect(1).left_nothing();
     assert!(!run.stdout.contains("never\n"), "{}", run.all());
 }
+
+#[test]
+fn keep_workspace_keeps_the_workspace_and_home_volumes_but_not_the_gate() {
+    let _engine = need_docker();
+    let ws = Ws::new(
+        r#"version: v1.1.0
+steps:
+  - id: write
+    cmd: BUSYBOX sh -c 'echo kept > /workspace/kept.txt'
+  - id: read
+    cmd: BUSYBOX cat /workspace/kept.txt
+"#,
+    );
+    let run = ws.run(&["--output", "plain", "--keep-workspace"]);
+    run.expect(0).says(&["Kept volumes (--keep-workspace): "]);
+    let mut left = common::leftovers(run.pid);
+    left.sort();
+    for name in &left {
+        docker(&["volume", "rm", name]);
+    }
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left[0].ends_with("-home") && left[1].ends_with("-workspace"),
+        "{left:?}"
+    );
+    assert_eq!(run.output_of("read"), ["kept"]);
+}

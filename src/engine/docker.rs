@@ -237,20 +237,22 @@ impl DockerEngine {
     }
 
     /// `run` and `run_created`: creates the container unless `existing` names one made by
-    /// `create_container`, then attaches, starts, streams its output and waits for it.
+    /// `create_container`, then attaches, starts it (or, when it is `gated`, releases it from
+    /// the gate: see [`gate`]), streams its output and waits for it.
     async fn run_container(
         &self,
         spec: &ContainerSpec,
-        existing: Option<&str>,
+        existing: Option<&CreatedContainer>,
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> EngineResult<ExitStatus> {
         if cancel.is_cancelled() {
             return Err(EngineError::Cancelled);
         }
+        let gated = existing.is_some_and(|c| c.gated);
         let work = async {
             let id = match existing {
-                Some(id) => id.to_owned(),
+                Some(created) => created.id.clone(),
                 None => self.create(spec, &sink).await?,
             };
             // Attach before starting (as `docker run` does): the follow-logs endpoint can miss
@@ -262,63 +264,7 @@ impl DockerEngine {
                     Some(
                         AttachContainerOptionsBuilder::new()
                             .stream(true)
-                            .stdout(true)
-                            .stderr(true)
-                            .build(),
-                    ),
-                )
-                .await
-                .map_err(|e| self.err("attach to container", &spec.name, e))?;
-            self.docker
-                .start_container(&id, None)
-                .await
-                .map_err(|e| self.err("start container", &spec.name, e))?;
-            let AttachContainerResults { output, input } = attached;
-            let wait = self.docker.wait_container(
-                &id,
-                Some(
-                    WaitContainerOptionsBuilder::new()
-                        .condition("not-running")
-                        .build(),
-                ),
-            );
-            let (logged, exit) = tokio::join!(drain_logs(output, sink.as_ref()), first_exit(wait));
-            drop(input);
-            let code = exit.map_err(|e| self.err("wait for container", &spec.name, e))?;
-            logged.map_err(|e| self.err("read output of container", &spec.name, e))?;
-            Ok(ExitStatus { code })
-        };
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => {
-                self.kill_quietly(&spec.name).await;
-                Err(EngineError::Cancelled)
-            }
-            result = work => result,
-        }
-    }
-
-    /// Releases a gated container (see [`gate`]): attaches with stdin, writes the byte the gate
-    /// waits for, streams the output and waits for the exit.
-    async fn release(
-        &self,
-        spec: &ContainerSpec,
-        id: &str,
-        sink: Arc<dyn LogSink>,
-        cancel: CancellationToken,
-    ) -> EngineResult<ExitStatus> {
-        if cancel.is_cancelled() {
-            return Err(EngineError::Cancelled);
-        }
-        let work = async {
-            let attached = self
-                .docker
-                .attach_container(
-                    id,
-                    Some(
-                        AttachContainerOptionsBuilder::new()
-                            .stream(true)
-                            .stdin(true)
+                            .stdin(gated)
                             .stdout(true)
                             .stderr(true)
                             .build(),
@@ -327,17 +273,25 @@ impl DockerEngine {
                 .await
                 .map_err(|e| self.err("attach to container", &spec.name, e))?;
             let AttachContainerResults { output, mut input } = attached;
-            let released = async {
-                input.write_all(b"\n").await?;
-                input.flush().await
-            };
-            released.await.map_err(|e| EngineError::Failed {
-                operation: "start container",
-                subject: spec.name.clone(),
-                message: format!("releasing the container from the gate: {e}"),
-            })?;
+            if gated {
+                // The byte the gate waits for.
+                let released = async {
+                    input.write_all(b"\n").await?;
+                    input.flush().await
+                };
+                released.await.map_err(|e| EngineError::Failed {
+                    operation: "start container",
+                    subject: spec.name.clone(),
+                    message: format!("releasing the container from the gate: {e}"),
+                })?;
+            } else {
+                self.docker
+                    .start_container(&id, None)
+                    .await
+                    .map_err(|e| self.err("start container", &spec.name, e))?;
+            }
             let wait = self.docker.wait_container(
-                id,
+                &id,
                 Some(
                     WaitContainerOptionsBuilder::new()
                         .condition("not-running")
@@ -697,15 +651,13 @@ impl Engine for DockerEngine {
         cancel: CancellationToken,
     ) -> EngineResult<ExitStatus> {
         if !created.gated {
-            return self
-                .run_container(spec, Some(&created.id), sink, cancel)
-                .await;
+            return self.run_container(spec, Some(created), sink, cancel).await;
         }
         let watched = gate::GateSink::new(Arc::clone(&sink));
         let status = self
-            .release(
+            .run_container(
                 spec,
-                &created.id,
+                Some(created),
                 Arc::clone(&watched) as Arc<dyn LogSink>,
                 cancel.clone(),
             )

@@ -267,16 +267,22 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
             reporter.run_message(&format!("Failed to delete network: {n}: {e}"));
         }
     }
-    if options.keep_workspace {
+    // The gate volume (see `engine::gate`) is taskrun's own: never kept.
+    let gate = options.key.name("gate");
+    let (kept, volumes): (Vec<&String>, Vec<&String>) = found
+        .volumes
+        .iter()
+        .partition(|v| options.keep_workspace && **v != gate);
+    if !kept.is_empty() {
+        let kept: Vec<&str> = kept.iter().map(|v| v.as_str()).collect();
         reporter.run_message(&format!(
             "Kept volumes (--keep-workspace): {}",
-            found.volumes.join(", ")
+            kept.join(", ")
         ));
-        return;
     }
     let removed =
-        futures_util::future::join_all(found.volumes.iter().map(|v| engine.remove_volume(v))).await;
-    for (v, r) in found.volumes.iter().zip(removed) {
+        futures_util::future::join_all(volumes.iter().map(|v| engine.remove_volume(v))).await;
+    for (v, r) in volumes.iter().zip(removed) {
         if let Err(e) = r {
             reporter.run_message(&format!("Failed to delete volume: {v}: {e}"));
         }

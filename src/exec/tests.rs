@@ -361,11 +361,22 @@ async fn max_parallel_one_runs_start_steps_one_at_a_time() {
     assert!(pos("end a succeeded") < pos("start b 1") || pos("end b succeeded") < pos("start a 1"));
 }
 
-/// Runs `yaml` with containers created ahead of their steps; returns the transcript.
+/// Runs `yaml` with containers created and started ahead of their steps; returns the
+/// transcript.
 async fn run_precreating(engine: &FakeEngine, yaml: &str) -> (RunSummary, Vec<String>) {
+    run_ahead(engine, yaml, true).await
+}
+
+/// Runs `yaml` with containers created ahead of their steps, and started ahead with
+/// `start_ahead`; returns the transcript.
+async fn run_ahead(
+    engine: &FakeEngine,
+    yaml: &str,
+    start_ahead: bool,
+) -> (RunSummary, Vec<String>) {
     let opts = Arc::new(RunOptions {
         precreate: true,
-        start_ahead: true,
+        start_ahead,
         ..(*options()).clone()
     });
     std::fs::create_dir_all(&opts.context_dir).expect("context dir");
@@ -574,27 +585,13 @@ async fn containers_with_a_tty_stdin_or_published_ports_are_only_created_ahead()
 async fn without_start_ahead_there_is_no_gate() {
     let engine = FakeEngine::new();
     engine.add_image("img", image("sha256:1"));
-    let opts = Arc::new(RunOptions {
-        precreate: true,
-        start_ahead: false,
-        ..(*options()).clone()
-    });
-    std::fs::create_dir_all(&opts.context_dir).expect("context dir");
-    let task = Arc::new(task(
+    let (summary, t) = run_ahead(
+        &engine,
         "steps:\n  - id: a\n    cmd: img true\n  - id: b\n    cmd: img true\n",
-    ));
-    let plan = Plan::new(&task);
-    let summary = run(
-        engine.clone(),
-        task,
-        &plan,
-        opts,
-        Arc::new(Events::default()) as Arc<dyn Reporter>,
-        CancellationToken::new(),
+        false,
     )
     .await;
     assert!(summary.success, "{summary:?}");
-    let t = engine.transcript();
     assert_eq!(lines_for(&t, "create_container").len(), 2, "{t:#?}");
     assert!(lines_for(&t, "start_gated").is_empty(), "{t:#?}");
     assert!(!t.iter().any(|l| l.contains("-gate")), "{t:#?}");
