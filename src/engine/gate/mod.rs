@@ -211,6 +211,13 @@ mod tests {
     }
 
     #[test]
+    fn the_program_writes_the_failure_line_this_side_looks_for() {
+        let source = include_str!("program.rs");
+        let written = format!("b\"\\x01{}\\n\"", &FAILED[1..]);
+        assert!(source.contains(&written), "{written}");
+    }
+
+    #[test]
     fn the_program_is_built_on_linux_x86_64() {
         if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
             assert_eq!(&PROGRAM[..4], b"\x7fELF");

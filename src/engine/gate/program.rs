@@ -21,7 +21,9 @@ use core::arch::{asm, global_asm};
 /// The line written to stderr when the program cannot be executed (kept in step with
 /// `engine::gate::FAILED`).
 const FAILED: &[u8] = b"\x01taskrun-gate: cannot execute the step's program\n";
-const DEFAULT_PATH: &[u8] = b"";
+/// `PATH` when the environment has none: empty, so nothing is found (as with Go's `LookPath`;
+/// the engine always sets one).
+const NO_PATH: &[u8] = b"";
 
 const SYS_READ: usize = 0;
 const SYS_WRITE: usize = 1;
@@ -145,7 +147,7 @@ unsafe extern "C" fn gate_main(sp: *const usize) -> ! {
         }
 
         // PATH from the environment.
-        let mut path: (*const u8, usize) = (DEFAULT_PATH.as_ptr(), 0);
+        let mut path: (*const u8, usize) = (NO_PATH.as_ptr(), 0);
         let mut e = envp;
         while !(*e).is_null() {
             let entry = *e;
