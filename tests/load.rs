@@ -273,11 +273,15 @@ fn twenty_concurrent_runs_succeed_without_collisions_or_leftovers() {
     }
 
     // Nothing of any run is left.
-    let pids: BTreeSet<String> = results.iter().map(|(_, pid, _)| pid.to_string()).collect();
-    for pid in &pids {
-        let left = leftovers(pid.parse().unwrap());
-        assert!(left.is_empty(), "run of pid {pid} left {left:?}");
+    for (_, pid, out) in &results {
+        let left = leftovers(*pid);
+        assert!(
+            left.is_empty(),
+            "run of pid {pid} left {left:?}\n{}",
+            output_text(out)
+        );
     }
+    let pids: BTreeSet<String> = results.iter().map(|(_, pid, _)| pid.to_string()).collect();
 
     // Every container the runs created had its own name, and each run its own key.
     let events = events.finish();

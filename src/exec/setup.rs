@@ -261,7 +261,7 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
         .filter_map(|(n, r)| r.is_err().then_some(n))
         .collect();
     let retried =
-        futures_util::future::join_all(held.iter().map(|n| engine.remove_network(n))).await;
+        futures_util::future::join_all(held.iter().map(|n| remove_network(engine, n))).await;
     for (n, r) in held.iter().zip(retried) {
         if let Err(e) = r {
             reporter.run_message(&format!("Failed to delete network: {n}: {e}"));
@@ -287,6 +287,23 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
             reporter.run_message(&format!("Failed to delete volume: {v}: {e}"));
         }
     }
+}
+
+/// Removes a network its containers have just left, trying again for a few seconds: under load
+/// (20 concurrent runs) the engine was seen refusing it once more after every container on it
+/// had been removed.
+async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineError> {
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut result = engine.remove_network(name).await;
+    for _ in 0..6 {
+        if result.is_ok() {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(2));
+        result = engine.remove_network(name).await;
+    }
+    result
 }
 
 /// A small in-memory tar of regular files (parents created), as a stream.
