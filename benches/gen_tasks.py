@@ -10,6 +10,7 @@ Writes:
   seq20.yaml        20 sequential `cmd` steps, each `taskrun-busybox true`
   par4.yaml         4 parallel steps (`when: ["-"]`) sleeping 2 s, then a join step
   chain.yaml        the critical path of par4.yaml as a sequence: `sleep 2`, then the join step
+  par4-5s.yaml      par4.yaml with steps sleeping 5 s (the fixed costs weigh less)
   zero.yaml         a task with no steps (taskrun's per-run setup and cleanup alone)
   empty.yaml        a task with one no-op step
   bigout.yaml       one step printing 200 MB of output
@@ -146,6 +147,7 @@ def main() -> None:
     write("seq20.yaml", seq_file(20))
     write("par4.yaml", PAR4)
     write("chain.yaml", JOIN_ONLY)
+    write("par4-5s.yaml", PAR4.replace("sleep 2", "sleep 5"))
     write("zero.yaml", ZERO)
     write("empty.yaml", EMPTY)
     write("bigout.yaml", BIGOUT)
