@@ -157,14 +157,14 @@ if [ "$docker_ok" = 1 ]; then
     done
   }
   # Interleaved (one round of every benchmark per run) so that background load hits all alike.
-  chain_cli() { docker run --rm "$IMAGE" sleep 2 && docker run --rm "$IMAGE" true; }
+  # chain_cli SECONDS: the critical path of the parallel task with steps of SECONDS.
+  chain_cli() { docker run --rm "$IMAGE" sleep "$1" && docker run --rm "$IMAGE" true; }
   par_cli() {
     local pids=() p
     for _ in 1 2 3 4; do docker run --rm "$IMAGE" sleep 2 & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p"; done
     docker run --rm "$IMAGE" true
   }
-  chain5_cli() { docker run --rm "$IMAGE" sleep 5 && docker run --rm "$IMAGE" true; }
   names=(seq_tr seq_loop seq_equiv par_tr crit chain_tr zero_tr par_docker par5_tr crit5)
   for i in $(seq "$RUNS"); do
     log "docker round $i/$RUNS: 20 sequential steps (taskrun, loop, loop with mounts), parallel (taskrun, critical path, chain, 0-step, CLI, 5 s steps)"
@@ -172,12 +172,12 @@ if [ "$docker_ok" = 1 ]; then
     times_ms 1 docker_loop >>"$tmp/seq_loop"
     times_ms 1 docker_loop_equiv >>"$tmp/seq_equiv"
     times_ms 1 run_task "$tmp/par4.yaml" >>"$tmp/par_tr"
-    times_ms 1 chain_cli >>"$tmp/crit"
+    times_ms 1 chain_cli 2 >>"$tmp/crit"
     times_ms 1 run_task "$tmp/chain.yaml" >>"$tmp/chain_tr"
     times_ms 1 run_task "$tmp/zero.yaml" >>"$tmp/zero_tr"
     times_ms 1 par_cli >>"$tmp/par_docker"
     times_ms 1 run_task "$tmp/par4-5s.yaml" >>"$tmp/par5_tr"
-    times_ms 1 chain5_cli >>"$tmp/crit5"
+    times_ms 1 chain_cli 5 >>"$tmp/crit5"
   done
   declare -A med rng
   for n in "${names[@]}"; do
@@ -185,17 +185,16 @@ if [ "$docker_ok" = 1 ]; then
     rng[$n]=$(sort -n "$tmp/$n" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.2f–%.2f s", lo/1000, hi/1000}')
   done
   res() { echo "$(secs "${med[$1]}") (${rng[$1]})"; } # median (min–max)
+  ratio() { awk -v a="${med[$1]}" -v b="${med[$2]}" 'BEGIN {printf "%.2f", a/b}'; } # of medians
   row "20 sequential \`cmd\` steps (\`taskrun-busybox true\`): taskrun" "$(res seq_tr)" "< docker loop" "$(yesno "$(lt "${med[seq_tr]}" "${med[seq_loop]}" && echo 1 || echo 0)")"
   row "20 × \`docker run --rm taskrun-busybox true\` (shell loop)" "$(res seq_loop)" "baseline" "–"
   row "the same loop with taskrun's per-step network, volumes and socket mount" "$(res seq_equiv)" "info" "–"
-  ratio=$(awk -v a="${med[par_tr]}" -v b="${med[crit]}" 'BEGIN {printf "%.2f", a/b}')
+  ratio=$(ratio par_tr crit)
   row "4 parallel \`sleep 2\` steps + join step: taskrun" "$(res par_tr), ${ratio}× critical path" "≤ 1.15× critical path" "$(yesno "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.15) ? 1 : 0}')")"
   row "critical path: \`docker run --rm … sleep 2\`, then \`docker run --rm … true\`" "$(res crit)" "baseline" "–"
-  own=$(awk -v a="${med[par_tr]}" -v b="${med[chain_tr]}" 'BEGIN {printf "%.2f", a/b}')
-  row "that chain as a 2-step task run by taskrun" "$(res chain_tr); the parallel task is ${own}× it" "info" "–"
+  row "that chain as a 2-step task run by taskrun" "$(res chain_tr); the parallel task is $(ratio par_tr chain_tr)× it" "info" "–"
   row "4 × \`docker run --rm … sleep 2\` in parallel (shell \`&\`), then \`docker run --rm … true\`" "$(res par_docker)" "info" "–"
-  ratio5=$(awk -v a="${med[par5_tr]}" -v b="${med[crit5]}" 'BEGIN {printf "%.2f", a/b}')
-  row "the parallel task with \`sleep 5\` steps: taskrun" "$(res par5_tr), ${ratio5}× critical path" "info" "–"
+  row "the parallel task with \`sleep 5\` steps: taskrun" "$(res par5_tr), $(ratio par5_tr crit5)× critical path" "info" "–"
   row "its critical path: \`docker run --rm … sleep 5\`, then \`docker run --rm … true\`" "$(res crit5)" "info" "–"
   row "taskrun's per-run setup and cleanup: a 0-step task (network, volumes, seeding, removal)" "$(res zero_tr)" "info" "–"
 
