@@ -389,6 +389,7 @@ struct State {
     networks: Vec<(String, BTreeMap<String, String>)>,
     volumes: Vec<(String, BTreeMap<String, String>)>,
     detached: u64,
+    removal_delay: Duration,
 }
 
 /// An engine that records calls and returns scripted outcomes. Clones share state.
@@ -429,6 +430,13 @@ impl FakeEngine {
         self.state()
             .volume_tars
             .insert((volume.to_string(), path.to_string()), tar);
+        self
+    }
+
+    /// Makes every `remove_container` take `delay` (as a real engine's removal takes time); the
+    /// call is recorded when it completes.
+    pub fn delay_removals(&self, delay: Duration) -> &Self {
+        self.state().removal_delay = delay;
         self
     }
 
@@ -738,6 +746,10 @@ impl Engine for FakeEngine {
     }
 
     async fn remove_container(&self, name: &str) -> EngineResult<()> {
+        let delay = self.state().removal_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.record(Call::RemoveContainer {
             name: name.to_string(),
         });

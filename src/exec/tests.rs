@@ -265,6 +265,30 @@ async fn timeout_stops_the_step() {
 }
 
 #[tokio::test]
+async fn a_timed_out_container_is_removed_before_the_next_step_runs() {
+    let engine = FakeEngine::new();
+    engine.script("slow", Outcome::exit(0).delayed(Duration::from_secs(30)));
+    engine.delay_removals(Duration::from_millis(100));
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: slow\n    cmd: img\n    timeout: 1\n    ignoreErrors: true\n  - id: next\n    cmd: img\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    let removed = t
+        .iter()
+        .position(|l| l.starts_with("remove_container") && l.ends_with("-slow"))
+        .expect("removed");
+    let next = t
+        .iter()
+        .position(|l| l.starts_with("run ") && l.contains("aliases=[next]"))
+        .expect("ran");
+    assert!(removed < next, "{t:#?}");
+}
+
+#[tokio::test]
 async fn interrupt_cancels_and_cleans_up() {
     let engine = FakeEngine::new();
     engine.script("slow", Outcome::exit(0).delayed(Duration::from_secs(30)));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{ContainerSpec, Engine, LogSink, Mount};
+use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, Mount};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts, base_spec, pull};
 use crate::model::Step;
 use crate::model::cmdline::{CmdLine, parse_cmd};
@@ -78,13 +78,20 @@ pub(crate) async fn run<E: Engine>(
                 _ => ctx.engine.run(&spec, output, cancel.clone()).await,
             };
             if !step.keep {
-                // Removed in the background so dependants start at once; the end-of-run
-                // cleanup removes whatever is still there.
-                let engine = ctx.engine.clone();
-                let name = spec.name.clone();
-                tokio::spawn(async move {
-                    let _ = engine.remove_container(&name).await;
-                });
+                if matches!(status, Err(EngineError::Cancelled)) {
+                    // Timed out or cancelled: the killed container is removed before the step
+                    // ends, so that it is gone before any later step runs (with
+                    // `ignoreErrors`), unlike acb, which leaves it to the end-of-run cleanup.
+                    let _ = ctx.engine.remove_container(&spec.name).await;
+                } else {
+                    // Removed in the background so dependants start at once; the end-of-run
+                    // cleanup removes whatever is still there.
+                    let engine = ctx.engine.clone();
+                    let name = spec.name.clone();
+                    tokio::spawn(async move {
+                        let _ = engine.remove_container(&name).await;
+                    });
+                }
             }
             status.map(|s| s.code)
         })
