@@ -79,7 +79,7 @@ fn steps_started_ahead_behave_as_steps_started_when_due() {
         r##"version: v1.1.0
 steps:
   - id: first
-    cmd: BUSYBOX sh -c 'echo "#!/bin/sh" > run.sh; echo "echo script ran with \$1 in \$(pwd)" >> run.sh; chmod +x run.sh; sleep 3'
+    cmd: BUSYBOX sh -c 'echo "#!/bin/sh" > run.sh; echo "echo script ran with \$1 in \$(pwd)" >> run.sh; chmod +x run.sh; sleep 5'
   - id: relative
     cmd: BUSYBOX ./run.sh one
   - id: lookup
@@ -180,7 +180,7 @@ fn containers_started_ahead_for_steps_that_never_run_are_removed() {
         r#"version: v1.1.0
 steps:
   - id: fails
-    cmd: BUSYBOX sh -c 'sleep 2; exit 1'
+    cmd: BUSYBOX sh -c 'sleep 4; exit 1'
   - id: never1
     cmd: BUSYBOX echo never
   - id: never2
