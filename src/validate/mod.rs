@@ -172,23 +172,21 @@ impl Validator<'_> {
             .iter()
             .any(|v| v.eq_ignore_ascii_case(written))
         {
-            // acb refuses unknown versions, but real task files written for older ACR releases
-            // use them (`version: 1.0`): taskrun warns, reads the file as v1.0.0, and refuses
-            // under --strict (docs/compat.md).
+            // acb refuses unknown versions (graph/task.go validateTaskVersion), `version: 1.0`
+            // included; so does taskrun, in validate and run alike.
             self.report(
-                Problem::warning(
+                Problem::error(
                     Code::Version,
                     format!(
-                        "unknown version `{written}`: ACR's current runner accepts only `v1.1.0`, \
-                         `v1.0.0` or `1.0-preview-1` and refuses this file; taskrun goes on"
+                        "invalid version specified: \"{written}\", the current version is \"v1.0.0\" \
+                         (ACR's runner accepts `v1.1.0`, `v1.0.0` or `1.0-preview-1`)"
                     ),
                 )
                 .with_label(version.span.clone(), "unknown version")
-                .with_help(format!(
+                .with_help(
                     "use `version: v1.1.0` (with `$` aliases) or `version: v1.0.0`, or remove the \
-                     key (default v1.0.0); acb reports: invalid version specified: \"{written}\", \
-                     the current version is \"v1.0.0\""
-                )),
+                     key (default v1.0.0)",
+                ),
             );
         }
         if VALID_VERSIONS

@@ -42,15 +42,13 @@ pub(super) fn secrets(v: &mut Validator<'_>, file: &ast::File) -> Vec<SecretDecl
         };
         let id = s.id.as_ref().filter(|id| !id.value.is_empty());
         let Some(id) = id else {
-            // Nothing can refer to a secret without an id, so taskrun ignores the entry with a
-            // warning (old task files use the pre-`id` secret format); acb refuses the file, and
-            // so does --strict.
+            // acb's Secret.Validate refuses an entry without an id (the old `akv:` form too).
             v.report(
-                Problem::warning(Code::Secret, format!("{name} has no `id`; it is ignored"))
+                Problem::error(Code::Secret, format!("{name} has no `id`"))
                     .with_label(head, "secret without id")
                     .with_help(
-                        "add `id: <name>`; templates use it as `{{.Secrets.<name>}}` (acb refuses \
-                         the file: secret is missing an ID as well as auto-generated ID)",
+                        "add `id: <name>`; templates use it as `{{.Secrets.<name>}}` (acb: secret \
+                         is missing an ID as well as auto-generated ID)",
                     ),
             );
             continue;

@@ -60,10 +60,10 @@ fn versions() {
     assert_eq!(codes("version: 1.1\n"), [Code::Version]);
     let p = &problems("version: v2.0.0\n")[0];
     assert_eq!(at(p), (1, 10));
+    assert!(p.is_error(), "acb refuses unknown versions");
+    assert!(problems("version: 1.0\nsteps: []\n")[0].is_error());
     assert!(
-        p.help
-            .as_deref()
-            .unwrap_or_default()
+        p.message
             .contains("invalid version specified: \"v2.0.0\", the current version is \"v1.0.0\"")
     );
 }
@@ -505,6 +505,11 @@ fn secret_rules() {
         [Code::Secret]
     );
     assert_eq!(codes("secrets:\n  - id: a\n"), [Code::Secret]);
+    let no_id = problems("secrets:\n  - akv: x\n    secretEnv: y\n");
+    assert!(
+        no_id.iter().any(|p| p.code == Code::Secret && p.is_error()),
+        "{no_id:#?}"
+    );
     assert_eq!(
         codes(&format!("secrets:\n  - id: a\n    clientID: {guid}\n")),
         [Code::Secret]
@@ -645,9 +650,7 @@ fn every_problem_has_a_label_and_help() {
         assert!(!p.labels.is_empty(), "{p:#?}");
         assert!(p.help.is_some(), "{p:#?}");
         assert!(p.source.is_some(), "{p:#?}");
-        // Unknown versions and secrets without an id are tolerated with a warning.
-        let tolerated = matches!(p.code, Code::Version)
-            || (p.code == Code::Secret && p.message.contains("has no `id`"));
-        assert_eq!(p.is_error(), !tolerated, "{p:#?}");
+        // Unknown versions and secrets without an id are errors, as in acb.
+        assert!(p.is_error(), "{p:#?}");
     }
 }
