@@ -4,6 +4,7 @@
 #   - two registries on 127.0.0.1: :5000 open, :5001 with basic auth (user taskrun / taskrun-pass)
 #   - a local busybox base image `taskrun-busybox:latest` (no Docker Hub needed), also pushed to
 #     127.0.0.1:5000/busybox:latest
+#   - `taskrun-docker-cli:latest` (= `docker:latest`): busybox with the docker CLI, for `cmd: docker …`
 # State lives under ${TASKRUN_TEST_ENV:-/tmp/taskrun-test-env}.
 set -euo pipefail
 
@@ -80,6 +81,18 @@ if ! docker image inspect taskrun-busybox:latest >/dev/null 2>&1; then
   tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - taskrun-busybox:latest >/dev/null
   rm -rf "$root"
 fi
+# A docker CLI image, as ACR agents have `docker` preloaded: busybox plus this machine's docker
+# CLI (static). Tagged `docker:latest` too, the name real task files use (`cmd: docker stop x`).
+if ! docker image inspect taskrun-docker-cli:latest >/dev/null 2>&1; then
+  echo "test-env: building taskrun-docker-cli:latest"
+  cli=$(command -v docker)
+  root=$(mktemp -d)
+  printf 'FROM taskrun-busybox:latest\nCOPY docker /usr/local/bin/docker\nENV PATH=/usr/local/bin:/bin\nENTRYPOINT ["docker"]\n' >"$root/Dockerfile"
+  cp "$cli" "$root/docker"
+  DOCKER_BUILDKIT=0 docker build -q -t taskrun-docker-cli:latest "$root" >/dev/null
+  rm -rf "$root"
+fi
+docker image inspect docker:latest >/dev/null 2>&1 || docker tag taskrun-docker-cli:latest docker:latest
 if ! curl -fsS -m 2 -o /dev/null 2>/dev/null "http://127.0.0.1:5000/v2/busybox/manifests/latest" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json'; then
   docker tag taskrun-busybox:latest 127.0.0.1:5000/busybox:latest
   docker push -q 127.0.0.1:5000/busybox:latest >/dev/null

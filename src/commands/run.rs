@@ -72,7 +72,8 @@ pub fn execute(
             )),
         );
     }
-    problems.extend(exec::refusals(&checked.task));
+    let docker_cli = docker_cli();
+    problems.extend(exec::refusals(&checked.task, docker_cli.is_some()));
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {
@@ -150,6 +151,7 @@ pub fn execute(
         insecure_registries: args.insecure_registries.clone(),
         precreate: !args.dry_run,
         start_ahead: start_ahead(),
+        docker_cli,
     });
     let task = Arc::new(checked.task);
 
@@ -317,6 +319,14 @@ fn engine_socket() -> String {
         .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "/var/run/docker.sock".to_owned())
+}
+
+/// The docker CLI of the agent's shell: `TASKRUN_DOCKER_CLI`, else `docker` on `PATH`.
+fn docker_cli() -> Option<std::path::PathBuf> {
+    exec::agent::find_docker_cli(
+        std::env::var("TASKRUN_DOCKER_CLI").ok().as_deref(),
+        std::env::var("PATH").ok().as_deref(),
+    )
 }
 
 /// `TASKRUN_START_AHEAD=0` (or `false`, `off`, `no`) turns off starting step containers ahead

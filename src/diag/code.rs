@@ -81,6 +81,10 @@ pub enum Code {
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
     Dockerfile,
+
+    // ---- run: what the machine must provide
+    /// A `cmd` line needs the agent's shell and no docker CLI was found.
+    AgentShell,
 }
 
 impl Code {
@@ -120,6 +124,7 @@ impl Code {
         Code::EnvEntry,
         Code::CmdShell,
         Code::Dockerfile,
+        Code::AgentShell,
     ];
 
     /// The printed form, `taskrun::<stage>::<name>`.
@@ -159,6 +164,7 @@ impl Code {
             Code::EnvEntry => "taskrun::validate::env_entry",
             Code::CmdShell => "taskrun::validate::cmd_shell",
             Code::Dockerfile => "taskrun::deps::dockerfile",
+            Code::AgentShell => "taskrun::run::agent_shell",
         }
     }
 

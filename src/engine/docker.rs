@@ -676,6 +676,36 @@ impl Engine for DockerEngine {
         self.create_and_start(spec, &sink).await
     }
 
+    async fn run_shell(
+        &self,
+        request: &super::ShellRequest,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        super::shell::run(request, sink, cancel).await
+    }
+
+    fn local_socket(&self) -> Option<std::path::PathBuf> {
+        self.endpoint
+            .strip_prefix("unix://")
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+    }
+
+    fn cli_environment(&self) -> Vec<(String, String)> {
+        let mut env = vec![("DOCKER_HOST".to_owned(), self.endpoint.to_string())];
+        for var in [
+            "DOCKER_TLS_VERIFY",
+            "DOCKER_CERT_PATH",
+            "DOCKER_API_VERSION",
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                env.push((var.to_owned(), v));
+            }
+        }
+        env
+    }
+
     async fn remove_container(&self, name: &str) -> EngineResult<()> {
         let options = RemoveContainerOptionsBuilder::new()
             .force(true)

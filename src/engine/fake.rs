@@ -197,6 +197,11 @@ pub enum Call {
         /// Registry the credentials were for, if any.
         auth_server: Option<String>,
     },
+    /// `run_shell`.
+    Shell {
+        /// The script given to `sh -c`.
+        script: String,
+    },
     /// `list_labelled`.
     ListLabelled {
         /// Label key.
@@ -235,6 +240,7 @@ impl Call {
             }
             Call::RemoveVolume { name } => format!("remove_volume {name}"),
             Call::Run(spec) => format!("run {}", describe_spec(spec)),
+            Call::Shell { script } => format!("shell sh -c {script:?}"),
             Call::CreateContainer(spec) => format!("create_container {}", spec.name),
             Call::Kill { name } => format!("kill {name}"),
             Call::StartGated { name } => format!("start_gated {name}"),
@@ -743,6 +749,25 @@ impl Engine for FakeEngine {
             .push((spec.name.clone(), spec.labels.clone()));
         state.detached += 1;
         Ok(format!("fake-container-{}", state.detached))
+    }
+
+    async fn run_shell(
+        &self,
+        request: &super::ShellRequest,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        self.record(Call::Shell {
+            script: request.script.clone(),
+        });
+        let outcome = self.outcome(|key| request.script.contains(key));
+        Self::play(outcome.as_ref(), sink.as_ref(), Some(&cancel)).await?;
+        Ok(ExitStatus {
+            code: outcome.map_or(0, |o| o.exit_code),
+        })
     }
 
     async fn remove_container(&self, name: &str) -> EngineResult<()> {

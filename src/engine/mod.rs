@@ -8,6 +8,8 @@
 pub mod docker;
 pub mod fake;
 pub mod gate;
+pub mod proxy;
+pub mod shell;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::Stream;
+
+pub use shell::ShellRequest;
 use tokio_util::sync::CancellationToken;
 
 /// The label every resource taskrun creates carries; its value is the run's unique key.
@@ -435,6 +439,27 @@ pub trait Engine: Clone + Send + Sync + 'static {
         auth: Option<&RegistryAuth>,
         sink: Arc<dyn LogSink>,
     ) -> impl Future<Output = EngineResult<String>> + Send;
+
+    /// Runs a `cmd` line through the agent's shell (see [`shell`]): `/bin/sh -c` with the real
+    /// docker CLI, for lines that need the host shell acb runs them in.
+    fn run_shell(
+        &self,
+        request: &ShellRequest,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
+
+    /// The engine's socket on this host, when the engine is local (a `unix://` endpoint): steps
+    /// then reach it through the run's [`proxy`]. `None` for remote engines and the fake.
+    fn local_socket(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// The `DOCKER_HOST` (and TLS) variables a docker CLI on this host uses to reach this
+    /// engine directly.
+    fn cli_environment(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 
     /// Containers, networks and volumes carrying label `key=value` (or just `key` when `value`
     /// is `None`).

@@ -7,11 +7,12 @@
 //! removed at the end (unless `--keep-workspace`), and leftovers of killed runs are removed at
 //! the start. `exec` knows nothing of Docker (only the trait) and never prints (only events).
 
+pub mod agent;
 mod events;
 mod precreate;
 mod queue;
 pub mod resources;
-mod setup;
+pub(crate) mod setup;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,8 @@ pub struct RunOptions {
     /// Also start them ahead, held at the gate (see `engine::gate`), when the engine allows it.
     /// Off with `TASKRUN_START_AHEAD=0`.
     pub start_ahead: bool,
+    /// The docker CLI of the agent's shell (`cmd` lines that need a shell; see `exec::agent`).
+    pub docker_cli: Option<PathBuf>,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
@@ -87,7 +90,17 @@ pub async fn run<E: Engine>(
         let info = engine.ping().await?;
         let gate =
             options.precreate && options.start_ahead && crate::engine::gate::supported(&info);
-        let env = Arc::new(setup::names(&task, &options, gate));
+        let mut env = setup::names(&task, &options, gate);
+        env.agent = Some(Arc::new(
+            agent::Agent::start(&engine, &task, &options).map_err(|e| {
+                crate::engine::EngineError::Failed {
+                    operation: "prepare the agent",
+                    subject: std::env::temp_dir().display().to_string(),
+                    message: e.to_string(),
+                }
+            })?,
+        ));
+        let env = Arc::new(env);
         let (volumes_made, volumes_exist) = tokio::sync::oneshot::channel();
         let networks = async {
             setup::make_networks(&engine, &task, &env, &options, &*reporter).await?;
@@ -245,6 +258,9 @@ pub async fn run<E: Engine>(
     }
     precreator.finish().await;
     setup::cleanup(&engine, &options, &*reporter).await;
+    if let Some(agent) = &env.agent {
+        agent.finish();
+    }
     let dependencies = steps.iter().flat_map(|s| s.dependencies.clone()).collect();
     let summary = RunSummary {
         run_id: options.run_id.clone(),
@@ -299,10 +315,10 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
         .collect()
 }
 
-/// Problems that stop `run` before anything starts: host-shell constructs in `cmd` lines that
-/// taskrun does not reproduce (validate only warns about them), unparsable `cmd` lines, and
-/// build strings that cannot be parsed.
-pub fn refusals(task: &Task) -> crate::diag::Problems {
+/// Problems that stop `run` before anything starts: unparsable `cmd` lines and unsupported
+/// flags, a line that needs the agent's shell when no docker CLI was found (`docker_cli`), and
+/// build strings that cannot be parsed or built.
+pub fn refusals(task: &Task, docker_cli: bool) -> crate::diag::Problems {
     use crate::diag::{Code, Problem};
     use crate::model::StepKind;
     let mut problems = crate::diag::Problems::new();
@@ -324,13 +340,21 @@ pub fn refusals(task: &Task) -> crate::diag::Problems {
                             .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
                         );
                     }
-                    for c in parsed.refused() {
+                    if !docker_cli && crate::model::cmdline::needs_shell(line, &step.env) {
                         problems.push(
                             Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {}", step.id, c.message()),
+                                Code::AgentShell,
+                                format!(
+                                    "step `{}`: this cmd line needs the agent's shell (acb runs \
+                                     it as `/bin/sh -c \"docker run … <cmd>\"`), and no docker \
+                                     CLI was found",
+                                    step.id
+                                ),
                             )
-                            .with_help(c.help()),
+                            .with_help(
+                                "install the docker CLI (e.g. `apt-get install docker.io`) or \
+                                 point TASKRUN_DOCKER_CLI at one; the shell is /bin/sh",
+                            ),
                         );
                     }
                 }

@@ -26,6 +26,8 @@ pub struct RunEnv {
     /// The volume holding the gate program, when step containers are started ahead (see
     /// `engine::gate`).
     pub gate: Option<String>,
+    /// The run's agent: name proxy and shell (see `exec::agent`).
+    pub agent: Option<std::sync::Arc<crate::exec::agent::Agent>>,
 }
 
 /// Removes resources of runs on this host whose process is gone (killed with SIGKILL).
@@ -87,6 +89,7 @@ pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
                 .iter()
                 .any(|s| matches!(s.kind, StepKind::Cmd(_))))
         .then(|| key.name("gate")),
+        agent: None,
     }
 }
 
@@ -193,12 +196,7 @@ async fn seed_home<E: Engine>(
     home: &str,
     options: &RunOptions,
 ) -> Result<(), EngineError> {
-    let auths: Vec<_> = options
-        .login_registries
-        .iter()
-        .filter_map(|r| options.credentials.for_registry(r))
-        .collect();
-    let config = docker_config_json(&auths);
+    let config = docker_config(options);
     engine
         .put_into_volume(
             home,
@@ -206,6 +204,16 @@ async fn seed_home<E: Engine>(
             tar_of(&[(".docker/config.json", config.as_bytes())]),
         )
         .await
+}
+
+/// The docker config with the run's registry logins (the home volume's, and the agent's).
+pub fn docker_config(options: &RunOptions) -> String {
+    let auths: Vec<_> = options
+        .login_registries
+        .iter()
+        .filter_map(|r| options.credentials.for_registry(r))
+        .collect();
+    docker_config_json(&auths)
 }
 
 /// The files of the task's secret volumes.

@@ -17,6 +17,7 @@ use crate::registry::reference::registry_of;
 
 mod build;
 mod cmd;
+mod shell;
 
 pub(crate) use build::locate as locate_build;
 
@@ -48,7 +49,7 @@ pub(crate) fn precreate_spec<E: Engine>(
     let StepKind::Cmd(line) = &step.kind else {
         return None;
     };
-    if step.pull || step.detach {
+    if step.pull || step.detach || crate::model::cmdline::needs_shell(line, &step.env) {
         return None;
     }
     let (spec, detach) = cmd::prepare(ctx, step, line).ok()?;
@@ -420,9 +421,9 @@ pub(crate) fn base_spec<E: Engine>(
             target: "/acb/home".to_owned(),
         },
     ];
-    if let Some(sock) = &ctx.options.engine_socket {
+    if let Some(sock) = engine_socket(ctx, step) {
         mounts.push(Mount::Bind {
-            source: sock.clone(),
+            source: sock,
             target: "/var/run/docker.sock".to_owned(),
         });
     }
@@ -435,7 +436,14 @@ pub(crate) fn base_spec<E: Engine>(
         }
     }
     let mut env = vec!["HOME=/acb/home".to_owned()];
-    env.extend(step.env.iter().cloned());
+    // acb writes `--env <entry>` into its shell line, so the shell removes quotes
+    // (`CHANNEL="general"` is `general`); entries only a shell can read send the step to the
+    // agent's shell (`shell.rs`).
+    env.extend(
+        step.env
+            .iter()
+            .map(|e| crate::model::cmdline::env_word(e).unwrap_or_else(|| e.clone())),
+    );
     let network = match &step.network {
         Some(n) => Some(
             ctx.env
@@ -470,6 +478,18 @@ pub(crate) fn base_spec<E: Engine>(
         cpus: step.cpus.as_deref().and_then(|c| c.parse().ok()),
         ..ContainerSpec::default()
     }
+}
+
+/// The engine socket a step mounts at `/var/run/docker.sock`: its socket of the run's name
+/// proxy (local engines), else the engine's own.
+pub(crate) fn engine_socket<E: Engine>(ctx: &StepContext<E>, step: &Step) -> Option<String> {
+    ctx.options.engine_socket.as_ref()?;
+    ctx.env
+        .agent
+        .as_ref()
+        .and_then(|a| a.socket(&step.id))
+        .map(|p| p.display().to_string())
+        .or_else(|| ctx.options.engine_socket.clone())
 }
 
 /// acb's working directory: relative paths under `/workspace`, absolute as given, none →

@@ -62,6 +62,7 @@ fn options() -> Arc<RunOptions> {
         git_head: String::new(),
         insecure_registries: Vec::new(),
         precreate: false,
+        docker_cli: None,
         start_ahead: false,
     })
 }

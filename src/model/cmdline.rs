@@ -40,10 +40,39 @@ pub struct ParsedCmd {
 }
 
 impl ParsedCmd {
-    /// Constructs that `run` must refuse (those taskrun does not reproduce).
+    /// Constructs that only the agent's shell carries out as acb's does (everything but
+    /// comments and globs, which taskrun reproduces without a shell).
     pub fn refused(&self) -> impl Iterator<Item = &ShellConstruct> {
         self.constructs.iter().filter(|c| !c.kind.emulated())
     }
+
+    /// Whether the line needs the agent's shell: it then runs as acb runs every line,
+    /// `/bin/sh -c "docker run <acb's flags> <line>"` (`engine::shell`).
+    pub fn needs_shell(&self) -> bool {
+        self.refused().next().is_some()
+    }
+}
+
+/// An `env` entry as the agent's shell hands it to `docker run --env` (acb writes `--env
+/// <entry>` into its shell line): quotes removed, so `CHANNEL="general"` is `CHANNEL=general`.
+/// `None` when only a shell can tell the value: an expansion (`$X`, `$(…)`), several words, an
+/// operator or a comment.
+pub fn env_word(entry: &str) -> Option<String> {
+    let lexed = crate::model::shellwords::lex(entry).ok()?;
+    let plain = lexed
+        .constructs
+        .iter()
+        .all(|c| c.kind == ConstructKind::Glob);
+    match lexed.words.as_slice() {
+        [word] if plain => Some(word.text.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a `cmd` step (its line and its merged `env`) needs the agent's shell. A line that
+/// does not parse is left to the parser's diagnostics (false).
+pub fn needs_shell(line: &str, env: &[String]) -> bool {
+    parse_cmd(line).is_ok_and(|p| p.needs_shell()) || env.iter().any(|e| env_word(e).is_none())
 }
 
 /// The container a `cmd` step runs.

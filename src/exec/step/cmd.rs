@@ -18,6 +18,9 @@ pub(crate) async fn run<E: Engine>(
     line: &str,
     cancel: &CancellationToken,
 ) -> Outcome {
+    if crate::model::cmdline::needs_shell(line, &step.env) {
+        return super::shell::run(ctx, step, line, cancel).await;
+    }
     let (spec, detach) = match prepare(ctx, step, line) {
         Ok(p) => p,
         Err(message) => {
@@ -55,7 +58,9 @@ pub(crate) async fn run<E: Engine>(
     }
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     let detach = step.detach || detach;
+    let alias_name = parse_cmd(line).ok().and_then(|p| p.cmd.run.name);
     let (spec, sink_ref, precreated) = (&spec, &sink, precreated.as_ref());
+    let alias_name = &alias_name;
     attempts(ctx, step, &sink, cancel, move |n| {
         Box::pin(async move {
             let sink = sink_ref;
@@ -63,6 +68,12 @@ pub(crate) async fn run<E: Engine>(
             if n > 0 {
                 // acb reuses the name and then fails on `keep` + retries; each attempt gets its own.
                 spec.name = format!("{}-{}", spec.name, n + 1);
+                if let Some(proxy) = ctx.env.agent.as_ref().and_then(|a| a.proxy.as_ref()) {
+                    proxy.alias(&step.id, &spec.name);
+                    if let Some(name) = &alias_name {
+                        proxy.alias(name, &spec.name);
+                    }
+                }
             }
             if detach {
                 ctx.engine.start_detached(&spec).await?;
