@@ -20,8 +20,8 @@ fn report(name: &str) -> (i32, String) {
     let args_file = dir.join(format!("{name}.args"));
     let extra = std::fs::read_to_string(&args_file).unwrap_or_default();
     let mut args: Vec<String> = extra.split_whitespace().map(str::to_owned).collect();
-    // An `.args` file may name another command (`scan …`); the default is `validate`.
-    if args.first().map(String::as_str) != Some("scan") {
+    // An `.args` file may name another command (`scan …`, `run …`); the default is `validate`.
+    if !matches!(args.first().map(String::as_str), Some("scan" | "run")) {
         if !args.iter().any(|a| a == "-f") {
             args.splice(0..0, ["-f".to_owned(), format!("{name}.yaml")]);
         }
@@ -34,6 +34,8 @@ fn report(name: &str) -> (i32, String) {
         .env("NO_COLOR", "1")
         .env_remove("TASKRUN_REGISTRY")
         .env_remove("GITHUB_ACTIONS")
+        // No docker CLI for the agent's shell (the `agent_shell` fixture).
+        .env("TASKRUN_DOCKER_CLI", "/nonexistent/docker")
         .output()
         .expect("run taskrun");
     let text = String::from_utf8_lossy(&out.stderr).replace('\\', "/");

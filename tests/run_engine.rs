@@ -952,3 +952,163 @@ fn a_failing_quickstart_test_stops_the_push() {
         None
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the agent's shell and container names (docs/compat.md "`cmd` lines")
+
+/// The multi-step tutorial of ACR's docs: a detached step stopped, exec'd and read by its id
+/// through the docker CLI in a step.
+const TUTORIAL_TASK: &str = r#"version: v1.1.0
+steps:
+  - build: -t {{.Run.Registry}}/hello-world:{{.Run.ID}} .
+  - cmd: -t {{.Run.Registry}}/hello-world:{{.Run.ID}}
+    id: test
+    detach: true
+    ports: ["80"]
+    env: ["RUNID={{.Run.ID}}"]
+  - id: exec
+    cmd: docker exec -i test sh -c 'echo "run=$RUNID"' 
+  - id: stop
+    cmd: docker stop -t 1 test
+  - id: logs
+    cmd: docker logs test
+"#;
+
+#[test]
+fn the_tutorial_stops_and_execs_a_step_by_its_id_twice_at_once() {
+    let _engine = need_docker();
+    let ws = Ws::new(TUTORIAL_TASK);
+    ws.file(
+        "Dockerfile",
+        "FROM BUSYBOX\nCMD [\"sh\", \"-c\", \"echo serving; exec sleep 300\"]\n"
+            .replace("BUSYBOX", common::BUSYBOX)
+            .as_str(),
+    );
+    // Each run's `test` container holds its own run id, so a name that reached the other run's
+    // container would show the wrong one.
+    let ids = [unique("tut"), unique("tut")];
+    let children: Vec<Child> = ids
+        .iter()
+        .map(|id| {
+            ws.command(&[
+                "--output",
+                "plain",
+                "--run-id",
+                id,
+                "--registry",
+                "127.0.0.1:5000",
+            ])
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let runs: Vec<Run> = children.into_iter().map(Run::wait).collect();
+    let mut images = Images::default();
+    for (run, id) in runs.iter().zip(&ids) {
+        images.add(&format!("127.0.0.1:5000/hello-world:{id}"));
+        run.expect(0);
+        assert!(run.has_line("exec", &format!("run={id}")), "{}", run.all());
+        assert!(run.has_line("stop", "test"), "{}", run.all());
+        assert!(run.has_line("logs", "serving"), "{}", run.all());
+        run.left_nothing();
+    }
+}
+
+#[test]
+fn lines_with_host_shell_constructs_run_as_acb_runs_them() {
+    let _engine = need_docker();
+    let ws = Ws::new(
+        r#"version: v1.0.0
+steps:
+  - id: chain
+    cmd: BUSYBOX echo first && echo second on the agent || true
+  - id: fails
+    cmd: BUSYBOX false || echo recovered
+  - id: quiet
+    cmd: BUSYBOX echo do-not-show-this > /dev/null; echo after-redirect
+  - id: nested
+    cmd: BUSYBOX sh -c 'echo "$((6*7))"'
+  - id: env
+    cmd: BUSYBOX sh -c 'echo "channel=$SLACK_CHANNEL"; echo other=$OTHER'
+    env: ['SLACK_CHANNEL="general"', "OTHER='a b'"]
+  - id: agent
+    cmd: BUSYBOX true; echo "leak=${TASKRUN_TEST_LEAK:-none}" "home=$HOME" "path=$PATH"
+  - id: files
+    cmd: BUSYBOX sh -c 'echo made > /workspace/made' && echo wrote
+  - id: read
+    cmd: BUSYBOX cat /workspace/made
+  - id: multiline
+    cmd: |
+      BUSYBOX echo line-one
+      echo line-two
+"#,
+    );
+    let run = ws.run_env(
+        &["--output", "plain"],
+        &[("TASKRUN_TEST_LEAK", "host-secret-value")],
+    );
+    run.expect(0);
+    assert_eq!(
+        run.output_of("chain"),
+        ["first", "second on the agent"],
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.output_of("fails"), ["recovered"], "{}", run.all());
+    assert_eq!(run.output_of("quiet"), ["after-redirect"], "{}", run.all());
+    assert_eq!(run.output_of("nested"), ["42"], "{}", run.all());
+    assert_eq!(
+        run.output_of("env"),
+        ["channel=general", "other=a b"],
+        "{}",
+        run.all()
+    );
+    let agent = run.output_of("agent").join("\n");
+    assert!(agent.contains("leak=none"), "{agent}");
+    assert!(!run.all().contains("host-secret-value"), "{}", run.all());
+    assert!(agent.contains("-agent/home"), "{agent}");
+    assert_eq!(run.output_of("files"), ["wrote"], "{}", run.all());
+    assert_eq!(run.output_of("read"), ["made"], "{}", run.all());
+    assert_eq!(
+        run.output_of("multiline"),
+        ["line-one", "line-two"],
+        "{}",
+        run.all()
+    );
+    run.left_nothing();
+}
+
+#[test]
+fn a_shell_line_that_fails_or_times_out_takes_its_containers_with_it() {
+    let _engine = need_docker();
+    let ws = Ws::new(
+        r#"version: v1.0.0
+steps:
+  - id: exit3
+    cmd: BUSYBOX sh -c 'exit 3' && echo never
+    ignoreErrors: true
+  - id: slow
+    cmd: BUSYBOX sleep 60 && echo never
+    timeout: 3
+"#,
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(1);
+    assert!(!run.stdout.contains("never"), "{}", run.all());
+    assert!(run.all().contains("exit status 3"), "{}", run.all());
+    assert!(run.all().contains("timed out"), "{}", run.all());
+    run.left_nothing();
+}
+
+#[test]
+fn a_shell_line_without_a_docker_cli_is_refused_before_anything_starts() {
+    let _engine = need_docker();
+    let ws = Ws::new("steps:\n  - cmd: BUSYBOX echo a && echo b\n");
+    let run = ws.run_env(
+        &["--output", "plain"],
+        &[("TASKRUN_DOCKER_CLI", "/nonexistent/docker")],
+    );
+    run.expect(2)
+        .says(&["taskrun::run::agent_shell", "TASKRUN_DOCKER_CLI"]);
+    assert!(!run.stdout.contains("started"), "{}", run.all());
+}
