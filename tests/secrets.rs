@@ -143,8 +143,8 @@ steps:
     env:
       - FLAG={{.Secrets.flagsec}}
       - SET={{.Values.setsec}}
-      - {{ printf "Q=%s" .Secrets.quotesec | toJson }}
-      - {{ printf "M=%s" .Secrets.multisec | toJson }}
+      - {{ printf "'Q=%s'" (.Secrets.quotesec | replace "'" "'\\''") | toJson }}
+      - {{ printf "'M=%s'" (.Secrets.multisec | replace "'" "'\\''") | toJson }}
     volumeMounts:
       - name: sv
         mountPath: /sv
@@ -354,7 +354,7 @@ fn secrets_never_reach_dry_run_render_validate_or_graph() {
     assert_clean("render", &all_bytes(&out), &secrets);
     let rendered = String::from_utf8_lossy(&out.stdout);
     assert!(rendered.contains("flag.txt: ***"), "{rendered}");
-    assert!(rendered.contains(r#"- "Q=***""#), "{rendered}");
+    assert!(rendered.contains(r#"- "'Q=***'""#), "{rendered}");
     let out = s.run("validate", &[]);
     expect_code(&out, 0, "validate");
     assert_clean("validate", &all_bytes(&out), &secrets);
@@ -384,8 +384,8 @@ fn diagnostics_on_lines_holding_secrets_are_masked() {
         "  - cmd: \"BUSYBOX echo {{.Secrets.flagsec}} {{.Values.setsec}}\n",
         // A template function failing with the secret as its message.
         "  - cmd: BUSYBOX echo {{ fail .Values.setsec }}\n",
-        // A host-shell construct (refused by run) next to the secrets.
-        "  - cmd: BUSYBOX echo {{.Secrets.flagsec}} && echo {{.Values.setsec}}\n",
+        // An unterminated quote next to the secrets.
+        "  - cmd: BUSYBOX echo {{.Secrets.flagsec}} '{{.Values.setsec}}\n",
         // An unknown docker flag made of a secret.
         "  - cmd: --{{.Secrets.flagsec}} BUSYBOX echo\n",
         // An unsupported flag with a secret value.
@@ -404,13 +404,9 @@ fn diagnostics_on_lines_holding_secrets_are_masked() {
             let what = format!("case {i} `{sub}`:\n{text}");
             assert_clean(&what, &all_bytes(&out), &secrets);
             if sub != "render" {
-                // render only fails on template errors; the others on every case (3 and 5:
-                // validate and graph only warn about `&&` and flags `run` does not support).
-                let expected = if (i == 3 || i == 5) && sub != "run" {
-                    0
-                } else {
-                    2
-                };
+                // render only fails on template errors; the others on every case (5: validate
+                // and graph only warn about flags `run` does not support).
+                let expected = if i == 5 && sub != "run" { 0 } else { 2 };
                 assert_eq!(code, Some(expected), "{what}\n{}", output_text(&out));
             }
             if code == Some(2) {
@@ -722,6 +718,19 @@ fn sha256_hex(s: &str) -> String {
 
 #[test]
 fn awkward_values_reach_the_container_byte_for_byte() {
+    awkward_values_arrive(false);
+}
+
+#[test]
+fn awkward_values_reach_the_container_byte_for_byte_through_the_agent_shell() {
+    awkward_values_arrive(true);
+}
+
+/// Every awkward value, passed each of six ways into a quoted `env` entry (acb writes `--env
+/// <entry>` into a shell line, so the entry is shell-quoted as a file for ACR must be), arrives
+/// byte for byte: through the engine API, or (`via_shell`, the line ends in `&& true`) through the
+/// agent's shell.
+fn awkward_values_arrive(via_shell: bool) {
     let _engine = need_docker();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -754,14 +763,15 @@ fn awkward_values_reach_the_container_byte_for_byte() {
             let var = format!("{prefix}{i}");
             let key = var.to_lowercase();
             env.push_str(&format!(
-                "      - {{{{ printf \"{var}=%s\" {data}.{key} | toJson }}}}\n"
+                "      - {{{{ printf \"'{var}=%s'\" ({data}.{key} | replace \"'\" \"'\\\\''\") | toJson }}}}\n"
             ));
             script.push_str(&format!("echo {var} $(printf %s \"${var}\" | sha256sum); "));
             expected.insert(var, sha256_hex(value));
         }
     }
     task.push_str(&format!(
-        "steps:\n  - id: show\n    cmd: {BUSYBOX} sh -c '{script}'\n    env:\n{env}"
+        "steps:\n  - id: show\n    cmd: {BUSYBOX} sh -c '{script}'{}\n    env:\n{env}",
+        if via_shell { " && true" } else { "" }
     ));
     std::fs::write(d.join("acr-task.yaml"), &task).unwrap();
     let quoted = |v: &str| serde_json::to_string(v).unwrap();

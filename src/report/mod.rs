@@ -121,7 +121,8 @@ pub fn mask(text: &str, masked: &[String]) -> String {
 
 /// The strings to mask for some secret values: each value; its standard base64 (the form a
 /// docker config `auth` entry or a `b64enc` volume entry holds); its escaped forms in JSON and
-/// in quoted debug text when they differ (quotes, backslashes, control characters); and, for a
+/// in quoted debug text when they differ (quotes, backslashes, control characters), and
+/// single-quoted for a shell (`'\''` for each quote, also JSON-escaped); and, for a
 /// value of several lines, each of its lines of at least 4 characters (output is masked line
 /// by line). Empty values give nothing.
 pub fn secret_forms<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
@@ -138,11 +139,20 @@ pub fn secret_forms<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String
         }
         add(value);
         add(&base64::engine::general_purpose::STANDARD.encode(value));
-        // Escaped as in JSON (`toJson`, json output) and in quoted debug text (`--dry-run`).
-        let json = serde_json::to_string(value).unwrap_or_default();
-        add(json
-            .get(1..json.len().saturating_sub(1))
-            .unwrap_or_default());
+        // Escaped as in JSON (`toJson`, json output) and in quoted debug text (`--dry-run`);
+        // single-quoted for a shell (an `env` entry written for acb's shell line), also as JSON.
+        let json_inner = |v: &str| {
+            let json = serde_json::to_string(v).unwrap_or_default();
+            json.get(1..json.len().saturating_sub(1))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        add(&json_inner(value));
+        if value.contains('\'') {
+            let quoted = value.replace('\'', r"'\''");
+            add(&quoted);
+            add(&json_inner(&quoted));
+        }
         let debug = format!("{value:?}");
         add(debug
             .get(1..debug.len().saturating_sub(1))
