@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compatibility measure: `taskrun validate` on every task file of the shared corpus, compared
-# with what ACR's runner does (EXPECT.tsv: accept → exit 0; reject → exit 2 with a diagnostic).
+# with what ACR's runner does (EXPECT.tsv: accept → exit 0; reject → exit 2 with a diagnostic);
+# then `taskrun run --dry-run` on every accept file (see below).
 # Usage: scripts/corpus-check.sh [CORPUS_DIR] [TASKRUN_BIN]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +29,39 @@ done < "$corpus/EXPECT.tsv"
 
 for f in "${failures[@]}"; do echo "  $f"; done
 echo "corpus: $acc_ok/$acc_all accept, $rej_ok/$rej_all reject"
-[ "$acc_ok" -eq "$acc_all" ] && [ "$rej_ok" -eq "$rej_all" ]
+
+# `run --dry-run` of every accept file, with stand-in values for the values and secrets it
+# uses, an empty CONTEXT and a stand-in registry: how many files `run` would refuse where ACR
+# runs them. Files ACR would fail too are listed, with the reason, in corpus-dry-run.tsv.
+known=scripts/corpus-dry-run.tsv
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+dry_all=0 dry_refused=0 dry_unexpected=0
+while IFS=$'\t' read -r file expect _reason; do
+  [ "$expect" = accept ] || continue
+  path="$corpus/$file"
+  dry_all=$((dry_all + 1))
+  args=(--registry registry.local)
+  for v in $(grep -oE '\.Values\.[A-Za-z0-9_]+' "$path" | sort -u); do args+=(--set "${v#.Values.}=standin"); done
+  for s in $(grep -oE '\.Secrets\.[A-Za-z0-9_]+' "$path" | sort -u); do args+=(--secret "${s#.Secrets.}=standin"); done
+  # Declared secrets the text never uses: taken from run's own refusal, then run again.
+  for _ in 1 2; do
+    err=$("$bin" run --dry-run -f "$path" "${args[@]}" --color never "$ctx" 2>&1 >/dev/null)
+    code=$?
+    missing=$(printf '%s' "$err" | grep -oE 'secret `[^`]+` has no local value' | sed -E 's/secret `([^`]+)`.*/\1/' | sort -u)
+    [ "$code" -ne 0 ] && [ -n "$missing" ] || break
+    for s in $missing; do args+=(--secret "$s=standin"); done
+  done
+  [ "$code" -eq 0 ] && continue
+  dry_refused=$((dry_refused + 1))
+  why=$(printf '%s' "$err" | grep -m1 -E 'taskrun::|Error|error' | head -c 160)
+  if reason=$(grep -F "$file"$'\t' "$known" 2>/dev/null | cut -f2) && [ -n "$reason" ]; then
+    echo "  dry-run refuses $file (ACR fails it too: $reason)"
+  else
+    dry_unexpected=$((dry_unexpected + 1))
+    echo "  dry-run refuses $file: exit $code: $why"
+  fi
+done < "$corpus/EXPECT.tsv"
+echo "corpus dry-run: $dry_refused of $dry_all accept files refused by run ($dry_unexpected not listed in $known)"
+
+[ "$acc_ok" -eq "$acc_all" ] && [ "$rej_ok" -eq "$rej_all" ] && [ "$dry_unexpected" -eq 0 ]

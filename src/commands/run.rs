@@ -152,6 +152,7 @@ pub fn execute(
         precreate: !args.dry_run,
         start_ahead: start_ahead(),
         docker_cli,
+        dry_run: args.dry_run,
     });
     let task = Arc::new(checked.task);
 

@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub start_ahead: bool,
     /// The docker CLI of the agent's shell (`cmd` lines that need a shell; see `exec::agent`).
     pub docker_cli: Option<PathBuf>,
+    /// A dry run on the fake engine: what cannot be known without running (an image an earlier
+    /// `cmd` step would make) is said, not failed.
+    pub dry_run: bool,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.

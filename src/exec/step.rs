@@ -336,6 +336,15 @@ async fn push<E: Engine>(
     for image in images {
         match ctx.engine.inspect_image(image).await {
             Ok(Some(_)) => {}
+            Ok(None) if ctx.options.dry_run => {
+                ctx.reporter.step_message(
+                    &step.id,
+                    &format!(
+                        "image `{image}` is not on the engine now; a real run pushes it if an \
+                         earlier step makes it"
+                    ),
+                );
+            }
             Ok(None) => {
                 return Outcome::Failed {
                     message: format!(

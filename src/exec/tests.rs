@@ -63,6 +63,7 @@ fn options() -> Arc<RunOptions> {
         insecure_registries: Vec::new(),
         precreate: false,
         docker_cli: None,
+        dry_run: false,
         start_ahead: false,
     })
 }
