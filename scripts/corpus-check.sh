@@ -41,8 +41,22 @@ while IFS=$'\t' read -r file expect _reason; do
   [ "$expect" = accept ] || continue
   path="$corpus/$file"
   dry_all=$((dry_all + 1))
-  args=(--registry registry.local)
-  for v in $(grep -oE '\.Values\.[A-Za-z0-9_]+' "$path" | sort -u); do args+=(--set "${v#.Values.}=standin"); done
+  # A commit-triggered run's `.Run.Commit` and `.Run.Branch`.
+  args=(--registry registry.local --commit 0123456789abcdef0123456789abcdef01234567 --branch main)
+  for v in $(grep -oE '\.Values\.[A-Za-z0-9_]+' "$path" | sort -u); do
+    key=${v#.Values.}
+    lower=$(printf '%s' "$key" | tr '[:upper:]' '[:lower:]')
+    # A value used as a URL's host (`https://{{.Values.KEYVAULT}}.vault…`) is a plain name.
+    grep -qE "//\{\{ ?\.Values\.$key" "$path" && lower=host
+    case "$lower" in
+      *vault*) val=https://standin.vault.azure.net/secrets/standin ;;
+      id|*clientid*) val=c72b2df0-b9d8-4ac6-9363-7c1eb06c1c86 ;;
+      dockerfile) val=Dockerfile ;;
+      context) val=. ;;
+      *) val=standin ;;
+    esac
+    args+=(--set "$key=$val")
+  done
   for s in $(grep -oE '\.Secrets\.[A-Za-z0-9_]+' "$path" | sort -u); do args+=(--secret "${s#.Secrets.}=standin"); done
   # Declared secrets the text never uses: taken from run's own refusal, then run again.
   for _ in 1 2; do
