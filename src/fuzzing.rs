@@ -155,6 +155,7 @@ pub fn render(data: &[u8]) {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
+        explicit_image_aliases: Vec::new(),
         base_dir: NO_DIR.into(),
     };
     match render::render(&file, &values, &secrets, &options) {

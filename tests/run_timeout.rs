@@ -32,6 +32,16 @@ fn a_run_longer_than_its_timeout_stops_and_is_recorded_as_timeout() {
     );
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("timed out after 2s (--timeout)"), "{text}");
+    // Said as a timeout, not as an interrupt: the running step timed out, the next was skipped.
+    assert!(!text.contains("interrupted"), "{text}");
+    assert!(
+        text.contains("[slow] timed out")
+            || text
+                .lines()
+                .any(|l| l.starts_with("slow ") && l.contains("timed out")),
+        "{text}"
+    );
+    assert!(!text.contains("cancelled"), "{text}");
 
     ok(
         &home,

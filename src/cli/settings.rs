@@ -42,6 +42,14 @@ pub fn resolve_inputs(
     let path = task_path(args);
     let file = match read(&path, "task file") {
         Ok(text) => Some(Source::new(path.display().to_string(), text)),
+        Err(p) if args.file.is_none() => {
+            // Neither default name was found: say both were tried.
+            problems.push(p.with_help(
+                "no `-f FILE` was given, and neither `acr-task.yaml` nor `acb.yaml` (ACR's \
+                 default names) is in this directory; pass the task file with `-f FILE`",
+            ));
+            None
+        }
         Err(p) => {
             problems.push(p);
             None
@@ -119,9 +127,11 @@ pub fn resolve_inputs(
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    let mut explicit_image_aliases = Vec::new();
     for raw in &args.image_alias {
         match values::parse_assignment("--image-alias", raw) {
             Ok((k, v)) => {
+                explicit_image_aliases.push(k.clone());
                 image_aliases.insert(k, v);
             }
             Err(p) => problems.push(p),
@@ -166,6 +176,7 @@ pub fn resolve_inputs(
             strict: args.strict,
             delims: args.delims,
             image_aliases,
+            explicit_image_aliases,
             base_dir,
         },
         masked,

@@ -35,25 +35,31 @@ pub fn execute(
     let key = RunKey::generate();
     args.file.shared_volume = Some(key.name("workspace"));
     let context_dir: std::path::PathBuf = args.context.clone().unwrap_or_else(|| ".".into());
+    // `--output json`: refusals are JSON events on stdout too (diagnostics stay on stderr).
+    let json = args.output == Some(OutputMode::Json);
     if !context_dir.is_dir() {
-        printer.problems(
-            &Problem::error(
-                Code::IoRead,
-                format!(
-                    "the CONTEXT directory `{}` does not exist or is not a directory",
-                    context_dir.display()
-                ),
-            )
-            .with_help("pass an existing directory as CONTEXT (default: the current directory)")
-            .into(),
-            &[],
-        );
+        let problems: Problems = Problem::error(
+            Code::IoRead,
+            format!(
+                "the CONTEXT directory `{}` does not exist or is not a directory",
+                context_dir.display()
+            ),
+        )
+        .with_help("pass an existing directory as CONTEXT (default: the current directory)")
+        .into();
+        printer.problems(&problems, &[]);
+        if json {
+            printer.problem_events(&problems, &[]);
+        }
         return (ExitStatus::InvalidInput, None);
     }
     let checked = match check(&args.file, false) {
         Ok(c) => c,
         Err(failed) => {
             super::print_failed(&failed, printer);
+            if json {
+                printer.problem_events(&failed.problems, &failed.masked);
+            }
             return (ExitStatus::InvalidInput, None);
         }
     };
@@ -109,6 +115,9 @@ pub fn execute(
         masked.push(crate::registry::credentials::auth_token(&auth));
     }
     printer.problems(&problems, &masked);
+    if json && problems.iter().next().is_some() {
+        printer.problem_events(&problems, &masked);
+    }
     if problems.has_errors() {
         return (ExitStatus::InvalidInput, None);
     }
@@ -153,6 +162,7 @@ pub fn execute(
         start_ahead: start_ahead(),
         docker_cli,
         dry_run: args.dry_run,
+        timeout: args.timeout.map(std::time::Duration::from_secs),
     });
     let task = Arc::new(checked.task);
 
@@ -198,17 +208,6 @@ pub fn execute(
         };
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
-        // The whole-run timeout (ACR's service-side `--timeout`): stops the run like Ctrl-C,
-        // then reports it as a timeout (exit 1).
-        let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if let Some(secs) = args.timeout {
-            let (interrupt, timed_out) = (interrupt.clone(), Arc::clone(&timed_out));
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
-                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
-                interrupt.cancel();
-            });
-        }
         let ticker = live.then(|| {
             let screen = Arc::clone(&screen);
             tokio::spawn(async move {
@@ -218,20 +217,7 @@ pub fn execute(
                 }
             })
         });
-        let mut summary =
-            exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
-        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-            summary.interrupted = false;
-            summary.success = false;
-            summary.error = Some(format!(
-                "the run timed out after {}s (--timeout)",
-                args.timeout.unwrap_or_default()
-            ));
-            printer.status(&format!(
-                "error: {}",
-                summary.error.as_deref().unwrap_or_default()
-            ));
-        }
+        let summary = exec::run(engine, task, &checked.plan, options, reporter, interrupt).await;
         if let Some(t) = ticker {
             t.abort();
         }
@@ -261,6 +247,8 @@ fn engine_unreachable(e: &EngineError, printer: &Printer) -> ExitStatus {
 fn exit_status(summary: &RunSummary) -> ExitStatus {
     if summary.interrupted {
         ExitStatus::Interrupted
+    } else if summary.timed_out {
+        ExitStatus::StepFailed
     } else if summary.success {
         ExitStatus::Success
     } else if summary

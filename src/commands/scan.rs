@@ -99,7 +99,12 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
             deps::resolve::fill_digests(&mut found, engine.as_ref(), Some(&resolver), &credentials)
                 .await
         });
-        for w in warnings {
+        for image in &warnings.local {
+            printer.status(&format!(
+                "note: `{image}` was built locally and never pushed: it has no digest"
+            ));
+        }
+        for w in &warnings.warnings {
             printer.status(&format!("warning: {w}"));
         }
     }

@@ -95,6 +95,21 @@ pub fn cycle(
             queue.push_back((t.name.clone(), RunTrigger::Commit));
         }
     }
+    if queue.is_empty() {
+        // Say what was looked at, so a quiet cycle is not mistaken for a broken one.
+        let images = store
+            .distinct_tracked_images()
+            .map(|i| i.len())
+            .unwrap_or_default();
+        let timers = tasks.iter().filter(|t| !t.schedules.is_empty()).count();
+        let commits = tasks.iter().filter(|t| t.commit_trigger_enabled).count();
+        printer.status(&format!(
+            "serve: checked {} task(s): {images} base image(s), {timers} timer and {commits} \
+             commit trigger(s); nothing changed, nothing to run",
+            tasks.len()
+        ));
+        return;
+    }
     let mut done: BTreeSet<String> = BTreeSet::new();
     while let Some((task, trigger)) = queue.pop_front() {
         // Runs never overlap (they are sequential), and a task runs once per cycle.

@@ -473,12 +473,7 @@ pub fn run_recorded(
     let run_status = match (&summary, status) {
         (_, ExitStatus::Success) => RunStatus::Succeeded,
         (_, ExitStatus::Interrupted) => RunStatus::Canceled,
-        (Some(s), _)
-            if s.steps.iter().any(|r| r.status == StepStatus::TimedOut)
-                || s.error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("(--timeout)")) =>
-        {
+        (Some(s), _) if s.timed_out || s.steps.iter().any(|r| r.status == StepStatus::TimedOut) => {
             RunStatus::Timeout
         }
         (Some(_), ExitStatus::StepFailed) => RunStatus::Failed,

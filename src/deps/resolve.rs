@@ -13,18 +13,29 @@ use crate::registry::reference::registry_of;
 
 /// Fills every empty `digest` in `deps` (pinned `@sha256:` references keep theirs). The built
 /// image itself (`image`) is only looked up on the engine (it exists in a registry only if a
-/// step pushed it). Returns one warning per image whose digest stayed unknown.
+/// step pushed it). Says which digests could not be looked up (warnings) and which images were
+/// built on this engine and never pushed (no digest by nature; not a warning).
 pub async fn fill_digests<E: Engine>(
     deps: &mut [Dependencies],
     engine: Option<&E>,
     resolver: Option<&Resolver>,
     credentials: &Credentials,
-) -> Vec<String> {
-    let mut cache: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+) -> Filled {
+    let mut cache: BTreeMap<String, Result<String, Missing>> = BTreeMap::new();
     let mut warnings = Vec::new();
+    let mut local = Vec::new();
     for d in deps.iter_mut() {
         if let Some(image) = d.image.as_mut() {
-            fill(image, engine, None, credentials, &mut cache, &mut warnings).await;
+            fill(
+                image,
+                engine,
+                None,
+                credentials,
+                &mut cache,
+                &mut warnings,
+                &mut local,
+            )
+            .await;
         }
         let bases = d
             .runtime_dependency
@@ -38,13 +49,25 @@ pub async fn fill_digests<E: Engine>(
                 credentials,
                 &mut cache,
                 &mut warnings,
+                &mut local,
             )
             .await;
         }
     }
     warnings.sort();
     warnings.dedup();
-    warnings
+    local.sort();
+    local.dedup();
+    Filled { warnings, local }
+}
+
+/// What [`fill_digests`] could not fill.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filled {
+    /// One warning per image whose digest could not be looked up.
+    pub warnings: Vec<String>,
+    /// Images built on this engine and never pushed or pulled: no digest by nature.
+    pub local: Vec<String>,
 }
 
 async fn fill<E: Engine>(
@@ -52,8 +75,9 @@ async fn fill<E: Engine>(
     engine: Option<&E>,
     resolver: Option<&Resolver>,
     credentials: &Credentials,
-    cache: &mut BTreeMap<String, Result<String, String>>,
+    cache: &mut BTreeMap<String, Result<String, Missing>>,
     warnings: &mut Vec<String>,
+    local: &mut Vec<String>,
 ) {
     if !r.digest.is_empty() || r.is_scratch() {
         return;
@@ -70,8 +94,22 @@ async fn fill<E: Engine>(
     };
     match found {
         Ok(digest) => r.digest = digest,
-        Err(why) => warnings.push(format!("no digest for `{}`: {why}", r.reference)),
+        // An image made on this engine and never pushed has no digest by nature: the listing
+        // says `(no digest)`, and it is not a warning.
+        Err(Missing::Local) => local.push(r.reference.clone()),
+        Err(Missing::Failed(why)) => {
+            warnings.push(format!("no digest for `{}`: {why}", r.reference));
+        }
     }
+}
+
+/// Why a digest stayed unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Missing {
+    /// The engine's image was built here and never pushed or pulled.
+    Local,
+    /// The lookup failed (registry unreachable, unknown tag, …).
+    Failed(String),
 }
 
 async fn lookup<E: Engine>(
@@ -79,30 +117,25 @@ async fn lookup<E: Engine>(
     engine: Option<&E>,
     resolver: Option<&Resolver>,
     credentials: &Credentials,
-) -> Result<String, String> {
+) -> Result<String, Missing> {
     if let Some(engine) = engine {
         match local_digest(engine, name).await {
             Ok(Some(d)) => return Ok(d),
             // The engine has this tag but it was never pushed or pulled (built here): builds use
             // it, so the registry's digest (of another image) would be wrong.
-            Ok(None) => {
-                return Err(
-                    "the engine's image was built locally and never pushed; its digest is unknown"
-                        .into(),
-                );
-            }
+            Ok(None) => return Err(Missing::Local),
             Err(_) => {}
         }
     }
     let Some(resolver) = resolver else {
-        return Err(
+        return Err(Missing::Failed(
             "the image has no registry digest on the engine (never pushed or pulled)".into(),
-        );
+        ));
     };
     let auth = credentials.for_registry(registry_of(name));
     resolver
         .resolve(name, auth.as_ref())
         .await
         .map(|r| r.digest)
-        .map_err(|e| e.to_string())
+        .map_err(|e| Missing::Failed(e.to_string()))
 }

@@ -85,6 +85,9 @@ pub struct RunSummary {
     pub success: bool,
     /// Whether the run was interrupted (Ctrl-C, SIGTERM).
     pub interrupted: bool,
+    /// Whether the whole-run timeout (`--timeout`) stopped the run.
+    #[serde(default)]
+    pub timed_out: bool,
     /// Wall time of the whole run.
     #[serde(serialize_with = "ser_secs")]
     pub duration: Duration,

@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub start_ahead: bool,
     /// The docker CLI of the agent's shell (`cmd` lines that need a shell; see `exec::agent`).
     pub docker_cli: Option<PathBuf>,
+    /// The whole-run timeout (`--timeout`; named tasks' timeout): the run stops as on Ctrl-C,
+    /// and the summary says it timed out.
+    pub timeout: Option<std::time::Duration>,
     /// A dry run on the fake engine: what cannot be known without running (an image an earlier
     /// `cmd` step would make) is said, not failed.
     pub dry_run: bool,
@@ -87,6 +90,19 @@ pub async fn run<E: Engine>(
 
     let mut precreator = precreate::Precreator::new(plan, options.precreate);
     let stop = interrupt.child_token();
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let timer = options.timeout.map(|limit| {
+        let (stop, timed_out) = (stop.clone(), Arc::clone(&timed_out));
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            stop.cancel();
+        })
+    });
+    let timeout_message = options
+        .timeout
+        .map(|t| format!("the run timed out after {}s (--timeout)", t.as_secs()))
+        .unwrap_or_default();
     // The volumes are filled while the networks are made (network creation is the slowest
     // call), and the first steps' containers are created as soon as both exist.
     let ready = async {
@@ -128,6 +144,7 @@ pub async fn run<E: Engine>(
                 run_id: options.run_id.clone(),
                 success: false,
                 interrupted: interrupt.is_cancelled(),
+                timed_out: false,
                 duration: started.elapsed(),
                 steps: skipped_all(&task, "the run could not be prepared"),
                 error: Some(err.to_string()),
@@ -157,6 +174,7 @@ pub async fn run<E: Engine>(
             while let Some(i) = queue.pop() {
                 let step = task.steps[i].clone();
                 let mut ctx = step_context(&engine, &env, &options, &reporter, &stop);
+                ctx.run_timed_out = Arc::clone(&timed_out);
                 ctx.precreated = precreator.start(i, &task, &ctx);
                 let limit = Arc::clone(&limit);
                 set.spawn(async move {
@@ -208,6 +226,8 @@ pub async fn run<E: Engine>(
             exit_code: None,
             error: Some(if interrupt.is_cancelled() {
                 "the run was interrupted".to_owned()
+            } else if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+                timeout_message.clone()
             } else {
                 "a step it depends on failed, or the run stopped".to_owned()
             }),
@@ -219,9 +239,17 @@ pub async fn run<E: Engine>(
         results.insert(i, r);
     }
 
+    if let Some(t) = &timer {
+        t.abort();
+    }
     let interrupted = interrupt.is_cancelled();
+    let run_timed_out = !interrupted && timed_out.load(std::sync::atomic::Ordering::SeqCst);
+    if run_timed_out {
+        first_error = Some(timeout_message.clone());
+    }
     let mut steps: Vec<StepResult> = results.into_values().collect();
     let success = !interrupted
+        && !run_timed_out
         && first_error.is_none()
         && steps.iter().all(|s| s.status.lets_dependants_run());
     // After a successful run, as acb: the digests of every build's images and base images.
@@ -233,15 +261,20 @@ pub async fn run<E: Engine>(
                 platform: crate::registry::digest::Platform::host(),
             });
         for s in &mut steps {
-            dependency_warnings.extend(
-                crate::deps::resolve::fill_digests(
-                    &mut s.dependencies,
-                    Some(&engine),
-                    Some(&resolver),
-                    &options.credentials,
-                )
-                .await,
-            );
+            for w in crate::deps::resolve::fill_digests(
+                &mut s.dependencies,
+                Some(&engine),
+                Some(&resolver),
+                &options.credentials,
+            )
+            .await
+            .warnings
+            {
+                // One warning per image, however many steps build on it.
+                if !dependency_warnings.contains(&w) {
+                    dependency_warnings.push(w);
+                }
+            }
         }
     }
     // A failed run may have failed because the engine went away (stopped, restarted, crashed):
@@ -269,6 +302,7 @@ pub async fn run<E: Engine>(
         run_id: options.run_id.clone(),
         success,
         interrupted,
+        timed_out: run_timed_out,
         duration: started.elapsed(),
         steps,
         error: if interrupted {
@@ -298,6 +332,7 @@ fn step_context<E: Engine>(
         reporter: Arc::clone(reporter),
         cancel: stop.child_token(),
         precreated: precreate::Slot::default(),
+        run_timed_out: Arc::default(),
     }
 }
 

@@ -30,11 +30,18 @@ pub struct RunEnv {
     pub agent: Option<std::sync::Arc<crate::exec::agent::Agent>>,
 }
 
-/// Removes resources of runs on this host whose process is gone (killed with SIGKILL).
+/// The label of volumes kept with `--keep-workspace`: never removed as leftovers.
+pub const KEEP_LABEL: &str = "io.taskrun.keep";
+
+/// Removes resources of runs on this host whose process is gone (killed with SIGKILL); volumes
+/// kept with `--keep-workspace` stay.
 pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
-    let Ok(all) = engine.list_labelled(RUN_LABEL, None).await else {
+    let Ok(mut all) = engine.list_labelled(RUN_LABEL, None).await else {
         return;
     };
+    if let Ok(kept) = engine.list_labelled(KEEP_LABEL, None).await {
+        all.volumes.retain(|v| !kept.volumes.contains(v));
+    }
     let dead = |name: &String| RunKey::from_name(name).is_some_and(|k| k.is_dead_local_run());
     let mut removed = 0;
     for c in all.containers.iter().filter(|n| dead(n)) {
@@ -140,12 +147,25 @@ pub async fn make_volumes<E: Engine>(
     reporter: &dyn Reporter,
     created: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), EngineError> {
-    let labels = options.key.labels();
+    let mut labels = options.key.labels();
+    let gate_labels = labels.clone();
+    if options.keep_workspace {
+        // Kept volumes are the user's now: the next run must not take them for leftovers.
+        labels.insert(KEEP_LABEL.to_owned(), "1".to_owned());
+    }
     let mut names = vec![&env.workspace, &env.home];
     names.extend(env.volumes.values());
-    names.extend(env.gate.iter());
-    futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels)))
-        .await?;
+    futures_util::future::try_join_all(
+        names
+            .iter()
+            .map(|n| engine.create_volume(n, &labels))
+            .chain(
+                env.gate
+                    .iter()
+                    .map(|g| engine.create_volume(g, &gate_labels)),
+            ),
+    )
+    .await?;
     let gate = async {
         // Not fatal: a gated container whose gate is missing fails to start, and its step then
         // starts a container the ordinary way.
@@ -284,8 +304,9 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
     if !kept.is_empty() {
         let kept: Vec<&str> = kept.iter().map(|v| v.as_str()).collect();
         reporter.run_message(&format!(
-            "Kept volumes (--keep-workspace): {}",
-            kept.join(", ")
+            "Kept volumes (--keep-workspace): {}; remove them with `docker volume rm {}`",
+            kept.join(", "),
+            kept.join(" ")
         ));
     }
     let removed =

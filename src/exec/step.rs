@@ -38,6 +38,8 @@ pub struct StepContext<E: Engine> {
     pub cancel: CancellationToken,
     /// The step's container, when it was created ahead of the step.
     pub(crate) precreated: Slot,
+    /// Set when the whole-run timeout stopped the run (steps it stops are `timed out`).
+    pub(crate) run_timed_out: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The container to create ahead of `step` (see `exec::precreate`): `cmd` steps that neither
@@ -82,6 +84,8 @@ pub(crate) struct StepSink {
     reporter: Arc<dyn Reporter>,
     markers: Vec<String>,
     seen: Mutex<bool>,
+    /// Whether the first attempt's `started` was already reported (before a pull).
+    announced: std::sync::atomic::AtomicBool,
 }
 
 impl StepSink {
@@ -91,7 +95,19 @@ impl StepSink {
             reporter,
             markers: step.retry_on_errors.clone(),
             seen: Mutex::new(false),
+            announced: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Reports the step's first `started` now (before a pull, so the pull's lines follow it);
+    /// the first attempt then does not report it again.
+    pub(crate) fn announce(&self) {
+        if !self
+            .announced
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.reporter.step_started(&self.step, 1);
+        }
     }
 
     pub(crate) fn marker_seen(&self) -> bool {
@@ -199,6 +215,16 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
             result.error = Some(e.to_string());
         }
     }
+    if result.status == StepStatus::Cancelled
+        && ctx.run_timed_out.load(std::sync::atomic::Ordering::SeqCst)
+    {
+        result.status = StepStatus::TimedOut;
+        result.error = Some(match ctx.options.timeout {
+            Some(t) => format!("the run timed out after {}s (--timeout)", t.as_secs()),
+            None => "the run timed out".to_owned(),
+        });
+        return result;
+    }
     if step.ignore_errors && matches!(result.status, StepStatus::Failed | StepStatus::TimedOut) {
         ctx.reporter.step_message(
             &step.id,
@@ -243,7 +269,11 @@ pub(crate) async fn attempts<'a, E: Engine>(
     let mut n: u64 = 0;
     for _rep in 0..=step.repeat {
         for attempt in 0..=step.retries {
-            ctx.reporter.step_started(&step.id, n + 1);
+            if n == 0 {
+                sink.announce();
+            } else {
+                ctx.reporter.step_started(&step.id, n + 1);
+            }
             sink.reset();
             let code = match run_once(n).await {
                 Ok(code) => code,

@@ -41,6 +41,8 @@ pub struct RenderOptions {
     pub delims: Option<Delims>,
     /// Image aliases for v1.1.0 files (defaults plus `--image-alias`).
     pub image_aliases: BTreeMap<String, String>,
+    /// The names given with `--image-alias` (a warning when the file's version has no aliases).
+    pub explicit_image_aliases: Vec<String>,
     /// Directory that relative alias `src` files are read from (the task file's directory).
     pub base_dir: PathBuf,
 }
@@ -147,6 +149,21 @@ pub fn render(
             }
         }
     } else {
+        if !options.explicit_image_aliases.is_empty() {
+            // acb ignores them too; say so rather than run a different image without a word.
+            warnings.push(
+                Problem::warning(
+                    Code::Alias,
+                    format!(
+                        "--image-alias {} has no effect: aliases are off in files below \
+                         version v1.1.0 (this file: {})",
+                        options.explicit_image_aliases.join(", "),
+                        version.as_deref().unwrap_or("no version, v1.0.0")
+                    ),
+                )
+                .with_help("add `version: v1.1.0` to the file to use image aliases"),
+            );
+        }
         (file.text.to_string(), alias::Aliases::default())
     };
     // The text the template engine sees (after aliases) is what template errors point into.
@@ -486,6 +503,35 @@ mod tests {
             &SecretValues::default(),
             &RenderOptions::default(),
         )
+    }
+
+    #[test]
+    fn an_image_alias_given_for_a_file_without_aliases_is_a_warning() {
+        let options = RenderOptions {
+            explicit_image_aliases: vec!["node".into()],
+            ..RenderOptions::default()
+        };
+        let render_with = |text: &str| {
+            let file = Source::new("acr-task.yaml", text);
+            render(
+                &file,
+                &TemplateData::default(),
+                &SecretValues::default(),
+                &options,
+            )
+            .expect("renders")
+        };
+        let old = render_with("version: v1.0.0\nsteps:\n  - cmd: node x\n");
+        assert_eq!(old.warnings.iter().count(), 1);
+        let w = old.warnings.iter().next().expect("warning");
+        assert_eq!(w.code, Code::Alias);
+        assert!(
+            w.message.contains("--image-alias node has no effect"),
+            "{}",
+            w.message
+        );
+        let new = render_with("version: v1.1.0\nsteps:\n  - cmd: node x\n");
+        assert_eq!(new.warnings.iter().count(), 0);
     }
 
     #[test]

@@ -78,6 +78,56 @@ impl Printer {
     }
 }
 
+impl Printer {
+    /// `--output json`: every problem as one JSON event on stdout (`{"event":"diagnostic",
+    /// "code", "severity", "message", "help", "file", "line", "column"}`), then, when there are
+    /// errors, `{"event":"run_refused","errors":N,"warnings":M}`. Masked like everything else.
+    pub fn problem_events(&self, problems: &Problems, masked: &[String]) {
+        let mut out = String::new();
+        for p in problems.iter() {
+            let mut event = serde_json::json!({
+                "event": "diagnostic",
+                "code": p.code.as_str(),
+                "severity": if p.is_error() { "error" } else { "warning" },
+                "message": p.message,
+                "help": p.help,
+            });
+            if let Some((file, line, column)) = p.location() {
+                event["file"] = file.into();
+                event["line"] = line.into();
+                event["column"] = column.into();
+            }
+            out.push_str(&mask(&event.to_string(), &json_masks(masked)));
+            out.push('\n');
+        }
+        let errors = problems.iter().filter(|p| p.is_error()).count();
+        if errors > 0 {
+            let warnings = problems.iter().count() - errors;
+            out.push_str(
+                &serde_json::json!({"event": "run_refused", "errors": errors, "warnings": warnings})
+                    .to_string(),
+            );
+            out.push('\n');
+        }
+        self.data(&out);
+    }
+}
+
+/// The masked values as they appear inside JSON strings (escaped), besides as written.
+fn json_masks(masked: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = masked.to_vec();
+    for m in masked {
+        let json = serde_json::to_string(m).unwrap_or_default();
+        if let Some(inner) = json.get(1..json.len().saturating_sub(1))
+            && inner != m
+        {
+            all.push(inner.to_owned());
+        }
+    }
+    all.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    all
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }

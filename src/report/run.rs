@@ -479,6 +479,7 @@ mod tests {
             run_id: "ca1".into(),
             success: true,
             interrupted: false,
+            timed_out: false,
             duration: Duration::from_secs(12),
             steps: vec![result("build", StepStatus::Succeeded)],
             error: None,

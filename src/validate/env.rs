@@ -25,6 +25,21 @@ pub(super) fn check_entries(
     let task = owner == "the task";
     for entry in entries {
         if entry.value.contains('=') {
+            if let Some(word) = split_word(&entry.value) {
+                // acb writes `--env <entry>` into a shell line: unquoted blanks split it.
+                v.report(
+                    Problem::warning(
+                        Code::EnvEntry,
+                        format!(
+                            "entry `{}` has an unquoted blank: acb's shell splits it, and `{word}` \
+                             becomes a word of the `docker run` line (on ACR, usually the image)",
+                            entry.value
+                        ),
+                    )
+                    .with_label(entry.span.clone(), "unquoted blank")
+                    .with_help(format!("quote the value: `{}`", quote_value(&entry.value))),
+                );
+            }
             continue;
         }
         let scope = if task { "task" } else { "step" };
@@ -55,6 +70,18 @@ pub(super) fn check_entries(
         );
     }
     entries.iter().map(|e| e.value.clone()).collect()
+}
+
+/// The second word of an entry the shell splits at an unquoted blank (`A=b c` → `c`), if any.
+fn split_word(entry: &str) -> Option<String> {
+    let lexed = crate::model::shellwords::lex(entry).ok()?;
+    lexed.words.get(1).map(|w| w.text.clone())
+}
+
+/// `K=v w` → `K='v w'`.
+fn quote_value(entry: &str) -> String {
+    let (k, v) = entry.split_once('=').unwrap_or((entry, ""));
+    format!("{k}='{}'", v.replace('\'', r"'\''"))
 }
 
 /// acb's `mergeEnvs(step, task)`: the step's entries in order, then each task entry whose key

@@ -352,6 +352,24 @@ fn push_normalisation() {
 // ---- env
 
 #[test]
+fn env_entries_with_an_unquoted_blank_are_a_warning() {
+    let ps = problems("steps:\n  - cmd: x\n    env: ['GREETING=hi there']\n");
+    assert_eq!(ps.len(), 1, "{ps:#?}");
+    assert!(!ps[0].is_error());
+    assert!(ps[0].message.contains("`there`"), "{}", ps[0].message);
+    assert!(
+        ps[0]
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("GREETING='hi there'"),
+        "{:?}",
+        ps[0].help
+    );
+    assert!(problems("steps:\n  - cmd: x\n    env: [\"G='hi there'\", 'H=\"a b\"']\n").is_empty());
+}
+
+#[test]
 fn env_entries_need_an_equals_sign() {
     assert_eq!(codes("env: [A]\nsteps: []\n"), [Code::EnvEntry]);
     assert_eq!(

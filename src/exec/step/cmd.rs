@@ -51,12 +51,13 @@ pub(crate) async fn run<E: Engine>(
         }
         None => None,
     };
-    if (step.pull || missing)
-        && let Err(e) = pull(ctx, step, &spec.image, step.pull).await
-    {
-        return Outcome::Engine(e);
-    }
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    if step.pull || missing {
+        sink.announce();
+        if let Err(e) = pull(ctx, step, &spec.image, step.pull).await {
+            return Outcome::Engine(e);
+        }
+    }
     let detach = step.detach || detach;
     let alias_name = parse_cmd(line).ok().and_then(|p| p.cmd.run.name);
     let (spec, sink_ref, precreated) = (&spec, &sink, precreated.as_ref());

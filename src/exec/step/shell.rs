@@ -36,14 +36,16 @@ pub(crate) async fn run<E: Engine>(
     let Some(shell) = agent.shell.clone() else {
         return no_shell();
     };
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     if step.pull
         && let Ok(parsed) = parse_cmd(line)
-        && let Err(e) = pull(ctx, step, &parsed.cmd.image, true).await
     {
-        return Outcome::Engine(e);
+        sink.announce();
+        if let Err(e) = pull(ctx, step, &parsed.cmd.image, true).await {
+            return Outcome::Engine(e);
+        }
     }
     let socket = agent.socket(&step.id);
-    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     let base = ctx.options.key.name(&step.id);
     let (sink_ref, agent, shell, socket, base) = (&sink, &agent, &shell, &socket, &base);
     attempts(ctx, step, &sink, cancel, move |n| {
