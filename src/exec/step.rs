@@ -18,8 +18,6 @@ use crate::registry::reference::registry_of;
 mod build;
 mod cmd;
 
-pub(crate) use build::locate as locate_build;
-
 /// How long a timed-out step's body gets to stop its container after cancellation.
 const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
 
