@@ -35,19 +35,8 @@ pub fn execute(
     let key = RunKey::generate();
     args.file.shared_volume = Some(key.name("workspace"));
     let context_dir: std::path::PathBuf = args.context.clone().unwrap_or_else(|| ".".into());
-    if !context_dir.is_dir() {
-        printer.problems(
-            &Problem::error(
-                Code::IoRead,
-                format!(
-                    "the CONTEXT directory `{}` does not exist or is not a directory",
-                    context_dir.display()
-                ),
-            )
-            .with_help("pass an existing directory as CONTEXT (default: the current directory)")
-            .into(),
-            &[],
-        );
+    if let Some(problem) = super::check::context_dir_problem(&context_dir) {
+        printer.problems(&problem.into(), &[]);
         return (ExitStatus::InvalidInput, None);
     }
     let checked = match check(&args.file, false) {
@@ -73,6 +62,7 @@ pub fn execute(
         );
     }
     problems.extend(exec::refusals(&checked.task));
+    problems.extend(super::check::context_problems(&checked.task, &context_dir));
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {
