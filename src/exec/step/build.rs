@@ -283,12 +283,15 @@ async fn read_dockerfile<E: Engine>(
 }
 
 /// The content of the first entry of a tar when it is a regular file of at most `limit` bytes.
+/// An archive without entries (only the fake engine of `--dry-run` answers so) is an empty
+/// file, which the engine's builder then reports.
 fn first_file_bytes(tar_bytes: &[u8], limit: usize) -> Result<Vec<u8>, &'static str> {
     let mut archive = tar::Archive::new(tar_bytes);
     let mut entries = archive.entries().map_err(|_| "cannot be read")?;
     let mut entry = match entries.next() {
         Some(Ok(e)) => e,
-        _ => return Err("cannot be read"),
+        None => return Ok(Vec::new()),
+        Some(Err(_)) => return Err("cannot be read"),
     };
     if !entry.header().entry_type().is_file() {
         return Err("is not a regular file");
@@ -344,5 +347,20 @@ mod tests {
         assert!(first_file_bytes(&tar, MAX_DOCKERFILE).is_err());
         let tar = tar_of(&[("Dockerfile", b"FROM a\n")]);
         assert_eq!(first_file_bytes(&tar, MAX_DOCKERFILE).unwrap(), b"FROM a\n");
+        assert_eq!(first_file_bytes(&[0u8; 1024], MAX_DOCKERFILE).unwrap(), b"");
+        let dir = {
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, "Dockerfile/", &[][..]).unwrap();
+            b.into_inner().unwrap()
+        };
+        assert_eq!(
+            first_file_bytes(&dir, MAX_DOCKERFILE),
+            Err("is not a regular file")
+        );
     }
 }
