@@ -185,8 +185,9 @@ pub fn context_dir_problem(dir: &Path) -> Option<Problem> {
 /// Checks of the task against the CONTEXT directory that seeds `/workspace`: a build step's
 /// Dockerfile (inside its context or not) that is not in CONTEXT, or that CONTEXT's root
 /// `.dockerignore` keeps out of `/workspace`, is a warning (`build_path`): an earlier step may
-/// still write it. Used by `validate CONTEXT` and `run`, so both say the same.
-pub fn context_problems(task: &Task, dir: &Path) -> Problems {
+/// still write it (with `strict`, an error). Used by `validate CONTEXT` and `run`, so both say
+/// the same.
+pub fn context_problems(task: &Task, dir: &Path, strict: bool) -> Problems {
     use crate::model::buildargs::parse_build;
     use crate::model::buildpath::locate;
     let mut problems = Problems::new();
@@ -211,7 +212,7 @@ pub fn context_problems(task: &Task, dir: &Path) -> Problems {
             Problem::warning(
                 Code::BuildPath,
                 format!(
-                    "step `{}`: the Dockerfile `/workspace/{path}` ({}) {why}",
+                    "step `{}`: the Dockerfile `/workspace/{path}` {why} (`{}`)",
                     step.id,
                     dir.join(&path).display()
                 ),
@@ -221,6 +222,9 @@ pub fn context_problems(task: &Task, dir: &Path) -> Problems {
                  to the step's working directory in /workspace",
             ),
         );
+    }
+    if strict {
+        problems.promote_warnings();
     }
     problems
 }

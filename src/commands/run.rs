@@ -62,7 +62,11 @@ pub fn execute(
         );
     }
     problems.extend(exec::refusals(&checked.task));
-    problems.extend(super::check::context_problems(&checked.task, &context_dir));
+    problems.extend(super::check::context_problems(
+        &checked.task,
+        &context_dir,
+        checked.inputs.strict,
+    ));
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {

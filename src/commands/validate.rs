@@ -14,9 +14,14 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
     match check(&args.file, true) {
         Ok(mut checked) => {
             if let Some(dir) = &args.context {
-                checked
-                    .warnings
-                    .extend(check::context_problems(&checked.task, dir));
+                let found = check::context_problems(&checked.task, dir, checked.inputs.strict);
+                if found.has_errors() {
+                    let mut all = checked.warnings.clone();
+                    all.extend(found);
+                    printer.problems(&all, &checked.inputs.masked);
+                    return ExitStatus::InvalidInput;
+                }
+                checked.warnings.extend(found);
             }
             printer.problems(&checked.warnings, &checked.inputs.masked);
             let steps = checked.task.steps.len();

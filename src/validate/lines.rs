@@ -100,8 +100,8 @@ pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step:
             )
         } else {
             Problem::error(Code::BuildPath, message).with_help(
-                "the context and `-f` are relative to the step's working directory and must stay \
-                 inside /workspace (a Dockerfile outside the context is fine)",
+                "keep the context and `-f` inside /workspace (both are relative to the step's \
+                 working directory); a Dockerfile outside the context is fine",
             )
         };
         v.report(problem.with_label(build.span.clone(), ""));
