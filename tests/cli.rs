@@ -225,3 +225,89 @@ fn validate_says_which_delimiters_it_used() {
         stderr(&out)
     );
 }
+
+/// `validate CONTEXT` and `run` make the same build checks: a Dockerfile outside the context is
+/// valid for both; one missing from CONTEXT is the same warning in both (an error with
+/// `--strict`); a path out of /workspace is an error in both.
+#[test]
+fn validate_with_context_and_run_agree_on_build_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let ctx = d.join("ctx");
+    std::fs::create_dir_all(ctx.join("sub")).unwrap();
+    std::fs::create_dir_all(ctx.join("app")).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let task = d.join("acr-task.yaml");
+    std::fs::write(
+        &task,
+        "steps:\n  - id: beside\n    build: -t a:1 -f Dockerfile sub\n  - id: parent\n    \
+         workingDirectory: app\n    build: -t b:1 -f ../x/Dockerfile .\n",
+    )
+    .unwrap();
+    let (task_s, ctx_s) = (task.to_str().unwrap(), ctx.to_str().unwrap());
+    let missing = "step `parent`: the Dockerfile `/workspace/x/Dockerfile`";
+
+    let plain = taskrun(&["validate", "-f", task_s]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(!stderr(&plain).contains("build_path"), "{}", stderr(&plain));
+
+    let validate = taskrun(&["validate", "-f", task_s, ctx_s]);
+    let run = taskrun(&["run", "--dry-run", "-f", task_s, ctx_s]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    // The run starts (not exit 2); its dry-run build then fails for want of the Dockerfile.
+    assert_ne!(run.status.code(), Some(2), "{}", stderr(&run));
+    for (what, out) in [("validate", &validate), ("run", &run)] {
+        let text = stderr(out);
+        assert!(
+            text.contains("taskrun::validate::build_path"),
+            "{what}: {text}"
+        );
+        assert!(text.contains(missing), "{what}: {text}");
+        assert!(
+            text.contains("is not in the CONTEXT directory"),
+            "{what}: {text}"
+        );
+    }
+    for args in [
+        vec!["validate", "--strict", "-f", task_s, ctx_s],
+        vec!["run", "--dry-run", "--strict", "-f", task_s, ctx_s],
+    ] {
+        let out = taskrun(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(missing), "{args:?}: {}", stderr(&out));
+    }
+
+    std::fs::create_dir_all(ctx.join("x")).unwrap();
+    std::fs::write(ctx.join("x/Dockerfile"), "FROM scratch\n").unwrap();
+    for args in [
+        vec!["validate", "-f", task_s, ctx_s],
+        vec!["run", "--dry-run", "-f", task_s, ctx_s],
+    ] {
+        let out = taskrun(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("build_path"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    let gone = d.join("no-such-dir");
+    let out = taskrun(&["validate", "-f", task_s, gone.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    std::fs::write(&task, "steps:\n  - build: -t a:1 -f ../../etc/passwd .\n").unwrap();
+    for args in [
+        vec!["validate", "-f", task_s],
+        vec!["run", "--dry-run", "-f", task_s, ctx_s],
+    ] {
+        let out = taskrun(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("resolves to `/etc/passwd`"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

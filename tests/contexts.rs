@@ -293,14 +293,11 @@ fn dockerfile_paths_with_dot_dot_are_resolved_in_the_workspace_and_kept_inside_t
         run.all()
     );
 
-    // A Dockerfile outside the build context (even inside /workspace), or a context outside
-    // /workspace: refused when the file is checked, before anything starts (exit 2).
+    // A context or Dockerfile outside /workspace: an error of the file, reported by `validate`
+    // and by `run` before anything starts (exit 2).
     std::fs::write(
         ws.path().join("acr-task.yaml"),
         r#"steps:
-  - id: parentofcontext
-    workingDirectory: app
-    build: -t x-never -f ../Dockerfile .
   - id: outofworkspace
     build: -t x-never -f ../../etc/passwd .
   - id: contextout
@@ -308,17 +305,154 @@ fn dockerfile_paths_with_dot_dot_are_resolved_in_the_workspace_and_kept_inside_t
 "#,
     )
     .unwrap();
+    let expected = [
+        "step `outofworkspace`: the Dockerfile `../../etc/passwd` resolves to `/etc/passwd`",
+        "step `contextout`: the build context `../..` resolves to `/`, outside /workspace",
+    ];
     let run = ws.run();
     run.expect(2).left_nothing();
     let text = run.all();
-    for expected in [
-        "step `parentofcontext`: the Dockerfile `/workspace/Dockerfile` is outside the build context `/",
-        "step `outofworkspace`: the Dockerfile `/etc/passwd` is outside the build context `/workspace`",
-        "step `contextout`: the build context `../..` resolves to `/`, outside /workspace",
-    ] {
+    for expected in expected {
         assert!(text.contains(expected), "no `{expected}` in\n{text}");
     }
+    assert!(text.contains("taskrun::validate::build_path"), "{text}");
     assert!(!text.contains("Run ID"), "nothing started: {text}");
+    let validate = Command::new(bin())
+        .arg("validate")
+        .arg("-f")
+        .arg(ws.task())
+        .arg(ws.ctx())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let vtext = String::from_utf8_lossy(&validate.stderr);
+    assert_eq!(validate.status.code(), Some(2), "{vtext}");
+    for expected in expected {
+        assert!(
+            vtext.contains(expected),
+            "validate: no `{expected}` in\n{vtext}"
+        );
+    }
+}
+
+#[test]
+fn a_dockerfile_outside_the_build_context_is_sent_like_the_docker_cli() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let beside = image(&mut images, "outside-beside");
+    let parent = image(&mut images, "outside-parent");
+    let own = image(&mut images, "outside-own-ignore");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: beside
+    build: -t {beside} -f Dockerfile sub
+  - id: parent
+    workingDirectory: app
+    build: -t {parent} -f ../x/Dockerfile .
+  - id: own
+    build: -t {own} -f y/Dockerfile other
+  - id: showbeside
+    cmd: {beside} ls -A /ctx
+  - id: showparent
+    cmd: {parent} ls -A /ctx
+  - id: showown
+    cmd: {own} ls -A /ctx
+"#
+    ));
+    // `-f Dockerfile sub`: the Dockerfile beside the context; the context's .dockerignore
+    // applies. A decoy `sub/Dockerfile` must be neither built nor scanned.
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nCOPY . /ctx\nRUN echo built-beside\n"),
+    );
+    ws.file("sub/Dockerfile", "FROM 127.0.0.1:5000/decoy-never:1\n");
+    ws.file("sub/a.txt", "a\n");
+    ws.file("sub/secret.log", "s\n");
+    ws.file("sub/.dockerignore", "*.log\n");
+    // `-f ../x/Dockerfile .` from `app`, a context without a .dockerignore: the one the CLI
+    // adds for the generated name is dropped by the daemon, so `COPY .` sees only app.txt.
+    ws.file(
+        "x/Dockerfile",
+        &format!("FROM {BUSYBOX}\nCOPY . /ctx\nRUN echo built-parent\n"),
+    );
+    ws.file("app/app.txt", "app\n");
+    // `<Dockerfile>.dockerignore` next to an outside Dockerfile wins over the context's.
+    ws.file(
+        "y/Dockerfile",
+        &format!("FROM {BUSYBOX}\nCOPY . /ctx\nRUN echo built-own\n"),
+    );
+    ws.file("y/Dockerfile.dockerignore", "*.tmp\n");
+    ws.file("other/.dockerignore", "keep.txt\n");
+    ws.file("other/keep.txt", "k\n");
+    ws.file("other/drop.tmp", "d\n");
+
+    let deps = ws.path().join("deps.json");
+    let run = common::Ws::run(
+        &ws,
+        &[
+            "--output",
+            "plain",
+            "--timeout",
+            GUARD_TIMEOUT,
+            "--deps-file",
+            deps.to_str().unwrap(),
+        ],
+    );
+    run.expect(0).left_nothing();
+    let lines = |step: &str| run.lines_of(step).join("\n");
+    for (step, says) in [
+        ("beside", "built-beside"),
+        ("parent", "built-parent"),
+        ("own", "built-own"),
+    ] {
+        assert!(lines(step).contains(says), "{step}: {}", run.all());
+    }
+    let listing = |step: &str| {
+        let mut l: Vec<String> = run.output_of(step);
+        l.sort();
+        l
+    };
+    // No generated `.dockerfile.*` reaches COPY; ignored files stay out.
+    assert_eq!(
+        listing("showbeside"),
+        [".dockerignore", "Dockerfile", "a.txt"],
+        "{}",
+        run.all()
+    );
+    assert_eq!(listing("showparent"), ["app.txt"], "{}", run.all());
+    assert_eq!(
+        listing("showown"),
+        [".dockerignore", "keep.txt"],
+        "{}",
+        run.all()
+    );
+    // The dependency scan read the Dockerfile that was built, not the decoy in the context.
+    let deps = std::fs::read_to_string(&deps).unwrap();
+    assert!(deps.contains("taskrun-busybox"), "{deps}");
+    assert!(!deps.contains("decoy-never"), "{deps}");
+}
+
+#[test]
+fn every_add_host_of_a_build_reaches_its_run_steps() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let hosts = image(&mut images, "add-hosts");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: hosts
+    build: -t {hosts} --no-cache --add-host alpha.test:10.1.2.3 --add-host beta.test:10.4.5.6 .
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN grep -E 'alpha|beta' /etc/hosts\n"),
+    );
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let text = run.lines_of("hosts").join("\n");
+    for entry in ["10.1.2.3\talpha.test", "10.4.5.6\tbeta.test"] {
+        assert!(text.contains(entry), "no `{entry}` in\n{}", run.all());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ pub enum Command {
     /// Print the rendered text of a task file (after aliases and templates).
     Render(RenderArgs),
     /// Check everything that can be checked without running.
-    Validate(FileArgs),
+    Validate(ValidateArgs),
     /// Print the step graph.
     Graph(GraphArgs),
     /// Print the base-image dependencies of a Dockerfile (acb's dependency JSON).
@@ -199,6 +199,18 @@ pub struct FileArgs {
     /// The workspace volume name `.Run.SharedVolume` renders (set by `run`, which knows it).
     #[arg(skip)]
     pub shared_volume: Option<String>,
+}
+
+/// `validate`: the file flags and, optionally, the CONTEXT directory `run` would use.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ValidateArgs {
+    /// Task file and values.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// The build context directory `run` would seed into `/workspace`; when given, the checks
+    /// that need it (is each build's Dockerfile there) are made as `run` makes them.
+    #[arg(value_name = "CONTEXT")]
+    pub context: Option<PathBuf>,
 }
 
 /// `render`: the file flags plus placeholders.

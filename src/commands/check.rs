@@ -1,8 +1,12 @@
 //! The front half of the pipeline shared by `render`, `validate`, `graph` and `run`:
-//! inputs → render → parse → validate → plan, collecting every problem.
+//! inputs → render → parse → validate → plan, collecting every problem; and the checks that
+//! need the CONTEXT directory ([`context_dir_problem`], [`context_problems`]), made the same way
+//! by `validate CONTEXT` and `run`.
+
+use std::path::Path;
 
 use crate::cli::{FileArgs, Inputs, resolve_inputs};
-use crate::diag::Problems;
+use crate::diag::{Code, Problem, Problems};
 use crate::model::{StepKind, Task};
 use crate::plan::Plan;
 use crate::render::{self, Rendered, alias};
@@ -161,4 +165,66 @@ fn soften_placeholder_problems(
                 .push_str(" (with a placeholder for a value that was not given)");
         }
     });
+}
+
+/// The CONTEXT directory must exist (`run` seeds `/workspace` from it; `validate` checks against
+/// it): an error (exit 2) when it does not.
+pub fn context_dir_problem(dir: &Path) -> Option<Problem> {
+    (!dir.is_dir()).then(|| {
+        Problem::error(
+            Code::IoRead,
+            format!(
+                "the CONTEXT directory `{}` does not exist or is not a directory",
+                dir.display()
+            ),
+        )
+        .with_help("pass an existing directory as CONTEXT (default: the current directory)")
+    })
+}
+
+/// Checks of the task against the CONTEXT directory that seeds `/workspace`: a build step's
+/// Dockerfile (inside its context or not) that is not in CONTEXT, or that CONTEXT's root
+/// `.dockerignore` keeps out of `/workspace`, is a warning (`build_path`): an earlier step may
+/// still write it (with `strict`, an error). Used by `validate CONTEXT` and `run`, so both say
+/// the same.
+pub fn context_problems(task: &Task, dir: &Path, strict: bool) -> Problems {
+    use crate::model::buildargs::parse_build;
+    use crate::model::buildpath::locate;
+    let mut problems = Problems::new();
+    let ignore = crate::context::load_dockerignore(dir, None).unwrap_or_default();
+    for step in &task.steps {
+        let StepKind::Build(args) = &step.kind else {
+            continue;
+        };
+        let Some(located) = parse_build(args).ok().and_then(|p| locate(step, &p).ok()) else {
+            continue;
+        };
+        let path = located.dockerfile_in_workspace();
+        let why = if ignore.is_excluded(&path) {
+            "is excluded by the CONTEXT directory's `.dockerignore`, so it is not copied into \
+             /workspace"
+        } else if !dir.join(&path).is_file() {
+            "is not in the CONTEXT directory"
+        } else {
+            continue;
+        };
+        problems.push(
+            Problem::warning(
+                Code::BuildPath,
+                format!(
+                    "step `{}`: the Dockerfile `/workspace/{path}` {why} (`{}`)",
+                    step.id,
+                    dir.join(&path).display()
+                ),
+            )
+            .with_help(
+                "the build fails unless an earlier step writes the Dockerfile; `-f` is relative \
+                 to the step's working directory in /workspace",
+            ),
+        );
+    }
+    if strict {
+        problems.promote_warnings();
+    }
+    problems
 }

@@ -37,16 +37,8 @@ pub fn execute(
     let context_dir: std::path::PathBuf = args.context.clone().unwrap_or_else(|| ".".into());
     // `--output json`: refusals are JSON events on stdout too (diagnostics stay on stderr).
     let json = args.output == Some(OutputMode::Json);
-    if !context_dir.is_dir() {
-        let problems: Problems = Problem::error(
-            Code::IoRead,
-            format!(
-                "the CONTEXT directory `{}` does not exist or is not a directory",
-                context_dir.display()
-            ),
-        )
-        .with_help("pass an existing directory as CONTEXT (default: the current directory)")
-        .into();
+    if let Some(problem) = super::check::context_dir_problem(&context_dir) {
+        let problems: Problems = problem.into();
         printer.problems(&problems, &[]);
         if json {
             printer.problem_events(&problems, &[]);
@@ -80,6 +72,11 @@ pub fn execute(
     }
     let docker_cli = docker_cli();
     problems.extend(exec::refusals(&checked.task, docker_cli.is_some()));
+    problems.extend(super::check::context_problems(
+        &checked.task,
+        &context_dir,
+        checked.inputs.strict,
+    ));
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {

@@ -1,13 +1,28 @@
-//! `taskrun validate`: every check that needs no engine.
+//! `taskrun validate`: every check that needs no engine; with CONTEXT, also the checks against
+//! the directory `run` would seed `/workspace` from, made exactly as `run` makes them.
 
-use crate::cli::FileArgs;
+use crate::cli::ValidateArgs;
 use crate::commands::{ExitStatus, check};
 use crate::report::Printer;
 
 /// Checks the task file; exit 0 (warnings allowed) or 2.
-pub fn validate(args: &FileArgs, printer: &Printer) -> ExitStatus {
-    match check(args, true) {
-        Ok(checked) => {
+pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
+    if let Some(problem) = args.context.as_deref().and_then(check::context_dir_problem) {
+        printer.problems(&problem.into(), &[]);
+        return ExitStatus::InvalidInput;
+    }
+    match check(&args.file, true) {
+        Ok(mut checked) => {
+            if let Some(dir) = &args.context {
+                let found = check::context_problems(&checked.task, dir, checked.inputs.strict);
+                if found.has_errors() {
+                    let mut all = checked.warnings.clone();
+                    all.extend(found);
+                    printer.problems(&all, &checked.inputs.masked);
+                    return ExitStatus::InvalidInput;
+                }
+                checked.warnings.extend(found);
+            }
             printer.problems(&checked.warnings, &checked.inputs.masked);
             let steps = checked.task.steps.len();
             let warnings = checked.warnings.iter().count();

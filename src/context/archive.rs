@@ -495,7 +495,9 @@ impl Extras {
             )?;
         }
         if self.amends_ignore() && !ignore_written {
-            let content = self.amend(&[]);
+            // As the CLI: a new file starts with its own name, so the daemon drops it too and
+            // `COPY .` never sees a `.dockerignore` the user does not have.
+            let content = self.amend(b".dockerignore");
             append_file(
                 b,
                 b".dockerignore",

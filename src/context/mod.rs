@@ -44,7 +44,9 @@
 //!   but a caller that has read one (after its own containment check, e.g. inside the workspace)
 //!   can opt in with [`ContextTar::add_outside_dockerfile`] / [`TarFilter::add_outside_dockerfile`]:
 //!   it is added as `.dockerfile.<hash>` and that name is appended to `.dockerignore`, exactly
-//!   like the CLI.
+//!   like the CLI (a context without one gets a `.dockerignore` of the lines `.dockerignore` and
+//!   the name, so the daemon removes both before `COPY`). `build` steps do this for a Dockerfile
+//!   elsewhere in `/workspace`.
 //! * **Special files** (fifos, sockets, devices) are skipped with a [`ContextWarning`] and never
 //!   opened, so a fifo cannot block the build. (The CLI sends fifos and devices as header-only
 //!   entries and fails on sockets.)

@@ -77,6 +77,11 @@ pub enum Code {
     EnvEntry,
     /// A `cmd` line uses a construct only a host shell would act on.
     CmdShell,
+    /// A `build` step's context or Dockerfile resolves outside `/workspace`, or (with CONTEXT) its
+    /// Dockerfile is not in the CONTEXT directory.
+    BuildPath,
+    /// A `build` step uses a flag or a remote context that taskrun cannot carry out yet.
+    BuildUnsupported,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -123,6 +128,8 @@ impl Code {
         Code::Network,
         Code::EnvEntry,
         Code::CmdShell,
+        Code::BuildPath,
+        Code::BuildUnsupported,
         Code::Dockerfile,
         Code::AgentShell,
     ];
@@ -163,6 +170,8 @@ impl Code {
             Code::Network => "taskrun::validate::network",
             Code::EnvEntry => "taskrun::validate::env_entry",
             Code::CmdShell => "taskrun::validate::cmd_shell",
+            Code::BuildPath => "taskrun::validate::build_path",
+            Code::BuildUnsupported => "taskrun::validate::build_unsupported",
             Code::Dockerfile => "taskrun::deps::dockerfile",
             Code::AgentShell => "taskrun::run::agent_shell",
         }

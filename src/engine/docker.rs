@@ -802,16 +802,6 @@ impl Engine for DockerEngine {
             .first()
             .cloned()
             .unwrap_or_else(|| request.dockerfile.clone());
-        if request.extra_hosts.len() > 1 {
-            return Err(EngineError::Failed {
-                operation: "build image",
-                subject,
-                message: format!(
-                    "only one extra host per build is supported by this engine client, got {}",
-                    request.extra_hosts.len()
-                ),
-            });
-        }
         let mut options = BuildImageOptionsBuilder::new()
             .dockerfile(&request.dockerfile)
             .nocache(request.no_cache)
@@ -835,9 +825,6 @@ impl Engine for DockerEngine {
         if let Some(network) = &request.network {
             options = options.networkmode(network);
         }
-        if let Some(host) = request.extra_hosts.first() {
-            options = options.extrahosts(host);
-        }
         if !request.cache_from.is_empty() {
             options = options.cachefrom(&request.cache_from);
         }
@@ -858,11 +845,21 @@ impl Engine for DockerEngine {
         let scrub_auth = request.auths.clone();
         let (body, body_error) = capture_errors(request.context);
         let work = async {
-            let mut output = self.docker.build_image(
-                options.build(),
-                auths,
-                Some(bollard::body_try_stream(body)),
-            );
+            // The API takes `extrahosts` once per entry (the docker CLI repeats it); bollard's
+            // option holds one string, so every entry is appended to this call's query.
+            let docker = match extra_hosts_query(&request.extra_hosts) {
+                Some(extra) => self.docker.clone().with_request_modifier(move |mut req| {
+                    let uri = req.uri().to_string();
+                    let sep = if uri.contains('?') { '&' } else { '?' };
+                    if let Ok(new) = format!("{uri}{sep}{extra}").parse() {
+                        *req.uri_mut() = new;
+                    }
+                    req
+                }),
+                None => self.docker.clone(),
+            };
+            let mut output =
+                docker.build_image(options.build(), auths, Some(bollard::body_try_stream(body)));
             let mut lines = LineSplitter::default();
             let mut image_id = None;
             while let Some(item) = output.next().await {
@@ -1866,9 +1863,43 @@ fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError {
     }
 }
 
+/// `extrahosts=<entry>` once per entry, percent-encoded, joined with `&` (`None` for none).
+fn extra_hosts_query(hosts: &[String]) -> Option<String> {
+    if hosts.is_empty() {
+        return None;
+    }
+    let encode = |s: &str| {
+        let mut out = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    };
+    Some(
+        hosts
+            .iter()
+            .map(|h| format!("extrahosts={}", encode(h)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_extra_host_is_its_own_query_parameter() {
+        assert_eq!(extra_hosts_query(&[]), None);
+        assert_eq!(
+            extra_hosts_query(&["a:10.0.0.1".into(), "b.x:::1".into()]).as_deref(),
+            Some("extrahosts=a%3A10.0.0.1&extrahosts=b.x%3A%3A%3A1")
+        );
+    }
 
     fn published(container: &str, ip: &str, host: &str) -> PublishedPort {
         PublishedPort {

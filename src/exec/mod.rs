@@ -355,7 +355,8 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
 
 /// Problems that stop `run` before anything starts: unparsable `cmd` lines and unsupported
 /// flags, a line that needs the agent's shell when no docker CLI was found (`docker_cli`), and
-/// build strings that cannot be parsed or built.
+/// build strings that cannot be parsed or run ([`crate::model::support::build_refusals`], the
+/// same judgement as `validate`).
 pub fn refusals(task: &Task, docker_cli: bool) -> crate::diag::Problems {
     use crate::diag::{Code, Problem};
     use crate::model::StepKind;
@@ -403,36 +404,39 @@ pub fn refusals(task: &Task, docker_cli: bool) -> crate::diag::Problems {
                         })),
                 ),
             },
-            StepKind::Build(args) => match crate::model::buildargs::parse_build(args) {
-                Ok(parsed) => {
-                    let mut why = crate::model::support::unsupported_build(&parsed);
-                    if let Err(e) = step::locate_build(step, &parsed) {
-                        why.push(e);
-                    }
-                    for message in why {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {message}", step.id),
-                            )
-                            .with_help("`docs/compat.md` lists the build flags taskrun runs"),
+            StepKind::Build(args) => {
+                match crate::model::buildargs::parse_build(args) {
+                    Ok(parsed) => {
+                        for refusal in crate::model::support::build_refusals(step, &parsed) {
+                            let code = if refusal.unsupported {
+                                Code::BuildUnsupported
+                            } else {
+                                Code::BuildPath
+                            };
+                            problems.push(
+                            Problem::error(code, format!("step `{}`: {}", step.id, refusal.message))
+                                .with_help("`docs/compat.md` lists the build flags and contexts taskrun runs"),
                         );
+                        }
+                    }
+                    Err(errors) => {
+                        for e in errors {
+                            problems.push(
+                                Problem::error(
+                                    Code::CmdShell,
+                                    format!("step `{}`: {}", step.id, e.message),
+                                )
+                                .with_help(e.help.unwrap_or_else(
+                                    || {
+                                        "write the build as docker-build flags and a context"
+                                            .to_owned()
+                                    },
+                                )),
+                            );
+                        }
                     }
                 }
-                Err(errors) => {
-                    for e in errors {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {}", step.id, e.message),
-                            )
-                            .with_help(e.help.unwrap_or_else(|| {
-                                "write the build as docker-build flags and a context".to_owned()
-                            })),
-                        );
-                    }
-                }
-            },
+            }
             StepKind::Push(_) => {}
         }
     }

@@ -19,8 +19,6 @@ mod build;
 mod cmd;
 mod shell;
 
-pub(crate) use build::locate as locate_build;
-
 /// How long a timed-out step's body gets to stop its container after cancellation.
 const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
 

@@ -340,6 +340,41 @@ async fn build_then_push_records_the_digest() {
 }
 
 #[tokio::test]
+async fn an_outside_dockerfile_is_read_from_the_workspace_and_sent_under_a_generated_name() {
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: b\n    workingDirectory: app\n    build: -t app:1 -f ../x/Dockerfile --add-host a:10.0.0.1 --add-host b:10.0.0.2 .\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    let reads: Vec<&String> = t
+        .iter()
+        .filter(|l| l.starts_with("get_from_volume"))
+        .collect();
+    // The ignore file next to the Dockerfile, the Dockerfile, the context, and the scan.
+    assert!(
+        reads[0].ends_with(":/x/Dockerfile.dockerignore"),
+        "{reads:?}"
+    );
+    assert!(reads[1].ends_with(":/x/Dockerfile"), "{reads:?}");
+    assert!(reads[2].ends_with(":/app/."), "{reads:?}");
+    assert!(reads[3].ends_with(":/x/Dockerfile"), "{reads:?}");
+    let build = t
+        .iter()
+        .find(|l| l.starts_with("build "))
+        .expect("build call");
+    let name = crate::context::outside_dockerfile_name(b"");
+    assert!(build.contains(&format!("dockerfile={name}")), "{build}");
+    assert!(
+        build.contains("extra_hosts=[a:10.0.0.1, b:10.0.0.2]"),
+        "{build}"
+    );
+}
+
+#[tokio::test]
 async fn push_of_a_missing_image_fails_clearly() {
     let engine = FakeEngine::new();
     let (summary, _) = run_with(

@@ -4,6 +4,7 @@
 //! step id is unique, every `when` names an earlier step, and exactly one step kind is set.
 
 pub mod buildargs;
+pub mod buildpath;
 pub mod cmdline;
 pub mod shellwords;
 pub mod support;

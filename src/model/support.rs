@@ -1,8 +1,11 @@
 //! What taskrun can run: flags of `cmd` and `build` lines that parse (they are real docker
-//! flags) but that taskrun does not carry out yet. `validate` reports them as errors and `run`
-//! refuses to start, so nothing runs differently from what the file says.
+//! flags) but that taskrun does not carry out yet. `validate` warns about them (ACR runs them)
+//! and `run` refuses to start, so nothing runs differently from what the file says. [`build_refusals`]
+//! is the one judgement of a `build` string that both `validate` and `run` use.
 
-use crate::model::buildargs::{BuildArgs, ContextKind};
+use crate::model::Step;
+use crate::model::buildargs::BuildArgs;
+use crate::model::buildpath::locate;
 use crate::model::cmdline::RunFlags;
 
 /// The `docker run` flags of a `cmd` line that taskrun does not carry out.
@@ -20,8 +23,8 @@ pub fn unsupported_run_flags(flags: &RunFlags) -> Vec<String> {
         .collect()
 }
 
-/// Problems with a `build` string that taskrun cannot carry out: unsupported flags, more than
-/// one `--add-host` (one per build through the engine API), remote contexts.
+/// Flags of a `build` string that taskrun cannot carry out yet (the context and Dockerfile are
+/// judged by [`crate::model::buildpath::locate`]).
 pub fn unsupported_build(args: &BuildArgs) -> Vec<String> {
     let mut out: Vec<String> = args
         .other
@@ -41,19 +44,35 @@ pub fn unsupported_build(args: &BuildArgs) -> Vec<String> {
             ));
         }
     }
-    if args.add_hosts.len() > 1 {
-        out.push(
-            "more than one `--add-host` in one build is not supported yet (the engine API \
-             takes one); use one entry"
-                .to_owned(),
-        );
-    }
-    if !matches!(args.context, ContextKind::Local(_)) {
-        out.push(format!(
-            "the build context `{}` is remote (git, URL or OCI); taskrun builds from the \
-             workspace only: fetch it in an earlier step or pass it as the CONTEXT directory",
-            args.context.as_str()
-        ));
+    out
+}
+
+/// Why a `build` step cannot run as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRefusal {
+    /// True when ACR runs it and taskrun cannot yet (a flag, a remote context): `validate`
+    /// warns, `run` refuses. False for a path taskrun never reads (outside `/workspace`): an
+    /// error of the file for both.
+    pub unsupported: bool,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Everything that stops a parsed `build` string from running: unsupported flags and the
+/// context and Dockerfile as [`locate`] resolves them. `validate` and `run` both use this.
+pub fn build_refusals(step: &Step, args: &BuildArgs) -> Vec<BuildRefusal> {
+    let mut out: Vec<BuildRefusal> = unsupported_build(args)
+        .into_iter()
+        .map(|message| BuildRefusal {
+            unsupported: true,
+            message,
+        })
+        .collect();
+    if let Err(e) = locate(step, args) {
+        out.push(BuildRefusal {
+            unsupported: e.is_unsupported(),
+            message: e.to_string(),
+        });
     }
     out
 }

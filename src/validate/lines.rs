@@ -8,7 +8,8 @@ use std::ops::Range;
 use crate::diag::{Code, Problem};
 use crate::model::buildargs::parse_build;
 use crate::model::cmdline::parse_cmd;
-use crate::model::support::{unsupported_build, unsupported_run_flags};
+use crate::model::support::{build_refusals, unsupported_run_flags};
+use crate::model::{Step, StepKind};
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
 
@@ -67,20 +68,36 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
     }
 }
 
+/// Checks a validated `build` step's flags, context and Dockerfile with the same judgement as
+/// `run` ([`build_refusals`]): a path outside `/workspace` is an error (`build_path`); what ACR
+/// runs but taskrun cannot yet is a warning here (`build_unsupported`) and refused by `run`.
+pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step: &Step) {
+    let (StepKind::Build(args), Some(build)) = (&step.kind, info.step.build.as_ref()) else {
+        return;
+    };
+    let Ok(parsed) = parse_build(args) else {
+        return; // reported by `check_build`
+    };
+    for refusal in build_refusals(step, &parsed) {
+        let message = format!("{}: {}", info.name, refusal.message);
+        let problem = if refusal.unsupported {
+            Problem::warning(Code::BuildUnsupported, message).with_help(
+                "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` lists the \
+                 build flags and contexts taskrun runs",
+            )
+        } else {
+            Problem::error(Code::BuildPath, message).with_help(
+                "keep the context and `-f` inside /workspace (both are relative to the step's \
+                 working directory); a Dockerfile outside the context is fine",
+            )
+        };
+        v.report(problem.with_label(build.span.clone(), ""));
+    }
+}
+
 fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<String>) {
     match parse_build(&build.value) {
         Ok(parsed) => {
-            for message in unsupported_build(&parsed) {
-                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
-                v.report(
-                    Problem::warning(Code::CmdShell, format!("{}: {message}", info.name))
-                        .with_label(build.span.clone(), "")
-                        .with_help(
-                            "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` \
-                             lists the build flags and contexts taskrun runs",
-                        ),
-                );
-            }
             for c in &parsed.notes {
                 v.report(
                     Problem::warning(

@@ -115,6 +115,7 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
                 mount_path: text(&m.value.mount_path).unwrap_or_default(),
             })
             .collect();
+        lines::check_build_step(&mut v, info, &step);
         steps.push(step);
     }
 

@@ -1,6 +1,9 @@
 //! `build` steps: the docker-build string parsed without a shell (model::buildargs), the context
 //! read back from the workspace volume (so files written by earlier steps are in it), filtered
-//! by `.dockerignore` with Docker's rules, and built by the engine's classic builder.
+//! by `.dockerignore` with Docker's rules, and built by the engine's classic builder. A
+//! Dockerfile outside the context (but inside the workspace) is read from the workspace and sent
+//! in the context archive under a generated `.dockerfile.<hex>` name, with that name added to
+//! the archive's `.dockerignore`, as the docker CLI does.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -11,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
-use crate::exec::step::{Outcome, StepContext, StepSink, attempts, clean_path, working_dir};
+use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
-use crate::model::buildargs::{BuildArgs, ContextKind, parse_build};
+use crate::model::buildargs::{BuildArgs, parse_build};
+use crate::model::buildpath::{DockerfilePlace, Located, locate};
 use crate::registry::reference::registry_of;
 
 /// Runs a `build` step.
@@ -35,9 +39,9 @@ pub(crate) async fn run<E: Engine>(
     };
     let plan = match locate(step, &parsed) {
         Ok(p) => p,
-        Err(message) => {
+        Err(e) => {
             return Outcome::Failed {
-                message,
+                message: e.to_string(),
                 exit_code: None,
             };
         }
@@ -55,16 +59,34 @@ pub(crate) async fn run<E: Engine>(
         Box::pin(async move {
             let (sink, image_id) = (sink_ref, image_slot);
             let ignore = read_ignore(ctx, plan).await?;
+            let outside = match &plan.dockerfile {
+                DockerfilePlace::Inside(_) => None,
+                DockerfilePlace::Outside(path) => match read_dockerfile(ctx, path).await? {
+                    Ok(bytes) => Some(bytes),
+                    Err(message) => {
+                        sink.line(LogStream::Stderr, &message);
+                        return Ok(1);
+                    }
+                },
+            };
             let archive = ctx
                 .engine
                 .get_from_volume(&ctx.env.workspace, &plan.volume_path_contents())
                 .await?;
-            let filtered =
-                context::filter_tar_stream(archive, ".", &ignore, Some(&plan.dockerfile));
+            let mut filter =
+                context::TarFilter::new(&ignore, plan.dockerfile_in_context()).strip_prefix(".");
+            let dockerfile = match outside {
+                Some(bytes) => filter.add_outside_dockerfile(bytes),
+                None => plan
+                    .dockerfile_in_context()
+                    .unwrap_or("Dockerfile")
+                    .to_owned(),
+            };
+            let filtered = filter.stream_from(archive);
             let left_out = filtered.handle();
             let request = BuildRequest {
                 context: filtered.boxed(),
-                dockerfile: plan.dockerfile.clone(),
+                dockerfile,
                 tags: parsed.tags.clone(),
                 build_args: build_args(parsed, step),
                 target: parsed.target.clone(),
@@ -134,11 +156,7 @@ async fn scan_dependencies<E: Engine>(
     plan: &Located,
     parsed: &BuildArgs,
 ) -> Vec<crate::deps::Dependencies> {
-    let path = if plan.context.is_empty() {
-        plan.dockerfile.clone()
-    } else {
-        format!("{}/{}", plan.context, plan.dockerfile)
-    };
+    let path = plan.dockerfile_in_workspace();
     let text = match ctx.engine.get_from_volume(&ctx.env.workspace, &path).await {
         Ok(mut stream) => {
             let mut bytes = Vec::new();
@@ -177,73 +195,6 @@ async fn scan_dependencies<E: Engine>(
     }
 }
 
-/// Where the context and Dockerfile are inside the workspace volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Located {
-    /// Context directory relative to the volume root (empty for the root).
-    pub context: String,
-    /// Dockerfile path relative to the context.
-    pub dockerfile: String,
-}
-
-impl Located {
-    /// The volume path whose *contents* are the context (`docker cp` `path/.` semantics).
-    fn volume_path_contents(&self) -> String {
-        if self.context.is_empty() {
-            ".".to_owned()
-        } else {
-            format!("{}/.", self.context)
-        }
-    }
-}
-
-/// Resolves the context and Dockerfile against the step's working directory, as the docker
-/// CLI does inside acb's build container (`-f` is relative to the working directory, the default
-/// Dockerfile is `<context>/Dockerfile`). Both must be inside `/workspace`.
-pub(crate) fn locate(step: &Step, args: &BuildArgs) -> Result<Located, String> {
-    let ContextKind::Local(ctx_path) = &args.context else {
-        return Err(format!(
-            "the build context `{}` is remote (git, URL or OCI); taskrun builds from the workspace only: clone or download it in an earlier step, or pass it as the CONTEXT directory",
-            args.context.as_str()
-        ));
-    };
-    let wd = working_dir(step).unwrap_or_else(|| "/workspace".to_owned());
-    let join = |p: &str| {
-        if p.starts_with('/') {
-            clean_path(p)
-        } else {
-            clean_path(&format!("{wd}/{p}"))
-        }
-    };
-    let ctx_abs = join(ctx_path);
-    let Some(ctx_rel) = under_workspace(&ctx_abs) else {
-        return Err(format!(
-            "the build context `{ctx_path}` resolves to `{ctx_abs}`, outside /workspace; taskrun builds only from the shared workspace"
-        ));
-    };
-    let df_abs = match &args.dockerfile {
-        Some(f) => join(f),
-        None => format!("{}/Dockerfile", ctx_abs.trim_end_matches('/')),
-    };
-    let prefix = format!("{}/", ctx_abs.trim_end_matches('/'));
-    let Some(df_rel) = df_abs.strip_prefix(&prefix) else {
-        return Err(format!(
-            "the Dockerfile `{df_abs}` is outside the build context `{ctx_abs}`; move it into the context"
-        ));
-    };
-    Ok(Located {
-        context: ctx_rel,
-        dockerfile: df_rel.to_owned(),
-    })
-}
-
-fn under_workspace(abs: &str) -> Option<String> {
-    if abs == "/workspace" {
-        return Some(String::new());
-    }
-    abs.strip_prefix("/workspace/").map(str::to_owned)
-}
-
 /// `--build-arg K=V` as given; `--build-arg K` takes K from the step's env (the docker CLI in
 /// acb's build container sees the step env), and is dropped when unset there.
 fn build_args(args: &BuildArgs, step: &Step) -> BTreeMap<String, String> {
@@ -264,17 +215,13 @@ fn build_args(args: &BuildArgs, step: &Step) -> BTreeMap<String, String> {
     out
 }
 
-/// Reads the first ignore file that exists in the workspace context.
+/// Reads the first ignore file that exists: `<Dockerfile>.dockerignore` next to the Dockerfile
+/// (inside the context or not), else the context's `.dockerignore`.
 async fn read_ignore<E: Engine>(
     ctx: &StepContext<E>,
     plan: &Located,
 ) -> Result<DockerIgnore, EngineError> {
-    for candidate in context::ignore_file_candidates(Some(&plan.dockerfile)) {
-        let path = if plan.context.is_empty() {
-            candidate.clone()
-        } else {
-            format!("{}/{candidate}", plan.context)
-        };
+    for path in plan.ignore_candidates() {
         let Ok(mut stream) = ctx.engine.get_from_volume(&ctx.env.workspace, &path).await else {
             continue;
         };
@@ -298,6 +245,65 @@ async fn read_ignore<E: Engine>(
     Ok(DockerIgnore::default())
 }
 
+/// The largest Dockerfile from outside the context taskrun sends (the CLI reads it whole into
+/// memory too; this keeps that bounded).
+const MAX_DOCKERFILE: usize = 16 << 20;
+
+/// Reads a Dockerfile that lies outside the context from the workspace (`path` relative to the
+/// volume root). A file that cannot be read fails the step with the returned message, as the
+/// CLI's `unable to prepare context`; engine failures are passed on.
+async fn read_dockerfile<E: Engine>(
+    ctx: &StepContext<E>,
+    path: &str,
+) -> Result<Result<Vec<u8>, String>, EngineError> {
+    let shown = format!("/workspace/{path}");
+    let mut stream = match ctx.engine.get_from_volume(&ctx.env.workspace, path).await {
+        Ok(s) => s,
+        Err(EngineError::Failed { message, .. }) => {
+            return Ok(Err(format!(
+                "unable to prepare context: cannot read the Dockerfile {shown}: {message}"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| EngineError::Failed {
+            operation: "read from volume",
+            subject: shown.clone(),
+            message: e.to_string(),
+        })?;
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_DOCKERFILE + (64 << 10) {
+            break;
+        }
+    }
+    Ok(first_file_bytes(&bytes, MAX_DOCKERFILE)
+        .map_err(|why| format!("unable to prepare context: the Dockerfile {shown} {why}")))
+}
+
+/// The content of the first entry of a tar when it is a regular file of at most `limit` bytes.
+/// An archive without entries (only the fake engine of `--dry-run` answers so) is an empty
+/// file, which the engine's builder then reports.
+fn first_file_bytes(tar_bytes: &[u8], limit: usize) -> Result<Vec<u8>, &'static str> {
+    let mut archive = tar::Archive::new(tar_bytes);
+    let mut entries = archive.entries().map_err(|_| "cannot be read")?;
+    let mut entry = match entries.next() {
+        Some(Ok(e)) => e,
+        None => return Ok(Vec::new()),
+        Some(Err(_)) => return Err("cannot be read"),
+    };
+    if !entry.header().entry_type().is_file() {
+        return Err("is not a regular file");
+    }
+    if entry.size() > limit as u64 {
+        return Err("is larger than 16 MiB");
+    }
+    let mut out = Vec::new();
+    entry.read_to_end(&mut out).map_err(|_| "cannot be read")?;
+    Ok(out)
+}
+
 fn first_file(tar_bytes: &[u8]) -> Option<String> {
     let mut archive = tar::Archive::new(tar_bytes);
     for entry in archive.entries().ok()? {
@@ -314,51 +320,47 @@ fn first_file(tar_bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::StepKind;
 
-    fn located(wd: Option<&str>, build: &str) -> Result<Located, String> {
-        let mut s = Step::new(0, "b".into(), StepKind::Build(build.into()));
-        s.working_directory = wd.map(str::to_owned);
-        locate(&s, &parse_build(build).unwrap())
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, content) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(content.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *content).unwrap();
+        }
+        b.into_inner().unwrap()
     }
 
     #[test]
-    fn context_and_dockerfile_resolution() {
+    fn a_dockerfile_read_back_from_the_volume_is_its_first_file() {
+        let tar = tar_of(&[("Dockerfile", b"FROM scratch\n")]);
+        assert_eq!(first_file(&tar).as_deref(), Some("FROM scratch\n"));
+        assert_eq!(first_file(&tar_of(&[])), None);
+    }
+
+    #[test]
+    fn outside_dockerfiles_over_the_limit_are_refused() {
+        let big = vec![b'#'; MAX_DOCKERFILE + 1];
+        let tar = tar_of(&[("Dockerfile", &big)]);
+        assert!(first_file_bytes(&tar, MAX_DOCKERFILE).is_err());
+        let tar = tar_of(&[("Dockerfile", b"FROM a\n")]);
+        assert_eq!(first_file_bytes(&tar, MAX_DOCKERFILE).unwrap(), b"FROM a\n");
+        assert_eq!(first_file_bytes(&[0u8; 1024], MAX_DOCKERFILE).unwrap(), b"");
+        let dir = {
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, "Dockerfile/", &[][..]).unwrap();
+            b.into_inner().unwrap()
+        };
         assert_eq!(
-            located(None, "-t a .").unwrap(),
-            Located {
-                context: String::new(),
-                dockerfile: "Dockerfile".into()
-            }
-        );
-        assert_eq!(
-            located(None, "-f app/Dockerfile.x app").unwrap(),
-            Located {
-                context: "app".into(),
-                dockerfile: "Dockerfile.x".into()
-            }
-        );
-        assert_eq!(
-            located(Some("src"), "-f docker/Dockerfile .").unwrap(),
-            Located {
-                context: "src".into(),
-                dockerfile: "docker/Dockerfile".into()
-            }
-        );
-        assert!(
-            located(None, "-f ../Dockerfile .")
-                .unwrap_err()
-                .contains("outside")
-        );
-        assert!(
-            located(None, "/etc")
-                .unwrap_err()
-                .contains("outside /workspace")
-        );
-        assert!(
-            located(None, "https://github.com/a/b.git")
-                .unwrap_err()
-                .contains("remote")
+            first_file_bytes(&dir, MAX_DOCKERFILE),
+            Err("is not a regular file")
         );
     }
 }
