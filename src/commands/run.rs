@@ -150,6 +150,8 @@ pub fn execute(
         insecure_registries: args.insecure_registries.clone(),
         precreate: !args.dry_run,
         start_ahead: start_ahead(),
+        run_registry: args.file.registry.clone().unwrap_or_default(),
+        task_name: args.file.name.clone().unwrap_or_default(),
     });
     let task = Arc::new(checked.task);
 

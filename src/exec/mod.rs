@@ -64,6 +64,12 @@ pub struct RunOptions {
     /// Also start them ahead, held at the gate (see `engine::gate`), when the engine allows it.
     /// Off with `TASKRUN_START_AHEAD=0`.
     pub start_ahead: bool,
+    /// The run registry (`--registry`, `.Run.Registry`; empty when not given): the cache image
+    /// of a `cache: enabled` build whose tags name no registry goes there, as in acb.
+    pub run_registry: String,
+    /// The task name (`--name`; empty when not given, acb's `quickrun`): part of the cache
+    /// image's tag.
+    pub task_name: String,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.

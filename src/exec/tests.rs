@@ -63,6 +63,8 @@ fn options() -> Arc<RunOptions> {
         insecure_registries: Vec::new(),
         precreate: false,
         start_ahead: false,
+        run_registry: String::new(),
+        task_name: String::new(),
     })
 }
 
