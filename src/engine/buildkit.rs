@@ -502,14 +502,26 @@ impl Progress {
     /// Decodes one `StatusResponse` (fields 1 vertexes, 3 logs; statuses and warnings are not
     /// shown) and returns the lines it adds.
     pub fn trace(&mut self, bytes: &[u8]) -> Result<Vec<Event>, DecodeError> {
-        let mut out = Vec::new();
+        let (mut vertices, mut logs) = (Vec::new(), Vec::new());
         let mut r = fields(bytes);
         while let Some((n, f)) = r.next()? {
             match (n, f) {
-                (1, Field::Bytes(b)) => self.vertex(Vertex::decode(b)?, &mut out),
-                (3, Field::Bytes(b)) => self.log(b, &mut out)?,
+                (1, Field::Bytes(b)) => vertices.push(Vertex::decode(b)?),
+                (3, Field::Bytes(b)) => logs.push(b),
                 _ => {}
             }
+        }
+        // Headers first, then the logs, then completions: a vertex's output comes before its
+        // `DONE` even when both arrive in one message.
+        let mut out = Vec::new();
+        for v in &vertices {
+            self.vertex_start(v, &mut out);
+        }
+        for l in logs {
+            self.log(l, &mut out)?;
+        }
+        for v in &vertices {
+            self.vertex_end(v, &mut out);
         }
         Ok(out)
     }
@@ -536,10 +548,10 @@ impl Progress {
         })
     }
 
-    fn vertex(&mut self, v: Vertex, out: &mut Vec<Event>) {
+    fn vertex_start(&mut self, v: &Vertex, out: &mut Vec<Event>) {
         let shown = self.entry(&v.digest);
         if !v.name.is_empty() {
-            shown.name = v.name;
+            shown.name.clone_from(&v.name);
         }
         if v.started.is_some() {
             shown.started = v.started;
@@ -553,7 +565,15 @@ impl Progress {
             shown.cached = true;
             out.push(line(format!("#{n} CACHED")));
         }
-        if !v.error.is_empty() && !shown.errored {
+    }
+
+    fn vertex_end(&mut self, v: &Vertex, out: &mut Vec<Event>) {
+        let shown = self.entry(&v.digest);
+        let n = shown.number;
+        if shown.errored || shown.done {
+            return;
+        }
+        if !v.error.is_empty() {
             shown.errored = true;
             flush(shown, out);
             out.push(Event::Line(
@@ -561,7 +581,6 @@ impl Progress {
                 format!("#{n} ERROR: {}", v.error),
             ));
         } else if let Some(completed) = v.completed
-            && !shown.done
             && !shown.cached
         {
             shown.done = true;
@@ -622,5 +641,311 @@ fn flush(shown: &mut Shown, out: &mut Vec<Event>) {
             out.push(Event::Line(stream_of(*stream), format!("#{n} {text}")));
             partial.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protobuf encoding helpers (the writer side of [`Reader`]).
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
+        varint(n << 3 | 2, out);
+        varint(b.len() as u64, out);
+        out.extend_from_slice(b);
+    }
+
+    fn varint_field(n: u64, v: u64, out: &mut Vec<u8>) {
+        varint(n << 3, out);
+        varint(v, out);
+    }
+
+    fn ts(secs: u64, nanos: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint_field(1, secs, &mut out);
+        varint_field(2, nanos, &mut out);
+        out
+    }
+
+    struct V<'a> {
+        digest: &'a str,
+        name: &'a str,
+        cached: bool,
+        started: Option<(u64, u64)>,
+        completed: Option<(u64, u64)>,
+        error: &'a str,
+    }
+
+    fn vertex(v: &V<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        bytes_field(1, v.digest.as_bytes(), &mut out);
+        bytes_field(2, b"sha256:input", &mut out);
+        bytes_field(3, v.name.as_bytes(), &mut out);
+        if v.cached {
+            varint_field(4, 1, &mut out);
+        }
+        if let Some((s, n)) = v.started {
+            bytes_field(5, &ts(s, n), &mut out);
+        }
+        if let Some((s, n)) = v.completed {
+            bytes_field(6, &ts(s, n), &mut out);
+        }
+        if !v.error.is_empty() {
+            bytes_field(7, v.error.as_bytes(), &mut out);
+        }
+        out
+    }
+
+    fn log(digest: &str, stream: u64, msg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        bytes_field(1, digest.as_bytes(), &mut out);
+        bytes_field(2, &ts(1, 0), &mut out);
+        varint_field(3, stream, &mut out);
+        bytes_field(4, msg, &mut out);
+        out
+    }
+
+    fn status(vertexes: &[Vec<u8>], logs: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for v in vertexes {
+            bytes_field(1, v, &mut out);
+        }
+        // A VertexStatus (field 2), which is skipped.
+        bytes_field(2, b"\x0a\x02id", &mut out);
+        for l in logs {
+            bytes_field(3, l, &mut out);
+        }
+        out
+    }
+
+    fn trace_message(pb: &[u8]) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pb);
+        format!("{{\"id\":\"moby.buildkit.trace\",\"aux\":\"{b64}\"}}\r\n")
+    }
+
+    fn texts(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Line(LogStream::Stdout, l) => l.clone(),
+                Event::Line(LogStream::Stderr, l) => format!("E {l}"),
+                Event::ImageId(id) => format!("ID {id}"),
+                Event::Error(m) => format!("ERROR {m}"),
+            })
+            .collect()
+    }
+
+    const RUN: &str = "[2/3] RUN echo hi";
+
+    #[test]
+    fn a_real_engine_trace_message_decodes() {
+        // Captured from dockerd 20.10.24: the context vertex, started and completed.
+        let aux = "CosBCkdzaGEyNTY6MDc2NDk1NjJjYjI5NmEwNWU3MDIyM2QyODBlOWQyYjk3YTZhZmYzYjkwZjgxYTJmZTQ0OTcxNWExOWE0ODMwYhokW2ludGVybmFsXSBsb2FkIHJlbW90ZSBidWlsZCBjb250ZXh0KgwIxf3V2AYQxbj6sgMyDAjF/dXYBhDDpOW+Aw==";
+        let mut d = Decoder::default();
+        let events =
+            d.push(format!("{{\"id\":\"moby.buildkit.trace\",\"aux\":\"{aux}\"}}\r\n").as_bytes());
+        assert_eq!(
+            texts(&events),
+            ["#1 [internal] load remote build context", "#1 DONE 0.0s"]
+        );
+    }
+
+    #[test]
+    fn vertices_logs_and_completion_render_like_plain_progress() {
+        let mut p = Progress::default();
+        let started = vertex(&V {
+            digest: "sha256:a",
+            name: RUN,
+            cached: false,
+            started: Some((10, 0)),
+            completed: None,
+            error: "",
+        });
+        let out = p
+            .trace(&status(
+                &[started],
+                &[
+                    log("sha256:a", 1, b"hello\nwor"),
+                    log("sha256:a", 2, b"oops\n"),
+                ],
+            ))
+            .unwrap();
+        assert_eq!(
+            texts(&out),
+            [format!("#1 {RUN}"), "#1 hello".into(), "E #1 oops".into()]
+        );
+        let done = vertex(&V {
+            digest: "sha256:a",
+            name: RUN,
+            cached: false,
+            started: Some((10, 0)),
+            completed: Some((11, 500_000_000)),
+            error: "",
+        });
+        let out = p
+            .trace(&status(&[done], &[log("sha256:a", 1, b"ld")]))
+            .unwrap();
+        // The partial line is completed by the next log and flushed at completion.
+        assert_eq!(texts(&out), ["#1 world", "#1 DONE 1.5s"]);
+        let cached = vertex(&V {
+            digest: "sha256:b",
+            name: "[1/3] FROM base",
+            cached: true,
+            started: None,
+            completed: Some((10, 0)),
+            error: "",
+        });
+        let out = p.trace(&status(&[cached], &[])).unwrap();
+        assert_eq!(texts(&out), ["#2 [1/3] FROM base", "#2 CACHED"]);
+        assert!(p.finish().is_empty());
+    }
+
+    #[test]
+    fn a_vertex_error_is_shown_on_stderr_once() {
+        let mut p = Progress::default();
+        let failed = vertex(&V {
+            digest: "sha256:c",
+            name: "[2/2] RUN exit 3",
+            cached: false,
+            started: Some((1, 0)),
+            completed: Some((2, 0)),
+            error: "executor failed running [/bin/sh -c exit 3]: exit code: 3",
+        });
+        let out = p.trace(&status(&[failed.clone(), failed], &[])).unwrap();
+        assert_eq!(
+            texts(&out),
+            [
+                "#1 [2/2] RUN exit 3",
+                "E #1 ERROR: executor failed running [/bin/sh -c exit 3]: exit code: 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_decoder_reads_ids_errors_streams_and_split_messages() {
+        let mut d = Decoder::default();
+        let pb = status(
+            &[vertex(&V {
+                digest: "sha256:a",
+                name: RUN,
+                cached: false,
+                started: Some((1, 0)),
+                completed: None,
+                error: "",
+            })],
+            &[],
+        );
+        let msg = trace_message(&pb);
+        let (head, tail) = msg.split_at(10);
+        assert!(d.push(head.as_bytes()).is_empty());
+        assert_eq!(texts(&d.push(tail.as_bytes())), [format!("#1 {RUN}")]);
+        let rest = concat!(
+            "{\"id\":\"moby.image.id\",\"aux\":{\"ID\":\"sha256:abc\"}}\r\n",
+            "{\"stream\":\"Successfully tagged a:1\\n\"}\r\n",
+            "{\"errorDetail\":{\"message\":\"boom\"},\"error\":\"boom\"}"
+        );
+        assert_eq!(
+            texts(&d.push(rest.as_bytes())),
+            ["ID sha256:abc", "Successfully tagged a:1"]
+        );
+        assert_eq!(texts(&d.finish()), ["ERROR boom"]);
+    }
+
+    #[test]
+    fn bad_progress_never_panics() {
+        let mut p = Progress::default();
+        for bad in [
+            &b"\x0a"[..],
+            b"\x0a\x05ab",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"\x0b",
+            b"\x0a\x03\x2a\x01\x08",
+        ] {
+            assert!(p.trace(bad).is_err(), "{bad:?}");
+        }
+        let mut d = Decoder::default();
+        let events = d.push(b"{\"id\":\"moby.buildkit.trace\",\"aux\":\"!!\"}\nnot json\n");
+        assert_eq!(
+            texts(&events),
+            ["E (unreadable BuildKit progress: bad base64)", "not json"]
+        );
+    }
+
+    fn request() -> BuildRequest {
+        BuildRequest {
+            context: Box::pin(futures_util::stream::empty()),
+            dockerfile: "app/Dockerfile".into(),
+            tags: vec!["r/a:1".into(), "r/a:2".into()],
+            build_args: BTreeMap::from([("V".into(), "1 2".into())]),
+            target: Some("final".into()),
+            no_cache: true,
+            pull: true,
+            labels: BTreeMap::from([("l".into(), "x".into())]),
+            platform: Some("linux/amd64".into()),
+            network: Some("net".into()),
+            cache_from: vec!["r/a:cache".into()],
+            extra_hosts: vec!["h1:1.1.1.1".into(), "h2:2.2.2.2".into()],
+            auths: vec![],
+            buildkit: true,
+        }
+    }
+
+    #[test]
+    fn the_request_maps_to_repeated_query_parameters() {
+        let q = build_query(&request(), "id1");
+        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("version", "2"),
+                ("dockerfile", "app/Dockerfile"),
+                ("t", "r/a:1"),
+                ("t", "r/a:2"),
+                ("buildargs", "{\"V\":\"1 2\"}"),
+                ("target", "final"),
+                ("nocache", "1"),
+                ("pull", "1"),
+                ("labels", "{\"l\":\"x\"}"),
+                ("platform", "linux/amd64"),
+                ("networkmode", "net"),
+                ("extrahosts", "h1:1.1.1.1"),
+                ("extrahosts", "h2:2.2.2.2"),
+                ("cachefrom", "[\"r/a:cache\"]"),
+                ("buildid", "id1"),
+            ]
+        );
+        assert_eq!(
+            encode_query(&q[..4]),
+            "version=2&dockerfile=app%2FDockerfile&t=r%2Fa%3A1&t=r%2Fa%3A2"
+        );
+    }
+
+    #[test]
+    fn registry_config_is_base64url_json() {
+        assert_eq!(registry_config(&[]), None);
+        let header = registry_config(&[RegistryAuth {
+            server: "127.0.0.1:5001".into(),
+            username: "u".into(),
+            password: "p?>".into(),
+        }])
+        .unwrap();
+        let json = base64::engine::general_purpose::URL_SAFE
+            .decode(header)
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["127.0.0.1:5001"]["password"], "p?>");
+        assert_eq!(value["127.0.0.1:5001"]["serveraddress"], "127.0.0.1:5001");
     }
 }

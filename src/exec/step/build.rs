@@ -511,4 +511,23 @@ mod tests {
                 .contains("remote")
         );
     }
+
+    #[test]
+    fn cache_image_follows_acb() {
+        let t = |tags: &[&str]| tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            cache_image(&t(&["app:1", "reg.io/team/app:1"]), "", "", "b").as_deref(),
+            Some("reg.io/team/app:cache_quickrun_b")
+        );
+        assert_eq!(
+            cache_image(&t(&["app:1"]), "127.0.0.1:5000", "nightly", "b").as_deref(),
+            Some("127.0.0.1:5000/app:cache_nightly_b")
+        );
+        assert_eq!(
+            cache_image(&t(&["localhost:5000/x"]), "", "", "s").as_deref(),
+            Some("localhost:5000/x:cache_quickrun_s")
+        );
+        assert_eq!(cache_image(&t(&["app:1"]), "", "", "b"), None);
+        assert_eq!(cache_image(&[], "reg.io", "", "b"), None);
+    }
 }
