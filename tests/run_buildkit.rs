@@ -245,3 +245,47 @@ steps:
         assert!(all.contains("err=***"), "{mode}:\n{all}");
     }
 }
+
+#[test]
+fn a_base_image_in_an_authenticated_registry_is_pulled_with_the_run_credentials() {
+    // The engine's BuildKit asks the client's session for credentials; BuildKit builds have no
+    // session, so taskrun pulls such base images first (`no active sessions` otherwise).
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let repo = unique("trtest-bk-private");
+    let base = images.tag(&format!("127.0.0.1:5001/{repo}:base"));
+    // A private docker config, so the machine's own stays untouched.
+    let config = tempfile::tempdir().unwrap();
+    common::docker_in(
+        Some(config.path()),
+        &[
+            "login",
+            "-u",
+            "taskrun",
+            "--password-stdin",
+            "127.0.0.1:5001",
+        ],
+        Some(b"taskrun-pass"),
+    );
+    common::docker_in(Some(config.path()), &["push", &base], None);
+    common::docker(&["rmi", &base]);
+    let tag = images.add(&format!("{repo}:built"));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t {tag} .
+    env: [DOCKER_BUILDKIT=1]
+"#
+    ));
+    ws.file("Dockerfile", &format!("FROM {base}\nRUN echo {repo}\n"));
+    let run = ws.run(&[
+        "--output",
+        "plain",
+        "--credential",
+        r#"{"registry":"127.0.0.1:5001","username":"taskrun","password":"taskrun-pass"}"#,
+    ]);
+    run.expect(0);
+    assert!(image_id(&tag).is_some(), "{}", run.all());
+    assert!(!run.all().contains("no active sessions"), "{}", run.all());
+}

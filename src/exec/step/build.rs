@@ -64,6 +64,14 @@ pub(crate) async fn run<E: Engine>(
             let filtered =
                 context::filter_tar_stream(archive, ".", &ignore, Some(&plan.dockerfile));
             let left_out = filtered.handle();
+            if let Some(cache) = &builder.cache {
+                pull_cache(ctx, cache).await;
+            }
+            let pulled = if builder.buildkit {
+                pull_private_bases(ctx, step, plan, parsed, sink).await?
+            } else {
+                false
+            };
             let request = BuildRequest {
                 context: filtered.boxed(),
                 dockerfile: plan.dockerfile.clone(),
@@ -71,7 +79,7 @@ pub(crate) async fn run<E: Engine>(
                 build_args: builder.build_args(build_args(parsed, step)),
                 target: parsed.target.clone(),
                 no_cache: parsed.no_cache,
-                pull: parsed.pull,
+                pull: parsed.pull && !pulled,
                 labels: parsed.labels.iter().cloned().collect(),
                 platform: parsed.platform.clone(),
                 network: parsed.network.as_ref().map(|n| {
@@ -247,6 +255,18 @@ pub(crate) fn cache_image(
     Some(format!("{repo}:cache_{task}_{step_id}"))
 }
 
+/// Without a session the engine's BuildKit cannot authenticate its cache import, so the cache
+/// image of a registry the run has credentials for is pulled first (BuildKit then finds it
+/// locally). A missing cache image (the first build) is normal and not reported.
+async fn pull_cache<E: Engine>(ctx: &StepContext<E>, cache: &str) {
+    if let Some(auth) = ctx.options.credentials.for_registry(registry_of(cache)) {
+        let _ = ctx
+            .engine
+            .pull(cache, Some(&auth), Arc::new(crate::engine::NullSink))
+            .await;
+    }
+}
+
 /// Tags the built image as the cache image and pushes it (with the run's credentials for its
 /// registry). A failure is a line in the step output, never a step failure: the image was built.
 async fn export_cache<E: Engine>(
@@ -273,6 +293,67 @@ async fn export_cache<E: Engine>(
             &format!("cache: could not push the cache image {cache}: {e}"),
         ),
     }
+}
+
+/// BuildKit builds: the engine's BuildKit asks the client's session for registry credentials,
+/// and these builds have no session, so a base image in a registry the run has credentials for
+/// would fail with `no active sessions`. When the Dockerfile names such an image, taskrun pulls
+/// the base images itself first, with the run's credentials (BuildKit then uses the local
+/// images): the ones missing locally, or all of them with `--pull`, in which case the build
+/// itself does not pull again. Returns whether that `--pull` was done here.
+async fn pull_private_bases<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    plan: &Located,
+    parsed: &BuildArgs,
+    sink: &Arc<StepSink>,
+) -> Result<bool, EngineError> {
+    let path = if plan.context.is_empty() {
+        plan.dockerfile.clone()
+    } else {
+        format!("{}/{}", plan.context, plan.dockerfile)
+    };
+    let Ok(mut stream) = ctx.engine.get_from_volume(&ctx.env.workspace, &path).await else {
+        return Ok(false);
+    };
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        bytes.extend_from_slice(&chunk);
+    }
+    let options = crate::deps::ScanOptions {
+        build_args: build_args(parsed, step)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect(),
+        target: parsed.target.clone(),
+        platform: parsed.platform.clone(),
+    };
+    let Ok(scanned) = crate::deps::scan(&first_file(&bytes).unwrap_or_default(), &options) else {
+        return Ok(false);
+    };
+    let bases: Vec<String> = scanned
+        .runtime
+        .iter()
+        .chain(&scanned.buildtime)
+        .map(|u| u.name.clone())
+        .collect();
+    let credentials = &ctx.options.credentials;
+    if !bases
+        .iter()
+        .any(|b| credentials.for_registry(registry_of(b)).is_some())
+    {
+        return Ok(false);
+    }
+    for base in &bases {
+        if !parsed.pull && ctx.engine.inspect_image(base).await?.is_some() {
+            continue;
+        }
+        let auth = credentials.for_registry(registry_of(base));
+        ctx.engine
+            .pull(base, auth.as_ref(), Arc::clone(sink) as Arc<dyn LogSink>)
+            .await?;
+    }
+    Ok(parsed.pull)
 }
 
 /// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's
