@@ -4,7 +4,8 @@
 //! body to BuildKit as the build context (moby `builder/builder-next`, `reqBodyHandler`), so no
 //! `/session` is needed for the context. What a session would add (secrets, SSH, registry auth
 //! asked for by BuildKit itself, local exporters) is not available here: `--secret` stays refused
-//! by `model::support`, and base images that need credentials must be pulled first.
+//! by `model::support`, and base images that need credentials are pulled before the build by
+//! the caller (`exec::step::build`).
 //!
 //! The engine answers with JSON messages. Progress arrives as `{"id":"moby.buildkit.trace",
 //! "aux":"<base64>"}`, a protobuf `StatusResponse` (moby/buildkit `api/services/control`):
