@@ -210,6 +210,7 @@ fn build_request(context: TarStream, tags: Vec<String>) -> BuildRequest {
         cache_from: Vec::new(),
         extra_hosts: Vec::new(),
         auths: Vec::new(),
+        buildkit: false,
     }
 }
 

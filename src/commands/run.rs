@@ -160,6 +160,8 @@ pub fn execute(
         docker_cli,
         dry_run: args.dry_run,
         timeout: args.timeout.map(std::time::Duration::from_secs),
+        run_registry: args.file.registry.clone().unwrap_or_default(),
+        task_name: args.file.name.clone().unwrap_or_default(),
     });
     let task = Arc::new(checked.task);
 

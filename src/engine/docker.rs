@@ -17,7 +17,8 @@
 //! * Builds use the classic builder (no `buildkit` feature), which takes one tag per build
 //!   (bollard#388) and one extra host per build (the API takes both as repeated query
 //!   parameters, bollard serialises a single value); further tags are added with `tag_image`,
-//!   more than one extra host is refused with a clear error.
+//!   more than one extra host is refused with a clear error. A request with `buildkit` set goes
+//!   to the engine's BuildKit instead ([`super::buildkit`]: every tag and extra host in one call).
 //! * Volume content moves through the engine API (no host bind mounts, so remote engines work):
 //!   a container is created (never started) from a tiny `FROM scratch` helper image with the
 //!   volume at `/v`, files are put into or read from it with the archive API, and the container
@@ -797,6 +798,10 @@ impl Engine for DockerEngine {
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> EngineResult<String> {
+        if request.buildkit {
+            return super::buildkit::build(&self.docker, &self.endpoint, request, sink, cancel)
+                .await;
+        }
         let subject = request
             .tags
             .first()
@@ -1640,11 +1645,11 @@ fn single_file_tar(name: &str, content: &[u8]) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
-type ErrorSlot = Arc<Mutex<Option<String>>>;
+pub(super) type ErrorSlot = Arc<Mutex<Option<String>>>;
 
 /// Wraps a caller's tar stream so that its first error can be reported by name (hyper only says
 /// the body failed).
-fn capture_errors(
+pub(super) fn capture_errors(
     stream: TarStream,
 ) -> (
     impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
@@ -1663,7 +1668,7 @@ fn capture_errors(
     (stream, slot)
 }
 
-fn take_error(slot: &ErrorSlot) -> Option<String> {
+pub(super) fn take_error(slot: &ErrorSlot) -> Option<String> {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take()
@@ -1720,7 +1725,7 @@ fn status_code(e: &BollardError) -> Option<u16> {
 }
 
 /// The engine's message, without bollard's wrapping.
-fn error_message(e: &BollardError) -> String {
+pub(super) fn error_message(e: &BollardError) -> String {
     match e {
         BollardError::DockerResponseServerError {
             status_code,
@@ -1764,7 +1769,7 @@ fn is_not_found_message(message: &str) -> bool {
 }
 
 /// Replaces the password anywhere in `message`.
-fn scrub(message: &str, auth: Option<&RegistryAuth>) -> String {
+pub(super) fn scrub(message: &str, auth: Option<&RegistryAuth>) -> String {
     match auth {
         Some(auth) if !auth.password.is_empty() => message.replace(&auth.password, "***"),
         _ => message.to_string(),
@@ -1784,7 +1789,7 @@ fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> 
 }
 
 /// Whether an error means the engine could not be reached at all.
-fn is_connection_error(e: &BollardError) -> bool {
+pub(super) fn is_connection_error(e: &BollardError) -> bool {
     match e {
         BollardError::SocketNotFoundError(_) => true,
         BollardError::HyperLegacyError { err } => {
@@ -1809,7 +1814,7 @@ fn is_connection_error(e: &BollardError) -> bool {
 }
 
 /// An `Unreachable` error with a message saying what to check.
-fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError {
+pub(super) fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError {
     let socket = endpoint.strip_prefix("unix://");
     let message = match e {
         BollardError::SocketNotFoundError(path) => format!(

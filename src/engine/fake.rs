@@ -102,6 +102,8 @@ pub struct BuildCall {
     pub extra_hosts: Vec<String>,
     /// Registry hosts credentials were given for (never the credentials).
     pub auth_servers: Vec<String>,
+    /// Built with BuildKit.
+    pub buildkit: bool,
     /// Size of the context tar in bytes.
     pub context_bytes: u64,
 }
@@ -276,6 +278,9 @@ impl Call {
                 push_list(&mut line, "cache_from", &build.cache_from);
                 push_list(&mut line, "extra_hosts", &build.extra_hosts);
                 push_list(&mut line, "auth", &build.auth_servers);
+                if build.buildkit {
+                    line.push_str(" buildkit");
+                }
                 let _ = write!(line, " context_bytes={}", build.context_bytes);
                 line
             }
@@ -834,6 +839,7 @@ impl Engine for FakeEngine {
             cache_from,
             extra_hosts,
             auths,
+            buildkit,
         } = request;
         let (_, context_bytes) = drain(context).await?;
         let call = BuildCall {
@@ -849,6 +855,7 @@ impl Engine for FakeEngine {
             cache_from,
             extra_hosts,
             auth_servers: auths.iter().map(|a| a.server.clone()).collect(),
+            buildkit,
             context_bytes,
         };
         let id = fake_digest(&format!("build:{}", call.describe_key()));
@@ -1001,6 +1008,7 @@ mod tests {
             cache_from: vec![],
             extra_hosts: vec![],
             auths: vec![],
+            buildkit: false,
         }
     }
 

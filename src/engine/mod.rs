@@ -5,6 +5,7 @@
 //! and returns scripted outcomes; used by unit tests and by `--dry-run`). No bollard type crosses
 //! this boundary, and no shell is ever used to build an engine call.
 
+pub mod buildkit;
 pub mod docker;
 pub mod fake;
 pub mod gate;
@@ -180,7 +181,8 @@ pub struct BuildRequest {
     pub context: TarStream,
     /// Path of the Dockerfile inside the context tar.
     pub dockerfile: String,
-    /// Tags (the first is given to the build, the rest are added with `tag`).
+    /// Tags (classic builder: the first is given to the build, the rest are added with `tag`;
+    /// BuildKit: all are given to the build).
     pub tags: Vec<String>,
     /// Build arguments (`None` value: taken from taskrun's environment by the caller, or unset).
     pub build_args: BTreeMap<String, String>,
@@ -202,6 +204,9 @@ pub struct BuildRequest {
     pub extra_hosts: Vec<String>,
     /// Credentials for pulling base images.
     pub auths: Vec<RegistryAuth>,
+    /// Build with the engine's BuildKit (`DOCKER_BUILDKIT=1`, or `cache: enabled`) instead of
+    /// the classic builder; see [`buildkit`].
+    pub buildkit: bool,
 }
 
 impl fmt::Debug for BuildRequest {
@@ -218,6 +223,7 @@ impl fmt::Debug for BuildRequest {
             .field("network", &self.network)
             .field("cache_from", &self.cache_from)
             .field("extra_hosts", &self.extra_hosts)
+            .field("buildkit", &self.buildkit)
             .finish_non_exhaustive()
     }
 }

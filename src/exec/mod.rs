@@ -73,6 +73,12 @@ pub struct RunOptions {
     /// A dry run on the fake engine: what cannot be known without running (an image an earlier
     /// `cmd` step would make) is said, not failed.
     pub dry_run: bool,
+    /// The run registry (`--registry`, `.Run.Registry`; empty when not given): the cache image
+    /// of a `cache: enabled` build whose tags name no registry goes there, as in acb.
+    pub run_registry: String,
+    /// The task name (`--name`; empty when not given, acb's `quickrun`): part of the cache
+    /// image's tag.
+    pub task_name: String,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.

@@ -66,6 +66,8 @@ fn options() -> Arc<RunOptions> {
         dry_run: false,
         timeout: None,
         start_ahead: false,
+        run_registry: String::new(),
+        task_name: String::new(),
     })
 }
 
@@ -657,4 +659,50 @@ async fn without_start_ahead_there_is_no_gate() {
     assert_eq!(lines_for(&t, "create_container").len(), 2, "{t:#?}");
     assert!(lines_for(&t, "start_gated").is_empty(), "{t:#?}");
     assert!(!t.iter().any(|l| l.contains("-gate")), "{t:#?}");
+}
+
+#[tokio::test]
+async fn docker_buildkit_1_builds_with_buildkit_and_cache_enabled_exports_an_inline_cache() {
+    let engine = FakeEngine::new();
+    let (summary, events) = run_with(
+        &engine,
+        "steps:\n  - id: bk\n    build: -t reg.local/app:1 -t reg.local/app:2 .\n    env: [DOCKER_BUILDKIT=1]\n  - id: classic\n    build: -t reg.local/c:1 .\n  - id: cached\n    build: -t reg.local/app:3 .\n    cache: enabled\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let builds: Vec<String> = engine
+        .transcript()
+        .into_iter()
+        .filter(|l| l.starts_with("build ") || l.starts_with("tag ") || l.starts_with("push "))
+        .collect();
+    assert_eq!(builds.len(), 5, "{builds:#?}");
+    assert!(
+        builds[0].contains("tags=[reg.local/app:1, reg.local/app:2]")
+            && builds[0].contains(" buildkit"),
+        "{builds:#?}"
+    );
+    assert!(!builds[1].contains(" buildkit"), "{builds:#?}");
+    assert!(
+        builds[2].contains(" buildkit")
+            && builds[2].contains("BUILDKIT_INLINE_CACHE=1")
+            && builds[2].contains("cache_from=[reg.local/app:cache_quickrun_cached]"),
+        "{builds:#?}"
+    );
+    assert!(
+        builds[3].starts_with("tag sha256:")
+            && builds[3].ends_with(" reg.local/app:cache_quickrun_cached"),
+        "{builds:#?}"
+    );
+    assert_eq!(builds[4], "push reg.local/app:cache_quickrun_cached");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("line cached cache: enabled: acb exports a registry cache")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.starts_with("line cached cache: pushed the inline cache to reg.local/app:cache_quickrun_cached@sha256:")),
+        "{events:#?}"
+    );
 }

@@ -31,8 +31,16 @@ pub fn unsupported_build(args: &BuildArgs) -> Vec<String> {
         .iter()
         .map(|(f, _)| format!("the flag `{f}` is not supported by taskrun yet"))
         .collect();
+    if !args.secrets.is_empty() {
+        out.push(
+            "the flag `--secret` is not supported by taskrun yet: BuildKit reads build secrets \
+             from a session the client serves over the engine's `/session` endpoint (gRPC), \
+             and taskrun's engine client (bollard 0.21) offers no secrets session for engine \
+             builds"
+                .to_owned(),
+        );
+    }
     let flags = [
-        (!args.secrets.is_empty(), "--secret"),
         (args.iidfile.is_some(), "--iidfile"),
         (args.squash, "--squash"),
         (args.isolation.is_some(), "--isolation"),

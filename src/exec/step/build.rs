@@ -1,9 +1,11 @@
 //! `build` steps: the docker-build string parsed without a shell (model::buildargs), the context
 //! read back from the workspace volume (so files written by earlier steps are in it), filtered
-//! by `.dockerignore` with Docker's rules, and built by the engine's classic builder. A
-//! Dockerfile outside the context (but inside the workspace) is read from the workspace and sent
-//! in the context archive under a generated `.dockerfile.<hex>` name, with that name added to
-//! the archive's `.dockerignore`, as the docker CLI does.
+//! by `.dockerignore` with Docker's rules, and built by the engine's classic builder, or by its
+//! BuildKit when the step's env has `DOCKER_BUILDKIT=1` or the step has `cache: enabled` (see
+//! [`Builder`] and `docs/compat.md`). A Dockerfile outside the context (but inside the
+//! workspace) is read from the workspace and sent in the context archive under a generated
+//! `.dockerfile.<hex>` name, with that name added to the archive's `.dockerignore`, as the docker
+//! CLI does.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -14,11 +16,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
+use crate::exec::RunOptions;
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
 use crate::model::buildargs::{BuildArgs, parse_build};
 use crate::model::buildpath::{DockerfilePlace, Located, locate};
-use crate::registry::reference::registry_of;
+use crate::registry::reference::{registry_of, split_tag};
 
 /// Runs a `build` step.
 pub(crate) async fn run<E: Engine>(
@@ -46,18 +49,19 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
-    if step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1") {
-        ctx.reporter.step_message(
-            &step.id,
-            "DOCKER_BUILDKIT=1 is set, but taskrun builds with the engine's classic builder (as ACR does by default)",
-        );
-    }
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    let builder = Builder::of(step, &parsed.tags, &ctx.options);
+    if let Some(note) = builder.note() {
+        // After the step's `started`, like everything the step says.
+        sink.announce();
+        sink.line(LogStream::Stdout, &note);
+    }
     let image_id: Arc<Mutex<Option<String>>> = Arc::default();
-    let (plan, parsed, sink_ref, image_slot) = (&plan, &parsed, &sink, &image_id);
+    let (plan, parsed, sink_ref, image_slot, builder_ref) =
+        (&plan, &parsed, &sink, &image_id, &builder);
     let outcome = attempts(ctx, step, &sink, cancel, move |_n| {
         Box::pin(async move {
-            let (sink, image_id) = (sink_ref, image_slot);
+            let (sink, image_id, builder) = (sink_ref, image_slot, builder_ref);
             let ignore = read_ignore(ctx, plan).await?;
             let outside = match &plan.dockerfile {
                 DockerfilePlace::Inside(_) => None,
@@ -84,14 +88,22 @@ pub(crate) async fn run<E: Engine>(
             };
             let filtered = filter.stream_from(archive);
             let left_out = filtered.handle();
+            if let Some(cache) = &builder.cache {
+                pull_cache(ctx, cache).await;
+            }
+            let pulled = if builder.buildkit {
+                pull_private_bases(ctx, step, plan, parsed, sink).await?
+            } else {
+                false
+            };
             let request = BuildRequest {
                 context: filtered.boxed(),
                 dockerfile,
                 tags: parsed.tags.clone(),
-                build_args: build_args(parsed, step),
+                build_args: builder.build_args(build_args(parsed, step)),
                 target: parsed.target.clone(),
                 no_cache: parsed.no_cache,
-                pull: parsed.pull,
+                pull: parsed.pull && !pulled,
                 labels: parsed.labels.iter().cloned().collect(),
                 platform: parsed.platform.clone(),
                 network: parsed.network.as_ref().map(|n| {
@@ -101,7 +113,7 @@ pub(crate) async fn run<E: Engine>(
                         .cloned()
                         .unwrap_or_else(|| n.clone())
                 }),
-                cache_from: parsed.cache_from.clone(),
+                cache_from: builder.cache_from(&parsed.cache_from),
                 extra_hosts: parsed.add_hosts.clone(),
                 auths: parsed
                     .tags
@@ -109,6 +121,7 @@ pub(crate) async fn run<E: Engine>(
                     .chain(ctx.options.login_registries.iter())
                     .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
                     .collect(),
+                buildkit: builder.buildkit,
             };
             let built = ctx
                 .engine
@@ -134,17 +147,233 @@ pub(crate) async fn run<E: Engine>(
         })
     })
     .await;
+    let built = image_id.lock().ok().and_then(|s| s.clone());
+    if let (
+        Some(cache),
+        Some(id),
+        Outcome::Done {
+            exit_code: Some(0), ..
+        },
+    ) = (&builder.cache, &built, &outcome)
+    {
+        export_cache(ctx, cache, id, &sink).await;
+    }
     match outcome {
         Outcome::Done {
             exit_code, pushed, ..
         } => Outcome::Done {
             exit_code,
             pushed,
-            image_id: image_id.lock().ok().and_then(|s| s.clone()),
+            image_id: built,
             dependencies: scan_dependencies(ctx, step, plan, parsed).await,
         },
         other => other,
     }
+}
+
+/// Which builder a build step uses, and its cache image.
+///
+/// acb builds with the legacy builder unless the step's merged env holds exactly
+/// `DOCKER_BUILDKIT=1`, and with buildx (BuildKit) when the step has `cache: enabled`, adding
+/// `--cache-to/--cache-from type=registry,ref=<cache image>,mode=max`. The engine's built-in
+/// BuildKit cannot export a registry cache (that needs buildx's docker-container driver); it can
+/// import one and embed an inline cache in the image. So taskrun builds `cache: enabled` steps
+/// with BuildKit, `cache-from` the cache image and `BUILDKIT_INLINE_CACHE=1`, and pushes the
+/// result to the cache image afterwards ([`export_cache`]); the step output says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Builder {
+    /// Build with the engine's BuildKit.
+    pub buildkit: bool,
+    /// `cache: enabled` is set.
+    pub cache_enabled: bool,
+    /// The cache image of a `cache: enabled` step (`None` without one).
+    pub cache: Option<String>,
+}
+
+impl Builder {
+    /// The builder of `step`, whose build has `tags`.
+    pub(crate) fn of(step: &Step, tags: &[String], options: &RunOptions) -> Self {
+        let buildkit_env = step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
+        let cache = if step.cache {
+            cache_image(tags, &options.run_registry, &options.task_name, &step.id)
+        } else {
+            None
+        };
+        Self {
+            buildkit: buildkit_env || step.cache,
+            cache_enabled: step.cache,
+            cache,
+        }
+    }
+
+    /// The line the step output gets about the builder, if any.
+    pub(crate) fn note(&self) -> Option<String> {
+        if !self.cache_enabled {
+            return None;
+        }
+        Some(match &self.cache {
+            Some(cache) => format!(
+                "cache: enabled: acb exports a registry cache (--cache-to type=registry,mode=max \
+                 through buildx); this engine's built-in BuildKit cannot, so taskrun uses an \
+                 inline cache in {cache} instead (cache-from it, BUILDKIT_INLINE_CACHE=1, pushed \
+                 after the build; only the final stage's layers are cached)"
+            ),
+            None => "cache: enabled: the build has no tag and the run no registry, so there is \
+                     no cache image (acb adds no cache flags either); building with BuildKit"
+                .to_owned(),
+        })
+    }
+
+    /// The build arguments with `BUILDKIT_INLINE_CACHE=1` added when a cache image is used.
+    pub(crate) fn build_args(
+        &self,
+        mut args: BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        if self.cache.is_some() {
+            args.entry("BUILDKIT_INLINE_CACHE".to_owned())
+                .or_insert_with(|| "1".to_owned());
+        }
+        args
+    }
+
+    /// The `--cache-from` images with the cache image added.
+    pub(crate) fn cache_from(&self, given: &[String]) -> Vec<String> {
+        let mut out = given.to_vec();
+        if let Some(cache) = &self.cache
+            && !out.contains(cache)
+        {
+            out.push(cache.clone());
+        }
+        out
+    }
+}
+
+/// acb's cache image (`graph/step.go` `GetCmdWithCacheFlags`):
+/// `<registry>/<repository>:cache_<task name>_<step id>`, from the first tag that names a
+/// registry, else the run registry and the first tag's repository; task name `quickrun` when
+/// the run has none. `None` without tags, or when no tag names a registry and the run has none.
+pub(crate) fn cache_image(
+    tags: &[String],
+    run_registry: &str,
+    task_name: &str,
+    step_id: &str,
+) -> Option<String> {
+    let task = if task_name.is_empty() {
+        "quickrun"
+    } else {
+        task_name
+    };
+    let with_registry = tags.iter().map(|t| split_tag(t).0).find(|repo| {
+        repo.split_once('/')
+            .is_some_and(|(first, _)| registry_of(repo) == first)
+    });
+    let repo = match (with_registry, tags.first()) {
+        (Some(repo), _) => repo.to_owned(),
+        (None, Some(first)) if !run_registry.is_empty() => format!(
+            "{}/{}",
+            run_registry.trim_end_matches('/'),
+            split_tag(first).0
+        ),
+        _ => return None,
+    };
+    Some(format!("{repo}:cache_{task}_{step_id}"))
+}
+
+/// Without a session the engine's BuildKit cannot authenticate its cache import, so the cache
+/// image of a registry the run has credentials for is pulled first (BuildKit then finds it
+/// locally). A missing cache image (the first build) is normal and not reported.
+async fn pull_cache<E: Engine>(ctx: &StepContext<E>, cache: &str) {
+    if let Some(auth) = ctx.options.credentials.for_registry(registry_of(cache)) {
+        let _ = ctx
+            .engine
+            .pull(cache, Some(&auth), Arc::new(crate::engine::NullSink))
+            .await;
+    }
+}
+
+/// Tags the built image as the cache image and pushes it (with the run's credentials for its
+/// registry). A failure is a line in the step output, never a step failure: the image was built.
+async fn export_cache<E: Engine>(
+    ctx: &StepContext<E>,
+    cache: &str,
+    image_id: &str,
+    sink: &Arc<StepSink>,
+) {
+    let pushed = async {
+        ctx.engine.tag(image_id, cache).await?;
+        let auth = ctx.options.credentials.for_registry(registry_of(cache));
+        ctx.engine
+            .push(cache, auth.as_ref(), Arc::clone(sink) as Arc<dyn LogSink>)
+            .await
+    }
+    .await;
+    match pushed {
+        Ok(digest) => sink.line(
+            LogStream::Stdout,
+            &format!("cache: pushed the inline cache to {cache}@{digest}"),
+        ),
+        Err(e) => sink.line(
+            LogStream::Stderr,
+            &format!("cache: could not push the cache image {cache}: {e}"),
+        ),
+    }
+}
+
+/// BuildKit builds: the engine's BuildKit asks the client's session for registry credentials,
+/// and these builds have no session, so a base image in a registry the run has credentials for
+/// would fail with `no active sessions`. When the Dockerfile names such an image, taskrun pulls
+/// the base images itself first, with the run's credentials (BuildKit then uses the local
+/// images): the ones missing locally, or all of them with `--pull`, in which case the build
+/// itself does not pull again. Returns whether that `--pull` was done here.
+async fn pull_private_bases<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    plan: &Located,
+    parsed: &BuildArgs,
+    sink: &Arc<StepSink>,
+) -> Result<bool, EngineError> {
+    let path = plan.dockerfile_in_workspace();
+    let Ok(mut stream) = ctx.engine.get_from_volume(&ctx.env.workspace, &path).await else {
+        return Ok(false);
+    };
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        bytes.extend_from_slice(&chunk);
+    }
+    let options = crate::deps::ScanOptions {
+        build_args: build_args(parsed, step)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect(),
+        target: parsed.target.clone(),
+        platform: parsed.platform.clone(),
+    };
+    let Ok(scanned) = crate::deps::scan(&first_file(&bytes).unwrap_or_default(), &options) else {
+        return Ok(false);
+    };
+    let bases: Vec<String> = scanned
+        .runtime
+        .iter()
+        .chain(&scanned.buildtime)
+        .map(|u| u.name.clone())
+        .collect();
+    let credentials = &ctx.options.credentials;
+    if !bases
+        .iter()
+        .any(|b| credentials.for_registry(registry_of(b)).is_some())
+    {
+        return Ok(false);
+    }
+    for base in &bases {
+        if !parsed.pull && ctx.engine.inspect_image(base).await?.is_some() {
+            continue;
+        }
+        let auth = credentials.for_registry(registry_of(base));
+        ctx.engine
+            .pull(base, auth.as_ref(), Arc::clone(sink) as Arc<dyn LogSink>)
+            .await?;
+    }
+    Ok(parsed.pull)
 }
 
 /// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's
@@ -362,5 +591,24 @@ mod tests {
             first_file_bytes(&dir, MAX_DOCKERFILE),
             Err("is not a regular file")
         );
+    }
+
+    #[test]
+    fn cache_image_follows_acb() {
+        let t = |tags: &[&str]| tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            cache_image(&t(&["app:1", "reg.io/team/app:1"]), "", "", "b").as_deref(),
+            Some("reg.io/team/app:cache_quickrun_b")
+        );
+        assert_eq!(
+            cache_image(&t(&["app:1"]), "127.0.0.1:5000", "nightly", "b").as_deref(),
+            Some("127.0.0.1:5000/app:cache_nightly_b")
+        );
+        assert_eq!(
+            cache_image(&t(&["localhost:5000/x"]), "", "", "s").as_deref(),
+            Some("localhost:5000/x:cache_quickrun_s")
+        );
+        assert_eq!(cache_image(&t(&["app:1"]), "", "", "b"), None);
+        assert_eq!(cache_image(&[], "reg.io", "", "b"), None);
     }
 }
