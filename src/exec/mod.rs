@@ -310,20 +310,6 @@ pub fn refusals(task: &Task) -> crate::diag::Problems {
         match &step.kind {
             StepKind::Cmd(line) => match crate::model::cmdline::parse_cmd(line) {
                 Ok(parsed) => {
-                    let unsupported = crate::model::support::unsupported_run_flags(&parsed.cmd.run);
-                    if !unsupported.is_empty() {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!(
-                                    "step `{}`: docker run flag(s) {} are not supported by taskrun yet",
-                                    step.id,
-                                    unsupported.join(", ")
-                                ),
-                            )
-                            .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
-                        );
-                    }
                     for c in parsed.refused() {
                         problems.push(
                             Problem::error(

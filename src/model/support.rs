@@ -1,24 +1,10 @@
-//! What taskrun can run: flags of `cmd` and `build` lines that parse (they are real docker
-//! flags) but that taskrun does not carry out yet. `validate` reports them as errors and `run`
-//! refuses to start, so nothing runs differently from what the file says.
+//! What taskrun can run: flags of `build` lines that parse (they are real docker flags) but that
+//! taskrun does not carry out yet. `validate` reports them (warnings that `run` turns into
+//! errors), so nothing runs differently from what the file says. Every `docker run` flag of a
+//! `cmd` line with an engine API counterpart is carried out (see [`crate::model::runopts`]);
+//! the three that read agent files are refused when the line is parsed.
 
 use crate::model::buildargs::{BuildArgs, ContextKind};
-use crate::model::cmdline::RunFlags;
-
-/// The `docker run` flags of a `cmd` line that taskrun does not carry out.
-pub fn unsupported_run_flags(flags: &RunFlags) -> Vec<String> {
-    flags
-        .other
-        .iter()
-        .map(|(f, _)| f.clone())
-        .chain(flags.ipc.as_ref().map(|_| "--ipc".to_owned()))
-        .chain(flags.shm_size.as_ref().map(|_| "--shm-size".to_owned()))
-        .chain((!flags.ulimits.is_empty()).then(|| "--ulimit".to_owned()))
-        .chain((!flags.mounts.is_empty()).then(|| "--mount".to_owned()))
-        .chain(flags.publish_all.then(|| "--publish-all".to_owned()))
-        .chain(flags.isolation.as_ref().map(|_| "--isolation".to_owned()))
-        .collect()
-}
 
 /// Problems with a `build` string that taskrun cannot carry out: unsupported flags, more than
 /// one `--add-host` (one per build through the engine API), remote contexts.

@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::diag::{Code, Problem};
 use crate::model::buildargs::parse_build;
 use crate::model::cmdline::parse_cmd;
-use crate::model::support::{unsupported_build, unsupported_run_flags};
+use crate::model::support::unsupported_build;
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
 
@@ -34,25 +34,6 @@ pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
 fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) {
     match parse_cmd(&cmd.value) {
         Ok(parsed) => {
-            let unsupported = unsupported_run_flags(&parsed.cmd.run);
-            if !unsupported.is_empty() {
-                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
-                v.report(
-                    Problem::warning(
-                        Code::CmdShell,
-                        format!(
-                            "{}: docker run flag(s) {} are not supported by taskrun yet",
-                            info.name,
-                            unsupported.join(", ")
-                        ),
-                    )
-                    .with_label(cmd.span.clone(), "")
-                    .with_help(
-                        "ACR accepts this, but `taskrun run` refuses it until the flag is removed; \
-                         `docs/compat.md` lists what taskrun runs",
-                    ),
-                );
-            }
             for c in &parsed.constructs {
                 let p = Problem::warning(
                     Code::CmdShell,

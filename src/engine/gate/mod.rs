@@ -50,6 +50,7 @@ pub fn eligible(spec: &ContainerSpec) -> bool {
     !spec.tty
         && !spec.interactive
         && spec.publish.is_empty()
+        && !spec.options.publish_all
         && spec.platform.is_none()
         && spec.entrypoint.as_ref().is_none_or(|e| !e.is_empty())
 }
