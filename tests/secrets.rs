@@ -406,11 +406,7 @@ fn diagnostics_on_lines_holding_secrets_are_masked() {
             if sub != "render" {
                 // render only fails on template errors; the others on every case (3: validate
                 // and graph only warn about `&&`).
-                let expected = if i == 3 && sub != "run" {
-                    0
-                } else {
-                    2
-                };
+                let expected = if i == 3 && sub != "run" { 0 } else { 2 };
                 assert_eq!(code, Some(expected), "{what}\n{}", output_text(&out));
             }
             if code == Some(2) {
