@@ -59,6 +59,8 @@ pub fn execute(
     };
     let mut masked = checked.inputs.masked.clone();
     let mut problems: Problems = checked.warnings.clone();
+    // What validate warned about and `run` does not carry out is an error here (one report).
+    problems.refuse_for_run();
     for s in checked.rendered.secrets.iter().filter(|s| !s.resolved) {
         problems.push(
             Problem::error(

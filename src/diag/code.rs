@@ -11,6 +11,8 @@ pub enum Code {
     FlagFormat,
     /// The `--values` file is not valid YAML or not a mapping.
     ValuesFile,
+    /// `task logs --run-id` (or another `task` command) names a run the store does not have.
+    RunNotFound,
 
     // ---- render: aliases and templates
     /// The `alias:` block or an alias `src` file is invalid.
@@ -77,6 +79,12 @@ pub enum Code {
     EnvEntry,
     /// A `cmd` line uses a construct only a host shell would act on.
     CmdShell,
+    /// A real `docker run`/`docker build` flag that taskrun does not carry out.
+    UnsupportedFlag,
+    /// More than one `--add-host` in one `build` (the engine API takes one).
+    BuildAddHost,
+    /// A `build` context that is remote (git, URL, OCI).
+    BuildContextRemote,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -89,6 +97,7 @@ impl Code {
         Code::IoRead,
         Code::FlagFormat,
         Code::ValuesFile,
+        Code::RunNotFound,
         Code::Alias,
         Code::TemplateParse,
         Code::TemplateExec,
@@ -119,6 +128,9 @@ impl Code {
         Code::Network,
         Code::EnvEntry,
         Code::CmdShell,
+        Code::UnsupportedFlag,
+        Code::BuildAddHost,
+        Code::BuildContextRemote,
         Code::Dockerfile,
     ];
 
@@ -128,6 +140,7 @@ impl Code {
             Code::IoRead => "taskrun::input::read",
             Code::FlagFormat => "taskrun::input::flag_format",
             Code::ValuesFile => "taskrun::input::values_file",
+            Code::RunNotFound => "taskrun::input::run_not_found",
             Code::Alias => "taskrun::render::alias",
             Code::TemplateParse => "taskrun::render::template_parse",
             Code::TemplateExec => "taskrun::render::template_exec",
@@ -158,6 +171,9 @@ impl Code {
             Code::Network => "taskrun::validate::network",
             Code::EnvEntry => "taskrun::validate::env_entry",
             Code::CmdShell => "taskrun::validate::cmd_shell",
+            Code::UnsupportedFlag => "taskrun::validate::unsupported_flag",
+            Code::BuildAddHost => "taskrun::validate::build_add_host",
+            Code::BuildContextRemote => "taskrun::validate::build_context_remote",
             Code::Dockerfile => "taskrun::deps::dockerfile",
         }
     }

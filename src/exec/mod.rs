@@ -299,65 +299,26 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
         .collect()
 }
 
-/// Problems that stop `run` before anything starts: host-shell constructs in `cmd` lines that
-/// taskrun does not reproduce (validate only warns about them), unparsable `cmd` lines, and
-/// build strings that cannot be parsed.
+/// Problems that stop `run` before anything starts and that `validate` does not report: a
+/// local build context or Dockerfile outside `/workspace`. What `validate` reports as a warning
+/// and `run` refuses (host-shell constructs taskrun does not reproduce, build flags it does not
+/// carry out) is turned into an error by [`crate::diag::Problems::refuse_for_run`], so each
+/// problem is reported once.
 pub fn refusals(task: &Task) -> crate::diag::Problems {
     use crate::diag::{Code, Problem};
     use crate::model::StepKind;
+    use crate::model::buildargs::ContextKind;
     let mut problems = crate::diag::Problems::new();
     for step in &task.steps {
-        match &step.kind {
-            StepKind::Cmd(line) => match crate::model::cmdline::parse_cmd(line) {
-                Ok(parsed) => {
-                    for c in parsed.refused() {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {}", step.id, c.message()),
-                            )
-                            .with_help(c.help()),
-                        );
-                    }
-                }
-                Err(e) => problems.push(
-                    Problem::error(Code::CmdShell, format!("step `{}`: {}", step.id, e.message))
-                        .with_help(e.help.unwrap_or_else(|| {
-                            "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
-                        })),
-                ),
-            },
-            StepKind::Build(args) => match crate::model::buildargs::parse_build(args) {
-                Ok(parsed) => {
-                    let mut why = crate::model::support::unsupported_build(&parsed);
-                    if let Err(e) = step::locate_build(step, &parsed) {
-                        why.push(e);
-                    }
-                    for message in why {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {message}", step.id),
-                            )
-                            .with_help("`docs/compat.md` lists the build flags taskrun runs"),
-                        );
-                    }
-                }
-                Err(errors) => {
-                    for e in errors {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!("step `{}`: {}", step.id, e.message),
-                            )
-                            .with_help(e.help.unwrap_or_else(|| {
-                                "write the build as docker-build flags and a context".to_owned()
-                            })),
-                        );
-                    }
-                }
-            },
-            StepKind::Push(_) => {}
+        if let StepKind::Build(args) = &step.kind
+            && let Ok(parsed) = crate::model::buildargs::parse_build(args)
+            && matches!(parsed.context, ContextKind::Local(_))
+            && let Err(message) = step::locate_build(step, &parsed)
+        {
+            problems.push(
+                Problem::error(Code::CmdShell, format!("{}: {message}", step.label()))
+                    .with_help("`docs/compat.md` lists the build flags taskrun runs"),
+            );
         }
     }
     problems

@@ -360,6 +360,28 @@ pub fn parse_cmd(line: &str) -> Result<ParsedCmd, CmdError> {
     })
 }
 
+/// Every bad flag value and refused flag of a `cmd` line (where [`parse_cmd`] stops at the
+/// first), in order, so that `validate` reports them all at once. Empty when the line does not
+/// lex or has an unknown flag (those are [`parse_cmd`]'s single error).
+pub fn flag_value_errors(line: &str) -> Vec<CmdError> {
+    let Ok(lexed) = shellwords::lex(line) else {
+        return Vec::new();
+    };
+    let parsed = shellwords::parse_flags(&lexed.words, RUN_FLAGS, false);
+    if !parsed.errors.is_empty() {
+        return Vec::new();
+    }
+    let mut run = RunFlags::default();
+    parsed
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            FlagItem::Flag(flag) => apply(&mut run, flag).err(),
+            _ => None,
+        })
+        .collect()
+}
+
 fn missing_image(
     line: &str,
     constructs: &[ShellConstruct],
@@ -1087,6 +1109,17 @@ mod tests {
     }
 
     #[test]
+    fn every_bad_value_is_found() {
+        let errors =
+            flag_value_errors("--shm-size lots -e A=1 --ulimit nofile=x --env-file f alpine");
+        let spans: Vec<_> = errors.iter().map(|e| e.span.clone()).collect();
+        assert_eq!(spans, [0..15, 23..40, 41..53]);
+        assert_eq!(errors[2].kind, CmdErrorKind::Unsupported);
+        assert!(flag_value_errors("--shm-size 1g alpine").is_empty());
+        assert!(flag_value_errors("--bogus alpine").is_empty());
+    }
+
+    #[test]
     fn bad_values_point_at_the_flag() {
         for (line, span, needle) in [
             ("--shm-size lots alpine", 0..15, "not a size"),
@@ -1095,6 +1128,7 @@ mod tests {
             ("--ipc bogus alpine", 0..11, "not one of"),
             ("--cpus two alpine", 0..10, "CPUs"),
             ("--memory=1q alpine", 0..11, "not a size"),
+            ("--mount type=bind,dst=/x alpine", 0..24, "needs a source"),
             ("--restart sometimes alpine", 0..19, "restart policy"),
             ("--health-interval 5 alpine", 0..19, "duration"),
             ("--dns example.com alpine", 0..17, "IP address"),

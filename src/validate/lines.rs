@@ -1,12 +1,14 @@
 //! The `cmd` and `build` strings of a step, parsed the way `run` will parse them (no shell):
-//! host-shell constructs in `cmd` are warnings here (`run` refuses those it does not reproduce),
-//! unparsable lines and unknown `docker build` flags are errors, each pointing into the string.
+//! host-shell constructs in `cmd` are warnings here (`run` refuses those it does not reproduce,
+//! reporting the same warning as an error: [`crate::diag::Problem::refused_by_run`]),
+//! unparsable lines, bad `docker run` flag values and unknown `docker build` flags are errors,
+//! each pointing into the string.
 
 use std::ops::Range;
 
 use crate::diag::{Code, Problem};
 use crate::model::buildargs::parse_build;
-use crate::model::cmdline::parse_cmd;
+use crate::model::cmdline::{CmdErrorKind, flag_value_errors, parse_cmd};
 use crate::model::support::unsupported_build;
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
@@ -48,31 +50,50 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
                         c.help()
                     )
                 });
-                v.report(p);
+                v.report(if c.kind.emulated() {
+                    p
+                } else {
+                    p.refused_by_run()
+                });
             }
         }
-        Err(e) => v.report(
-            Problem::error(Code::CmdShell, format!("{}: {}", info.name, e.message))
-                .with_label(inner(v, cmd, &e.span), "here")
-                .with_help(e.help.unwrap_or_else(|| {
-                    "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
-                })),
-        ),
+        Err(first) => {
+            // Every bad flag value at once when there are several; else the one error.
+            let mut errors = flag_value_errors(&cmd.value);
+            if errors.is_empty() {
+                errors.push(first);
+            }
+            for e in errors {
+                let code = if e.kind == CmdErrorKind::Unsupported {
+                    Code::UnsupportedFlag
+                } else {
+                    Code::CmdShell
+                };
+                v.report(
+                    Problem::error(code, format!("{}: {}", info.name, e.message))
+                        .with_label(inner(v, cmd, &e.span), "here")
+                        .with_help(e.help.unwrap_or_else(|| {
+                            "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
+                        })),
+                );
+            }
+        }
     }
 }
 
 fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<String>) {
     match parse_build(&build.value) {
         Ok(parsed) => {
-            for message in unsupported_build(&parsed) {
-                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
+            for (code, message) in unsupported_build(&parsed) {
+                // ACR runs these; taskrun cannot yet: a warning here, an error for `run`.
                 v.report(
-                    Problem::warning(Code::CmdShell, format!("{}: {message}", info.name))
+                    Problem::warning(code, format!("{}: {message}", info.name))
                         .with_label(build.span.clone(), "")
                         .with_help(
                             "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` \
                              lists the build flags and contexts taskrun runs",
-                        ),
+                        )
+                        .refused_by_run(),
                 );
             }
             for c in &parsed.notes {
