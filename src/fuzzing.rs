@@ -222,7 +222,12 @@ pub fn cmdline(data: &[u8]) {
                 let _ = (image.to_string(), image.for_buildtime(), image.is_scratch());
             }
         }
-        Err(e) => check_span("cmd error", &line, &e.span),
+        Err(e) => {
+            check_span("cmd error", &line, &e.span);
+            for e in cmdline::flag_value_errors(&line) {
+                check_span("cmd flag value error", &line, &e.span);
+            }
+        }
     }
 }
 
