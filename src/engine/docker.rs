@@ -1352,7 +1352,10 @@ fn mount_body(m: &MountSpec) -> BollardMount {
         read_only: m.read_only.then_some(true),
         consistency: m.consistency.clone(),
         bind_options: (m.kind == MountKind::Bind
-            && (m.bind_propagation.is_some() || m.bind_nonrecursive))
+            && (m.bind_propagation.is_some()
+                || m.bind_nonrecursive
+                || m.bind_readonly_nonrecursive
+                || m.bind_readonly_force_recursive))
             .then(|| MountBindOptions {
                 propagation: m.bind_propagation.as_deref().map(|p| match p {
                     "rprivate" => MountBindOptionsPropagationEnum::RPRIVATE,
@@ -1363,6 +1366,8 @@ fn mount_body(m: &MountSpec) -> BollardMount {
                     _ => MountBindOptionsPropagationEnum::PRIVATE,
                 }),
                 non_recursive: m.bind_nonrecursive.then_some(true),
+                read_only_non_recursive: m.bind_readonly_nonrecursive.then_some(true),
+                read_only_force_recursive: m.bind_readonly_force_recursive.then_some(true),
                 ..Default::default()
             }),
         volume_options: (m.kind == MountKind::Volume

@@ -552,6 +552,12 @@ fn describe_mount(m: &MountSpec) -> String {
     if m.bind_nonrecursive {
         text.push_str(":bind-nonrecursive");
     }
+    if m.bind_readonly_nonrecursive {
+        text.push_str(":bind-recursive=writable");
+    }
+    if m.bind_readonly_force_recursive {
+        text.push_str(":bind-recursive=readonly");
+    }
     if m.volume_nocopy {
         text.push_str(":volume-nocopy");
     }

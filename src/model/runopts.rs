@@ -188,8 +188,12 @@ pub struct MountSpec {
     pub consistency: Option<String>,
     /// `bind-propagation=`.
     pub bind_propagation: Option<String>,
-    /// `bind-nonrecursive`.
+    /// `bind-nonrecursive`, or `bind-recursive=disabled`.
     pub bind_nonrecursive: bool,
+    /// `bind-recursive=writable`: submounts stay writable under a read-only mount.
+    pub bind_readonly_nonrecursive: bool,
+    /// `bind-recursive=readonly`: submounts are made read-only too.
+    pub bind_readonly_force_recursive: bool,
     /// `volume-nocopy`.
     pub volume_nocopy: bool,
     /// `volume-label=K=V` entries.
@@ -646,6 +650,8 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
         consistency: None,
         bind_propagation: None,
         bind_nonrecursive: false,
+        bind_readonly_nonrecursive: false,
+        bind_readonly_force_recursive: false,
         volume_nocopy: false,
         volume_labels: BTreeMap::new(),
         volume_driver: None,
@@ -700,6 +706,21 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
             }
             "bind-nonrecursive" => {
                 m.bind_nonrecursive = boolean(&key, value)?;
+                used.push(MountKind::Bind);
+            }
+            "bind-recursive" => {
+                match need(value)?.as_str() {
+                    "enabled" => {}
+                    "disabled" => m.bind_nonrecursive = true,
+                    "writable" => m.bind_readonly_nonrecursive = true,
+                    "readonly" => m.bind_readonly_force_recursive = true,
+                    other => {
+                        return Err(format!(
+                            "`bind-recursive={other}` is not one of `enabled`, `disabled`, \
+                             `writable`, `readonly`"
+                        ));
+                    }
+                }
                 used.push(MountKind::Bind);
             }
             "volume-nocopy" => {
@@ -761,6 +782,11 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
             "`--mount {text}` has {} options on a {} mount",
             name(*other),
             name(kind)
+        ));
+    }
+    if (m.bind_readonly_nonrecursive || m.bind_readonly_force_recursive) && !m.read_only {
+        return Err(format!(
+            "`--mount {text}`: `bind-recursive=writable` and `=readonly` need `readonly`"
         ));
     }
     match kind {
@@ -873,6 +899,10 @@ mod tests {
         assert_eq!(m.kind, MountKind::Bind);
         assert!(!m.read_only);
         assert_eq!(m.bind_propagation.as_deref(), Some("rslave"));
+        let m = parse_mount("type=bind,src=/a,dst=/b,ro,bind-recursive=readonly").unwrap();
+        assert!(m.bind_readonly_force_recursive);
+        assert!(parse_mount("type=bind,src=/a,dst=/b,bind-recursive=writable").is_err());
+        assert!(parse_mount("type=bind,src=/a,dst=/b,bind-recursive=maybe").is_err());
         let m = parse_mount("type=volume,\"volume-opt=o=a,b\",dst=/v").unwrap();
         assert_eq!(m.volume_opts["o"], "a,b");
         for (bad, why) in [
