@@ -219,12 +219,16 @@ pub fn cmdline(data: &[u8]) {
                 check_span("construct", &line, &c.span);
             }
             let _ = parsed.refused().count();
-            let _ = support::unsupported_run_flags(&parsed.cmd.run);
             if let Ok(image) = reference::parse(&parsed.cmd.image) {
                 let _ = (image.to_string(), image.for_buildtime(), image.is_scratch());
             }
         }
-        Err(e) => check_span("cmd error", &line, &e.span),
+        Err(e) => {
+            check_span("cmd error", &line, &e.span);
+            for e in cmdline::flag_value_errors(&line) {
+                check_span("cmd flag value error", &line, &e.span);
+            }
+        }
     }
 }
 

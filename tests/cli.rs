@@ -311,3 +311,129 @@ fn validate_with_context_and_run_agree_on_build_paths() {
         );
     }
 }
+/// A task file written to a fresh directory.
+fn task_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("acr-task.yaml");
+    std::fs::write(&path, yaml).expect("write task");
+    (dir, path)
+}
+
+#[test]
+fn run_reports_a_refused_line_once_as_an_error() {
+    let (dir, path) = task_file("version: v1.1.0\nsteps:\n  - build: -t x --squash .\n");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("write Dockerfile");
+    let file = path.to_str().unwrap();
+    let ctx = dir.path().to_str().unwrap();
+    let out = taskrun(&["run", "--dry-run", "-f", file, ctx]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("taskrun::validate::unsupported_flag").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("error: 1 problem found\n"), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // One name for the step in every message (no `acb_step_0` next to `step 1`).
+    assert!(err.contains("step 1"), "{err}");
+    assert!(!err.contains("acb_step_0"), "{err}");
+    // validate still only warns.
+    let out = taskrun(&["validate", "-f", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("unsupported_flag").count(), 1);
+}
+
+#[test]
+fn run_reports_a_refused_build_once_with_its_code() {
+    let (_dir, path) =
+        task_file("steps:\n  - build: -t x --iidfile f .\n  - build: -t y -f ../../etc/passwd .\n");
+    let out = taskrun(&["run", "--dry-run", "-f", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches("taskrun::validate::unsupported_flag").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("taskrun::validate::build_path").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("error: 2 problems found\n"), "{err}");
+}
+
+#[test]
+fn a_type_error_does_not_hide_the_other_problems() {
+    let (_dir, path) = task_file(
+        "version: v1.1.0\nsteps:\n  - id: a\n    cmd: alpine echo 'hi\n    timeout: abc\n  - id: a\n    cmd: alpine echo\n    when: [nope]\n",
+    );
+    let out = taskrun(&["validate", "-f", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for code in [
+        "taskrun::syntax::type",
+        "taskrun::validate::cmd_shell",
+        "taskrun::validate::step_id_duplicate",
+        "taskrun::validate::when_unknown",
+    ] {
+        assert_eq!(err.matches(code).count(), 1, "{code}: {err}");
+    }
+    assert!(err.contains("error: 4 problems found\n"), "{err}");
+}
+
+#[test]
+fn task_logs_of_an_unknown_run_says_so() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
+        .args(["task", "logs", "--run-id", "nope"])
+        .env("TASKRUN_HOME", home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run taskrun");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("taskrun::input::run_not_found"), "{err}");
+    assert!(!err.contains("flag_format"), "{err}");
+}
+
+#[test]
+fn dry_run_shows_docker_run_flags() {
+    let (_dir, path) = task_file(
+        "steps:\n  - cmd: --shm-size 64m --ulimit nofile=512:512 --mount type=tmpfs,dst=/t --ipc private --cpus 0.5 --memory 64m -P --gpus all --restart always alpine true\n",
+    );
+    let out = taskrun(&["run", "--dry-run", "-f", path.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for field in [
+        "cpus=0.5",
+        "memory=67108864",
+        "mount=[tmpfs::/t]",
+        "publish_all",
+        "ulimits=[nofile=512:512]",
+        "shm_size=67108864",
+        "ipc=private",
+        "gpus=[count=-1, capabilities=gpu]",
+        "restart=always",
+    ] {
+        assert!(text.contains(field), "{field}: {text}");
+    }
+}
+
+#[test]
+fn bad_docker_run_flag_values_are_validate_errors() {
+    let (_dir, path) = task_file("steps:\n  - cmd: --shm-size lots --ulimit nofile=x alpine\n");
+    let out = taskrun(&["validate", "-f", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`--shm-size`: `lots` is not a size"), "{err}");
+    assert!(err.contains("acr-task.yaml:2:10]"), "{err}");
+    // Every bad value at once.
+    assert!(
+        err.contains("`--ulimit`: the ulimit `nofile=x` has `x`"),
+        "{err}"
+    );
+    assert!(err.contains("acr-task.yaml:2:26]"), "{err}");
+    assert!(err.contains("error: 2 problems found"), "{err}");
+}

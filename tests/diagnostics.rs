@@ -20,17 +20,24 @@ fn report(name: &str) -> (i32, String) {
     let args_file = dir.join(format!("{name}.args"));
     let extra = std::fs::read_to_string(&args_file).unwrap_or_default();
     let mut args: Vec<String> = extra.split_whitespace().map(str::to_owned).collect();
-    // An `.args` file may name another command (`scan …`, `run …`); the default is `validate`.
-    if !matches!(args.first().map(String::as_str), Some("scan" | "run")) {
+    // An `.args` file may name another command (`scan …`, `run …`, `task …`); the default is
+    // `validate`.
+    if !matches!(
+        args.first().map(String::as_str),
+        Some("scan" | "run" | "task")
+    ) {
         if !args.iter().any(|a| a == "-f") {
             args.splice(0..0, ["-f".to_owned(), format!("{name}.yaml")]);
         }
         args.insert(0, "validate".to_owned());
     }
+    // `task` commands use a fresh, empty store.
+    let home = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
         .args(&args)
         .args(["--color", "never"])
         .current_dir(&dir)
+        .env("TASKRUN_HOME", home.path())
         .env("NO_COLOR", "1")
         .env_remove("TASKRUN_REGISTRY")
         .env_remove("GITHUB_ACTIONS")

@@ -219,6 +219,48 @@ steps:
     assert!(leftovers(run.pid).is_empty());
 }
 
+/// `docker run` flags written in `cmd` reach the engine: shared memory, ulimits, `--mount`
+/// (tmpfs, and a task volume by its task name), IPC mode, CPU and memory limits, `-P`.
+#[test]
+fn cmd_docker_run_flags_reach_the_engine() {
+    let _engine = need_docker();
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+volumes:
+  - name: sv
+    secret:
+      hello.txt: aGVsbG8gd29ybGQ=
+steps:
+  - id: limits
+    cmd: --shm-size 64m --ulimit nofile=512:512 --mount type=tmpfs,dst=/t --ipc private --cpus 0.5 --memory 64m -P --expose 8080 {BUSYBOX} sh -c 'df -k /dev/shm; echo "nofile=$(ulimit -n)"; mount | grep " /t "; echo "mem=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "quota=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)"; readlink /proc/1/ns/ipc'
+  - id: taskvol
+    cmd: --mount type=volume,src=sv,dst=/m,readonly {BUSYBOX} sh -c 'cat /m/hello.txt; echo; touch /m/x 2>/dev/null || echo read-only'
+"#
+    ));
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(0);
+    let lines = run.lines_of("limits").join("\n");
+    // `df -k`: 64 MiB of shared memory is 65536 1K-blocks.
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.contains("shm") && l.split_whitespace().any(|w| w == "65536")),
+        "{lines}"
+    );
+    assert!(lines.contains("nofile=512"), "{lines}");
+    assert!(lines.contains("tmpfs on /t type tmpfs"), "{lines}");
+    assert!(lines.contains(&format!("mem={}", 64 << 20)), "{lines}");
+    // 0.5 CPU: a quota of half the (default 100 ms) period, cgroup v2 or v1.
+    assert!(
+        lines.contains("quota=50000 100000") || lines.contains("quota=50000"),
+        "{lines}"
+    );
+    assert!(lines.contains("ipc:["), "{lines}");
+    assert!(run.has_line("taskvol", "hello world"), "{}", run.all());
+    assert!(run.has_line("taskvol", "read-only"), "{}", run.all());
+    assert!(leftovers(run.pid).is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // push
 

@@ -47,7 +47,9 @@ pub fn execute(
     }
     let checked = match check(&args.file, false) {
         Ok(c) => c,
-        Err(failed) => {
+        Err(mut failed) => {
+            // What `validate` only warns about and `run` refuses is an error here too.
+            failed.problems.refuse_for_run();
             super::print_failed(&failed, printer);
             if json {
                 printer.problem_events(&failed.problems, &failed.masked);
@@ -57,6 +59,8 @@ pub fn execute(
     };
     let mut masked = checked.inputs.masked.clone();
     let mut problems: Problems = checked.warnings.clone();
+    // What validate warned about and `run` does not carry out is an error here (one report).
+    problems.refuse_for_run();
     for s in checked.rendered.secrets.iter().filter(|s| !s.resolved) {
         problems.push(
             Problem::error(

@@ -17,7 +17,7 @@ use crate::exec::StepStatus;
 use crate::report::Printer;
 use crate::store::{
     BaseImageRecord, BaseImageTriggerType, DependencyKind, LOG_CHUNK_MAX, RunFinish, RunRecord,
-    RunStatus, RunTrigger, StepRecord, Store, TaskDef, TaskUpdate, default_home, now,
+    RunStatus, RunTrigger, StepRecord, Store, StoreError, TaskDef, TaskUpdate, default_home, now,
 };
 
 /// Runs a `task` subcommand.
@@ -31,27 +31,63 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
     };
     reap_orphans(&store, printer);
     let result = match cmd {
-        TaskCommand::Create(a) => create(&store, a, printer),
-        TaskCommand::Update(a) => update(&store, a, printer),
-        TaskCommand::Show(a) => show(&store, a, printer),
-        TaskCommand::List(a) => list(&store, a, printer),
+        TaskCommand::Create(a) => create(&store, a, printer).map_err(Failure::from),
+        TaskCommand::Update(a) => update(&store, a, printer).map_err(Failure::from),
+        TaskCommand::Show(a) => show(&store, a, printer).map_err(Failure::from),
+        TaskCommand::List(a) => list(&store, a, printer).map_err(Failure::from),
         TaskCommand::Delete(a) => store
             .delete_task(&a.name)
             .map(|()| ExitStatus::Success)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| Failure::from(e.to_string())),
         TaskCommand::Run(a) => return run(&store, a, RunTrigger::Manual, printer),
-        TaskCommand::ListRuns(a) => list_runs(&store, a, printer),
+        TaskCommand::ListRuns(a) => list_runs(&store, a, printer).map_err(Failure::from),
         TaskCommand::Logs(a) => logs(&store, a, printer),
     };
-    result.unwrap_or_else(|message| {
+    result.unwrap_or_else(|failure| {
         printer.problems(
-            &Problem::error(Code::FlagFormat, message)
-                .with_help("see `taskrun task --help`")
+            &Problem::error(failure.code, failure.message)
+                .with_help(failure.help)
                 .into(),
             &[],
         );
         ExitStatus::InvalidInput
     })
+}
+
+/// Why a `task` subcommand failed: the code and help depend on what went wrong.
+struct Failure {
+    code: Code,
+    message: String,
+    help: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self {
+            code: Code::FlagFormat,
+            message,
+            help: "see `taskrun task --help`".to_owned(),
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Self::from(message.to_owned())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::RunNotFound(_) => Self {
+                code: Code::RunNotFound,
+                message: e.to_string(),
+                help: "`taskrun task list-runs` lists the recorded runs and their ids".to_owned(),
+            },
+            e => Self::from(e.to_string()),
+        }
+    }
 }
 
 /// Runs left `Running` by a taskrun process that was killed are finished as `Error` (their
@@ -311,18 +347,17 @@ fn list_runs(store: &Store, a: &ListRunsArgs, printer: &Printer) -> Result<ExitS
     Ok(ExitStatus::Success)
 }
 
-fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, String> {
+fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, Failure> {
     let id = match &a.run_id {
         Some(id) => id.clone(),
         None => {
             store
-                .latest_run(a.name.as_deref())
-                .map_err(|e| e.to_string())?
+                .latest_run(a.name.as_deref())?
                 .ok_or("no runs yet")?
                 .id
         }
     };
-    let log = store.read_log(&id).map_err(|e| e.to_string())?;
+    let log = store.read_log(&id)?;
     printer.data(&String::from_utf8_lossy(&log));
     Ok(ExitStatus::Success)
 }

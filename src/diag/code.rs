@@ -11,6 +11,8 @@ pub enum Code {
     FlagFormat,
     /// The `--values` file is not valid YAML or not a mapping.
     ValuesFile,
+    /// `task logs --run-id` (or another `task` command) names a run the store does not have.
+    RunNotFound,
 
     // ---- render: aliases and templates
     /// The `alias:` block or an alias `src` file is invalid.
@@ -82,6 +84,8 @@ pub enum Code {
     BuildPath,
     /// A `build` step uses a flag or a remote context that taskrun cannot carry out yet.
     BuildUnsupported,
+    /// A real `docker run`/`docker build` flag that taskrun does not carry out.
+    UnsupportedFlag,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -98,6 +102,7 @@ impl Code {
         Code::IoRead,
         Code::FlagFormat,
         Code::ValuesFile,
+        Code::RunNotFound,
         Code::Alias,
         Code::TemplateParse,
         Code::TemplateExec,
@@ -130,6 +135,7 @@ impl Code {
         Code::CmdShell,
         Code::BuildPath,
         Code::BuildUnsupported,
+        Code::UnsupportedFlag,
         Code::Dockerfile,
         Code::AgentShell,
     ];
@@ -140,6 +146,7 @@ impl Code {
             Code::IoRead => "taskrun::input::read",
             Code::FlagFormat => "taskrun::input::flag_format",
             Code::ValuesFile => "taskrun::input::values_file",
+            Code::RunNotFound => "taskrun::input::run_not_found",
             Code::Alias => "taskrun::render::alias",
             Code::TemplateParse => "taskrun::render::template_parse",
             Code::TemplateExec => "taskrun::render::template_exec",
@@ -172,6 +179,7 @@ impl Code {
             Code::CmdShell => "taskrun::validate::cmd_shell",
             Code::BuildPath => "taskrun::validate::build_path",
             Code::BuildUnsupported => "taskrun::validate::build_unsupported",
+            Code::UnsupportedFlag => "taskrun::validate::unsupported_flag",
             Code::Dockerfile => "taskrun::deps::dockerfile",
             Code::AgentShell => "taskrun::run::agent_shell",
         }

@@ -50,6 +50,10 @@ pub struct Problem {
     pub labels: Vec<Label>,
     /// The text the labels point into (shared, so problems stay small).
     pub source: Option<Arc<Source>>,
+    /// A warning of `validate` about something ACR runs but `taskrun run` does not carry out:
+    /// `run` reports the same problem as an error (see [`Problems::refuse_for_run`]) instead
+    /// of a second report of its own.
+    pub refused_by_run: bool,
 }
 
 impl Problem {
@@ -62,7 +66,15 @@ impl Problem {
             help: None,
             labels: Vec::new(),
             source: None,
+            refused_by_run: false,
         }
+    }
+
+    /// Marks a warning as one that `taskrun run` refuses (an error there).
+    #[must_use]
+    pub fn refused_by_run(mut self) -> Self {
+        self.refused_by_run = true;
+        self
     }
 
     /// A warning with `code` and `message`, without position yet.
@@ -205,6 +217,16 @@ impl Problems {
                 p.severity = Severity::Error;
             }
         }
+    }
+
+    /// For `run`: every warning that `run` refuses becomes an error (printed once, with its
+    /// position).
+    pub fn refuse_for_run(&mut self) {
+        self.map_in_place(|p| {
+            if p.refused_by_run {
+                p.severity = Severity::Error;
+            }
+        });
     }
 
     /// Changes problems in place (for example to turn some errors into warnings).

@@ -20,6 +20,8 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::model::runopts::{ContainerOptions, MountKind, MountSpec, Restart};
+
 use super::{
     BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
     ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
@@ -384,7 +386,199 @@ fn describe_spec(spec: &ContainerSpec) -> String {
     push_list(&mut line, "cap_drop", &spec.cap_drop);
     push_list(&mut line, "security_opt", &spec.security_opt);
     push_opt(&mut line, "platform", spec.platform.as_deref());
+    push_options(&mut line, &spec.options);
     line
+}
+
+/// The engine options of `docker run` flags, in the docker CLI's words, each only when set.
+fn push_options(line: &mut String, o: &ContainerOptions) {
+    let mounts: Vec<String> = o.mounts.iter().map(describe_mount).collect();
+    push_list(line, "mount", &mounts);
+    push_map(line, "tmpfs", &o.tmpfs);
+    if o.read_only {
+        line.push_str(" read_only");
+    }
+    if o.publish_all {
+        line.push_str(" publish_all");
+    }
+    if o.oom_kill_disable {
+        line.push_str(" oom_kill_disable");
+    }
+    let ulimits: Vec<String> = o
+        .ulimits
+        .iter()
+        .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))
+        .collect();
+    push_list(line, "ulimits", &ulimits);
+    let numbers = [
+        ("shm_size", o.shm_size),
+        ("memory_swap", o.memory_swap),
+        ("memory_reservation", o.memory_reservation),
+        ("memory_swappiness", o.memory_swappiness),
+        ("kernel_memory", o.kernel_memory),
+        ("oom_score_adj", o.oom_score_adj),
+        ("cpu_shares", o.cpu_shares),
+        ("cpu_period", o.cpu_period),
+        ("cpu_quota", o.cpu_quota),
+        ("cpu_rt_period", o.cpu_rt_period),
+        ("cpu_rt_runtime", o.cpu_rt_runtime),
+        ("cpu_count", o.cpu_count),
+        ("cpu_percent", o.cpu_percent),
+        ("pids_limit", o.pids_limit),
+        ("blkio_weight", o.blkio_weight.map(i64::from)),
+        ("io_max_bandwidth", o.io_max_bandwidth),
+        ("io_max_iops", o.io_max_iops),
+        ("stop_timeout", o.stop_timeout),
+    ];
+    for (name, value) in numbers {
+        if let Some(v) = value {
+            let _ = write!(line, " {name}={v}");
+        }
+    }
+    let texts = [
+        ("ipc", &o.ipc),
+        ("pid", &o.pid),
+        ("uts", &o.uts),
+        ("userns", &o.userns),
+        ("cgroupns", &o.cgroupns),
+        ("cgroup_parent", &o.cgroup_parent),
+        ("runtime", &o.runtime),
+        ("isolation", &o.isolation),
+        ("cpuset_cpus", &o.cpuset_cpus),
+        ("cpuset_mems", &o.cpuset_mems),
+        ("ip", &o.ip),
+        ("ip6", &o.ip6),
+        ("mac_address", &o.mac_address),
+        ("domainname", &o.domainname),
+        ("volume_driver", &o.volume_driver),
+        ("stop_signal", &o.stop_signal),
+        ("log_driver", &o.log_driver),
+    ];
+    for (name, value) in texts {
+        push_opt(line, name, value.as_deref());
+    }
+    let pairs = |list: &[(String, i64)]| -> Vec<String> {
+        list.iter().map(|(p, r)| format!("{p}:{r}")).collect()
+    };
+    let weights: Vec<String> = o
+        .blkio_weight_device
+        .iter()
+        .map(|(p, w)| format!("{p}:{w}"))
+        .collect();
+    push_list(line, "blkio_weight_device", &weights);
+    push_list(line, "device_read_bps", &pairs(&o.device_read_bps));
+    push_list(line, "device_write_bps", &pairs(&o.device_write_bps));
+    push_list(line, "device_read_iops", &pairs(&o.device_read_iops));
+    push_list(line, "device_write_iops", &pairs(&o.device_write_iops));
+    let devices: Vec<String> = o
+        .devices
+        .iter()
+        .map(|d| format!("{}:{}:{}", d.host, d.container, d.permissions))
+        .collect();
+    push_list(line, "devices", &devices);
+    push_list(line, "device_cgroup_rules", &o.device_cgroup_rules);
+    if let Some(g) = &o.gpus {
+        let mut parts = Vec::new();
+        if let Some(d) = &g.driver {
+            parts.push(format!("driver={d}"));
+        }
+        if let Some(c) = g.count {
+            parts.push(format!("count={c}"));
+        }
+        if !g.device_ids.is_empty() {
+            parts.push(format!("device={}", g.device_ids.join("+")));
+        }
+        parts.push(format!("capabilities={}", g.capabilities.join("+")));
+        parts.extend(g.options.iter().map(|(k, v)| format!("{k}={v}")));
+        push_list(line, "gpus", &parts);
+    }
+    push_list(line, "dns", &o.dns);
+    push_list(line, "dns_search", &o.dns_search);
+    push_list(line, "dns_options", &o.dns_options);
+    push_list(line, "links", &o.links);
+    push_list(line, "link_local_ips", &o.link_local_ips);
+    push_list(line, "network_aliases", &o.network_aliases);
+    push_list(line, "group_add", &o.group_add);
+    push_map(line, "sysctls", &o.sysctls);
+    push_map(line, "storage_opts", &o.storage_opts);
+    push_list(line, "volumes_from", &o.volumes_from);
+    if let Some(r) = o.restart {
+        let text = match r {
+            Restart::No => "no".to_owned(),
+            Restart::Always => "always".to_owned(),
+            Restart::UnlessStopped => "unless-stopped".to_owned(),
+            Restart::OnFailure(None) => "on-failure".to_owned(),
+            Restart::OnFailure(Some(n)) => format!("on-failure:{n}"),
+        };
+        push_opt(line, "restart", Some(&text));
+    }
+    if let Some(h) = &o.health {
+        let mut parts = Vec::new();
+        if h.disabled {
+            parts.push("none".to_owned());
+        }
+        if let Some(c) = &h.cmd {
+            parts.push(format!("cmd={c}"));
+        }
+        for (name, v) in [
+            ("interval_ns", h.interval),
+            ("timeout_ns", h.timeout),
+            ("start_period_ns", h.start_period),
+            ("start_interval_ns", h.start_interval),
+            ("retries", h.retries),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{name}={v}"));
+            }
+        }
+        push_list(line, "health", &parts);
+    }
+    push_map(line, "log_opts", &o.log_opts);
+    push_map(line, "annotations", &o.annotations);
+}
+
+/// One `--mount` as `type:source:target` and its options.
+fn describe_mount(m: &MountSpec) -> String {
+    let kind = match m.kind {
+        MountKind::Bind => "bind",
+        MountKind::Volume => "volume",
+        MountKind::Tmpfs => "tmpfs",
+    };
+    let mut text = format!("{kind}:{}:{}", m.source.as_deref().unwrap_or(""), m.target);
+    if m.read_only {
+        text.push_str(":ro");
+    }
+    for (name, value) in [
+        ("consistency", m.consistency.clone()),
+        ("bind-propagation", m.bind_propagation.clone()),
+        ("volume-driver", m.volume_driver.clone()),
+        ("volume-subpath", m.volume_subpath.clone()),
+        ("tmpfs-size", m.tmpfs_size.map(|n| n.to_string())),
+        ("tmpfs-mode", m.tmpfs_mode.map(|n| format!("{n:o}"))),
+    ] {
+        if let Some(v) = value {
+            let _ = write!(text, ":{name}={v}");
+        }
+    }
+    if m.bind_nonrecursive {
+        text.push_str(":bind-nonrecursive");
+    }
+    if m.bind_readonly_nonrecursive {
+        text.push_str(":bind-recursive=writable");
+    }
+    if m.bind_readonly_force_recursive {
+        text.push_str(":bind-recursive=readonly");
+    }
+    if m.volume_nocopy {
+        text.push_str(":volume-nocopy");
+    }
+    for (k, v) in &m.volume_labels {
+        let _ = write!(text, ":volume-label={k}={v}");
+    }
+    for (k, v) in &m.volume_opts {
+        let _ = write!(text, ":volume-opt={k}={v}");
+    }
+    text
 }
 
 /// The largest put tar whose entry names are listed in the record.

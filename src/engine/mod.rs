@@ -144,6 +144,9 @@ pub struct ContainerSpec {
     pub security_opt: Vec<String>,
     /// Platform (`linux/amd64`), when the image must be pulled for another platform.
     pub platform: Option<String>,
+    /// Every other engine option of a `cmd` line's `docker run` flags (`--mount`, `--shm-size`,
+    /// `--ulimit`, `--ipc`, `-P`, `--gpus`, …), already parsed and checked by `validate`.
+    pub options: crate::model::runopts::ContainerOptions,
 }
 
 /// A container created ahead of its step by [`Engine::create_container`], not yet started.

@@ -359,91 +359,34 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
         .collect()
 }
 
-/// Problems that stop `run` before anything starts: unparsable `cmd` lines and unsupported
-/// flags, a line that needs the agent's shell when no docker CLI was found (`docker_cli`), and
-/// build strings that cannot be parsed or run ([`crate::model::support::build_refusals`], the
-/// same judgement as `validate`).
+/// Problems that stop `run` before anything starts and that `validate` does not report: a
+/// `cmd` line that needs the agent's shell when no docker CLI was found (`docker_cli`). What
+/// `validate` reports as a warning and `run` refuses (build flags and contexts taskrun does not
+/// carry out) is turned into an error by [`crate::diag::Problems::refuse_for_run`], so each
+/// problem is reported once.
 pub fn refusals(task: &Task, docker_cli: bool) -> crate::diag::Problems {
     use crate::diag::{Code, Problem};
     use crate::model::StepKind;
     let mut problems = crate::diag::Problems::new();
     for step in &task.steps {
-        match &step.kind {
-            StepKind::Cmd(line) => match crate::model::cmdline::parse_cmd(line) {
-                Ok(parsed) => {
-                    let unsupported = crate::model::support::unsupported_run_flags(&parsed.cmd.run);
-                    if !unsupported.is_empty() {
-                        problems.push(
-                            Problem::error(
-                                Code::CmdShell,
-                                format!(
-                                    "step `{}`: docker run flag(s) {} are not supported by taskrun yet",
-                                    step.id,
-                                    unsupported.join(", ")
-                                ),
-                            )
-                            .with_help("remove the flag(s); `docs/compat.md` lists what taskrun runs"),
-                        );
-                    }
-                    if !docker_cli && crate::model::cmdline::needs_shell(line, &step.env) {
-                        problems.push(
-                            Problem::error(
-                                Code::AgentShell,
-                                format!(
-                                    "step `{}`: this cmd line needs the agent's shell (acb runs \
-                                     it as `/bin/sh -c \"docker run … <cmd>\"`), and no docker \
-                                     CLI was found",
-                                    step.id
-                                ),
-                            )
-                            .with_help(
-                                "install the docker CLI (e.g. `apt-get install docker.io`) or \
-                                 point TASKRUN_DOCKER_CLI at one; the shell is /bin/sh",
-                            ),
-                        );
-                    }
-                }
-                Err(e) => problems.push(
-                    Problem::error(Code::CmdShell, format!("step `{}`: {}", step.id, e.message))
-                        .with_help(e.help.unwrap_or_else(|| {
-                            "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
-                        })),
+        if let StepKind::Cmd(line) = &step.kind
+            && !docker_cli
+            && crate::model::cmdline::needs_shell(line, &step.env)
+        {
+            problems.push(
+                Problem::error(
+                    Code::AgentShell,
+                    format!(
+                        "{}: this cmd line needs the agent's shell (acb runs it as `/bin/sh -c \
+                         \"docker run … <cmd>\"`), and no docker CLI was found",
+                        step.label()
+                    ),
+                )
+                .with_help(
+                    "install the docker CLI (e.g. `apt-get install docker.io`) or point \
+                     TASKRUN_DOCKER_CLI at one; the shell is /bin/sh",
                 ),
-            },
-            StepKind::Build(args) => {
-                match crate::model::buildargs::parse_build(args) {
-                    Ok(parsed) => {
-                        for refusal in crate::model::support::build_refusals(step, &parsed) {
-                            let code = if refusal.unsupported {
-                                Code::BuildUnsupported
-                            } else {
-                                Code::BuildPath
-                            };
-                            problems.push(
-                            Problem::error(code, format!("step `{}`: {}", step.id, refusal.message))
-                                .with_help("`docs/compat.md` lists the build flags and contexts taskrun runs"),
-                        );
-                        }
-                    }
-                    Err(errors) => {
-                        for e in errors {
-                            problems.push(
-                                Problem::error(
-                                    Code::CmdShell,
-                                    format!("step `{}`: {}", step.id, e.message),
-                                )
-                                .with_help(e.help.unwrap_or_else(
-                                    || {
-                                        "write the build as docker-build flags and a context"
-                                            .to_owned()
-                                    },
-                                )),
-                            );
-                        }
-                    }
-                }
-            }
-            StepKind::Push(_) => {}
+            );
         }
     }
     problems

@@ -22,11 +22,17 @@
 //!   are errors with a did-you-mean.
 //! * `--env-file`, `--label-file` and `--cidfile` are refused: on ACR they read or write a file on
 //!   the build agent (acb's own working directory), which has no local equivalent.
-//! * `--mount` values are kept verbatim in [`RunFlags::mounts`].
+//! * Every flag with an engine API counterpart is parsed into a typed value
+//!   ([`RunFlags::options`], see [`crate::model::runopts`]); a bad value (`--shm-size lots`,
+//!   `--ulimit nofile=x`, `--mount type=tmpfs`) is an [`CmdErrorKind::InvalidValue`] error, so
+//!   `validate` reports it and `run` never meets it.
+//! * CLI-only flags (`-a`, `--sig-proxy`, `--detach-keys`, `-q`, `--disable-content-trust`,
+//!   `--use-api-socket`) are accepted and kept in [`RunFlags::other`]; they change nothing.
 
 use std::fmt;
 use std::ops::Range;
 
+use crate::model::runopts::{self as opts, ContainerOptions, Health};
 use crate::model::shellwords::{self, FlagItem, FlagSpec, FlagUse};
 pub use crate::model::shellwords::{ConstructKind, ShellConstruct};
 
@@ -98,12 +104,8 @@ pub struct RunFlags {
     pub detach: bool,
     /// `-p`/`--publish` entries.
     pub publish: Vec<String>,
-    /// `-P`/`--publish-all`.
-    pub publish_all: bool,
     /// `-v`/`--volume` entries, verbatim.
     pub volumes: Vec<String>,
-    /// `--mount` entries, verbatim.
-    pub mounts: Vec<String>,
     /// `--name` (overrides the step-id container name acb sets before it).
     pub name: Option<String>,
     /// `-t`/`--tty`.
@@ -126,10 +128,10 @@ pub struct RunFlags {
     pub expose: Vec<String>,
     /// `--add-host` entries.
     pub add_hosts: Vec<String>,
-    /// `--cpus`.
-    pub cpus: Option<String>,
-    /// `-m`/`--memory`.
-    pub memory: Option<String>,
+    /// `--cpus`, in nano-CPUs (`0.5` → 500 000 000).
+    pub cpus: Option<i64>,
+    /// `-m`/`--memory`, bytes.
+    pub memory: Option<i64>,
     /// `--platform`.
     pub platform: Option<String>,
     /// `--pull` (`always`, `missing` or `never`).
@@ -140,22 +142,19 @@ pub struct RunFlags {
     pub labels: Vec<String>,
     /// `-h`/`--hostname`.
     pub hostname: Option<String>,
-    /// `--ipc`.
-    pub ipc: Option<String>,
-    /// `--shm-size`.
-    pub shm_size: Option<String>,
-    /// `--ulimit` entries.
-    pub ulimits: Vec<String>,
     /// `--cap-add` entries.
     pub cap_add: Vec<String>,
     /// `--cap-drop` entries.
     pub cap_drop: Vec<String>,
     /// `--security-opt` entries.
     pub security_opts: Vec<String>,
-    /// `--isolation`.
-    pub isolation: Option<String>,
-    /// Other genuine `docker run` flags, in order: canonical long name with dashes (`--gpus`) and
-    /// the value (`None` for a bare boolean).
+    /// Every other engine option (`--mount`, `--shm-size`, `--ulimit`, `--gpus`, …), typed.
+    pub options: ContainerOptions,
+    /// Flags of the docker CLI itself that have no engine counterpart (`-a`, `--sig-proxy`,
+    /// `--detach-keys`, `-q`, `--disable-content-trust`, `--use-api-socket`), in order: canonical
+    /// long name with dashes and the value (`None` for a bare boolean). taskrun accepts them
+    /// and they change nothing: step output is always collected, and the engine socket is
+    /// always mounted.
     pub other: Vec<(String, Option<String>)>,
 }
 
@@ -390,6 +389,28 @@ pub fn parse_cmd(line: &str) -> Result<ParsedCmd, CmdError> {
     })
 }
 
+/// Every bad flag value and refused flag of a `cmd` line (where [`parse_cmd`] stops at the
+/// first), in order, so that `validate` reports them all at once. Empty when the line does not
+/// lex or has an unknown flag (those are [`parse_cmd`]'s single error).
+pub fn flag_value_errors(line: &str) -> Vec<CmdError> {
+    let Ok(lexed) = shellwords::lex(line) else {
+        return Vec::new();
+    };
+    let parsed = shellwords::parse_flags(&lexed.words, RUN_FLAGS, false);
+    if !parsed.errors.is_empty() {
+        return Vec::new();
+    }
+    let mut run = RunFlags::default();
+    parsed
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            FlagItem::Flag(flag) => apply(&mut run, flag).err(),
+            _ => None,
+        })
+        .collect()
+}
+
 fn missing_image(
     line: &str,
     constructs: &[ShellConstruct],
@@ -420,6 +441,24 @@ fn missing_image(
     }
 }
 
+/// A value error of `flag`, pointing at the flag and its value.
+fn invalid(flag: &FlagUse<'_>, why: String) -> CmdError {
+    CmdError {
+        kind: CmdErrorKind::InvalidValue,
+        message: format!("`{}`: {why}", flag.written),
+        span: flag.span.clone(),
+        help: Some(format!(
+            "write the value as `docker run {}` takes it; `docs/compat.md` lists the forms",
+            flag.written
+        )),
+    }
+}
+
+/// The typed value of `flag`, parsed by `parse`.
+fn typed<T>(flag: &FlagUse<'_>, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, CmdError> {
+    parse(flag.value.as_deref().unwrap_or_default()).map_err(|why| invalid(flag, why))
+}
+
 /// Record one flag into `run`.
 fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
     let value = || flag.value.clone().unwrap_or_default();
@@ -427,9 +466,7 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
         "env" => run.env.push(value()),
         "detach" => run.detach = flag.enabled(),
         "publish" => run.publish.push(value()),
-        "publish-all" => run.publish_all = flag.enabled(),
         "volume" => run.volumes.push(value()),
-        "mount" => run.mounts.push(value()),
         "name" => run.name = Some(value()),
         "tty" => run.tty = flag.enabled(),
         "interactive" => run.interactive = flag.enabled(),
@@ -441,8 +478,8 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
         "privileged" => run.privileged = flag.enabled(),
         "expose" => run.expose.push(value()),
         "add-host" => run.add_hosts.push(value()),
-        "cpus" => run.cpus = Some(value()),
-        "memory" => run.memory = Some(value()),
+        "cpus" => run.cpus = Some(typed(flag, opts::parse_cpus)?),
+        "memory" => run.memory = Some(typed(flag, opts::parse_size)?),
         "platform" => run.platform = Some(value()),
         "pull" => {
             let v = value();
@@ -465,13 +502,9 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
         "init" => run.init = flag.enabled(),
         "label" => run.labels.push(value()),
         "hostname" => run.hostname = Some(value()),
-        "ipc" => run.ipc = Some(value()),
-        "shm-size" => run.shm_size = Some(value()),
-        "ulimit" => run.ulimits.push(value()),
         "cap-add" => run.cap_add.push(value()),
         "cap-drop" => run.cap_drop.push(value()),
         "security-opt" => run.security_opts.push(value()),
-        "isolation" => run.isolation = Some(value()),
         "env-file" | "label-file" | "cidfile" => {
             let help = match flag.spec.canonical {
                 "env-file" => {
@@ -490,7 +523,190 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
                 help: Some(help.to_string()),
             });
         }
-        other => run.other.push((format!("--{other}"), flag.value.clone())),
+        "attach" => {
+            typed(flag, |v| {
+                opts::parse_mode(v, &["stdin", "stdout", "stderr"], false)
+            })?;
+            run.other.push(("--attach".to_owned(), flag.value.clone()));
+        }
+        "detach-keys" | "sig-proxy" | "quiet" | "disable-content-trust" | "use-api-socket" => {
+            run.other
+                .push((format!("--{}", flag.spec.canonical), flag.value.clone()));
+        }
+        _ => apply_option(&mut run.options, flag)?,
+    }
+    Ok(())
+}
+
+/// Record one engine-option flag into `o`, its value parsed into a typed value.
+fn apply_option(o: &mut ContainerOptions, flag: &FlagUse<'_>) -> Result<(), CmdError> {
+    fn ip<T: std::str::FromStr>(what: &'static str) -> impl Fn(&str) -> Result<String, String> {
+        move |v: &str| {
+            v.parse::<T>()
+                .map(|_| v.to_owned())
+                .map_err(|_| format!("`{v}` is not an {what}"))
+        }
+    }
+    fn health(o: &mut ContainerOptions) -> &mut Health {
+        o.health.get_or_insert_with(Health::default)
+    }
+    let raw = flag.value.clone().unwrap_or_default();
+    match flag.spec.canonical {
+        "mount" => o.mounts.push(typed(flag, opts::parse_mount)?),
+        "tmpfs" => {
+            let (k, v) = typed(flag, opts::parse_tmpfs)?;
+            o.tmpfs.insert(k, v);
+        }
+        "read-only" => o.read_only = flag.enabled(),
+        "shm-size" => o.shm_size = Some(typed(flag, opts::parse_size)?),
+        "ulimit" => o.ulimits.push(typed(flag, opts::parse_ulimit)?),
+        "ipc" => {
+            o.ipc = Some(typed(flag, |v| {
+                opts::parse_mode(v, &["", "none", "private", "shareable", "host"], true)
+            })?);
+        }
+        "pid" => o.pid = Some(typed(flag, |v| opts::parse_mode(v, &["", "host"], true))?),
+        "uts" => o.uts = Some(typed(flag, |v| opts::parse_mode(v, &["", "host"], false))?),
+        "userns" => o.userns = Some(typed(flag, |v| opts::parse_mode(v, &["", "host"], false))?),
+        "cgroupns" => {
+            o.cgroupns = Some(typed(flag, |v| {
+                opts::parse_mode(v, &["host", "private"], false)
+            })?);
+        }
+        "cgroup-parent" => o.cgroup_parent = Some(raw),
+        "runtime" => o.runtime = Some(raw),
+        "isolation" => {
+            o.isolation = Some(typed(flag, |v| {
+                opts::parse_mode(v, &["", "default", "process", "hyperv"], false)
+            })?);
+        }
+        "publish-all" => o.publish_all = flag.enabled(),
+        "memory-swap" => {
+            o.memory_swap = Some(typed(flag, opts::parse_size_or_unlimited)?);
+        }
+        "memory-reservation" => o.memory_reservation = Some(typed(flag, opts::parse_size)?),
+        "memory-swappiness" => {
+            let n = typed(flag, opts::parse_int)?;
+            if !(-1..=100).contains(&n) {
+                return Err(invalid(
+                    flag,
+                    format!("`{n}` is not between 0 and 100 (or -1)"),
+                ));
+            }
+            o.memory_swappiness = Some(n);
+        }
+        "kernel-memory" => o.kernel_memory = Some(typed(flag, opts::parse_size)?),
+        "oom-kill-disable" => o.oom_kill_disable = flag.enabled(),
+        "oom-score-adj" => {
+            let n = typed(flag, opts::parse_int)?;
+            if !(-1000..=1000).contains(&n) {
+                return Err(invalid(
+                    flag,
+                    format!("`{n}` is not between -1000 and 1000"),
+                ));
+            }
+            o.oom_score_adj = Some(n);
+        }
+        "cpu-shares" => o.cpu_shares = Some(typed(flag, opts::parse_int)?),
+        "cpu-period" => o.cpu_period = Some(typed(flag, opts::parse_int)?),
+        "cpu-quota" => o.cpu_quota = Some(typed(flag, opts::parse_int)?),
+        "cpu-rt-period" => o.cpu_rt_period = Some(typed(flag, opts::parse_int)?),
+        "cpu-rt-runtime" => o.cpu_rt_runtime = Some(typed(flag, opts::parse_int)?),
+        "cpuset-cpus" => o.cpuset_cpus = Some(raw),
+        "cpuset-mems" => o.cpuset_mems = Some(raw),
+        "cpu-count" => o.cpu_count = Some(typed(flag, opts::parse_int)?),
+        "cpu-percent" => o.cpu_percent = Some(typed(flag, opts::parse_int)?),
+        "pids-limit" => o.pids_limit = Some(typed(flag, opts::parse_int)?),
+        "blkio-weight" => o.blkio_weight = Some(typed(flag, opts::parse_weight)?),
+        "blkio-weight-device" => o
+            .blkio_weight_device
+            .push(typed(flag, opts::parse_weight_device)?),
+        "device-read-bps" => o
+            .device_read_bps
+            .push(typed(flag, |v| opts::parse_throttle(v, true))?),
+        "device-write-bps" => o
+            .device_write_bps
+            .push(typed(flag, |v| opts::parse_throttle(v, true))?),
+        "device-read-iops" => o
+            .device_read_iops
+            .push(typed(flag, |v| opts::parse_throttle(v, false))?),
+        "device-write-iops" => o
+            .device_write_iops
+            .push(typed(flag, |v| opts::parse_throttle(v, false))?),
+        "io-maxbandwidth" => o.io_max_bandwidth = Some(typed(flag, opts::parse_size)?),
+        "io-maxiops" => o.io_max_iops = Some(typed(flag, opts::parse_int)?),
+        "device" => o.devices.push(typed(flag, opts::parse_device)?),
+        "device-cgroup-rule" => o.device_cgroup_rules.push(raw),
+        "gpus" => o.gpus = Some(typed(flag, opts::parse_gpus)?),
+        "dns" => o
+            .dns
+            .push(typed(flag, ip::<std::net::IpAddr>("IP address"))?),
+        "dns-search" => o.dns_search.push(raw),
+        "dns-option" => o.dns_options.push(raw),
+        "link" => o.links.push(raw),
+        "ip" => o.ip = Some(typed(flag, ip::<std::net::Ipv4Addr>("IPv4 address"))?),
+        "ip6" => o.ip6 = Some(typed(flag, ip::<std::net::Ipv6Addr>("IPv6 address"))?),
+        "link-local-ip" => o
+            .link_local_ips
+            .push(typed(flag, ip::<std::net::IpAddr>("IP address"))?),
+        "mac-address" => {
+            o.mac_address = Some(typed(flag, |v| {
+                let bytes: Vec<&str> = v.split(':').collect();
+                if bytes.len() == 6
+                    && bytes
+                        .iter()
+                        .all(|b| b.len() == 2 && u8::from_str_radix(b, 16).is_ok())
+                {
+                    Ok(v.to_owned())
+                } else {
+                    Err(format!("`{v}` is not a MAC address"))
+                }
+            })?);
+        }
+        "network-alias" => o.network_aliases.push(raw),
+        "domainname" => o.domainname = Some(raw),
+        "group-add" => o.group_add.push(raw),
+        "sysctl" => {
+            let (k, v) = typed(flag, opts::parse_key_value)?;
+            o.sysctls.insert(k, v);
+        }
+        "storage-opt" => {
+            let (k, v) = typed(flag, opts::parse_key_value)?;
+            o.storage_opts.insert(k, v);
+        }
+        "volumes-from" => o.volumes_from.push(raw),
+        "volume-driver" => o.volume_driver = Some(raw),
+        "stop-signal" => o.stop_signal = Some(raw),
+        "stop-timeout" => o.stop_timeout = Some(typed(flag, opts::parse_int)?),
+        "restart" => o.restart = Some(typed(flag, opts::parse_restart)?),
+        "no-healthcheck" => health(o).disabled = flag.enabled(),
+        "health-cmd" => health(o).cmd = Some(raw),
+        "health-interval" => health(o).interval = Some(typed(flag, opts::parse_duration)?),
+        "health-timeout" => health(o).timeout = Some(typed(flag, opts::parse_duration)?),
+        "health-start-period" => {
+            health(o).start_period = Some(typed(flag, opts::parse_duration)?);
+        }
+        "health-start-interval" => {
+            health(o).start_interval = Some(typed(flag, opts::parse_duration)?);
+        }
+        "health-retries" => health(o).retries = Some(typed(flag, opts::parse_int)?),
+        "log-driver" => o.log_driver = Some(raw),
+        "log-opt" => {
+            let (k, v) = typed(flag, opts::parse_key_value)?;
+            o.log_opts.insert(k, v);
+        }
+        "annotation" => {
+            let (k, v) = typed(flag, opts::parse_key_value)?;
+            o.annotations.insert(k, v);
+        }
+        other => {
+            // RUN_FLAGS and this match list the same flags; a flag missing here is a bug
+            // caught by `every_flag_is_handled`, never a panic on input.
+            return Err(invalid(
+                flag,
+                format!("`--{other}` is not handled by taskrun"),
+            ));
+        }
     }
     Ok(())
 }
@@ -755,22 +971,24 @@ mod tests {
         assert!(r.privileged);
         assert_eq!(r.expose, ["80"]);
         assert_eq!(r.add_hosts, ["h:1.2.3.4"]);
-        assert_eq!(r.cpus.as_deref(), Some("2"));
-        assert_eq!(r.memory.as_deref(), Some("1g"));
+        assert_eq!(r.cpus, Some(2_000_000_000));
+        assert_eq!(r.memory, Some(1 << 30));
         assert_eq!(r.platform.as_deref(), Some("linux/amd64"));
         assert_eq!(r.pull.as_deref(), Some("always"));
         assert!(r.init);
         assert_eq!(r.labels, ["a=b", "c=d"]);
         assert_eq!(r.hostname.as_deref(), Some("hn"));
-        assert_eq!(r.ipc.as_deref(), Some("host"));
-        assert_eq!(r.shm_size.as_deref(), Some("1g"));
-        assert_eq!(r.ulimits, ["nofile=1024"]);
+        assert_eq!(r.options.ipc.as_deref(), Some("host"));
+        assert_eq!(r.options.shm_size, Some(1 << 30));
+        assert_eq!(r.options.ulimits[0].name, "nofile");
+        assert_eq!(r.options.ulimits[0].hard, 1024);
         assert_eq!(r.cap_add, ["NET_ADMIN"]);
         assert_eq!(r.cap_drop, ["ALL"]);
         assert_eq!(r.security_opts, ["seccomp=unconfined"]);
-        assert_eq!(r.mounts, ["type=volume,src=v,dst=/v"]);
+        assert_eq!(r.options.mounts[0].source.as_deref(), Some("v"));
+        assert_eq!(r.options.mounts[0].target, "/v");
         assert_eq!(r.entrypoint.as_deref(), Some("sh"));
-        assert_eq!(r.isolation.as_deref(), Some("process"));
+        assert_eq!(r.options.isolation.as_deref(), Some("process"));
         assert_eq!(p.cmd.image, "myimage");
         assert_eq!(p.cmd.args, ["arg", "--rm"]);
     }
@@ -829,16 +1047,128 @@ mod tests {
 
     #[test]
     fn net_alias_and_other_flags() {
-        let p = clean("--net=bridge --gpus all --read-only --dns 1.1.1.1 alpine");
+        let p = clean(
+            "--net=bridge --gpus all --read-only --dns 1.1.1.1 -a stdout --sig-proxy=false alpine",
+        );
         assert_eq!(p.cmd.run.network.as_deref(), Some("bridge"));
+        let o = &p.cmd.run.options;
+        assert_eq!(o.gpus.as_ref().and_then(|g| g.count), Some(-1));
+        assert!(o.read_only);
+        assert_eq!(o.dns, ["1.1.1.1"]);
         assert_eq!(
             p.cmd.run.other,
             [
-                ("--gpus".to_string(), Some("all".to_string())),
-                ("--read-only".to_string(), None),
-                ("--dns".to_string(), Some("1.1.1.1".to_string())),
+                ("--attach".to_string(), Some("stdout".to_string())),
+                ("--sig-proxy".to_string(), Some("false".to_string())),
             ]
         );
+    }
+
+    #[test]
+    fn every_flag_is_handled() {
+        // A valid value for each value flag; every `docker run` flag parses into something.
+        let sample = |name: &str| match name {
+            "mount" => "type=tmpfs,dst=/t",
+            "ulimit" => "nofile=1:2",
+            "ipc" | "cgroupns" => "private",
+            "pid" | "uts" | "userns" => "host",
+            "isolation" => "default",
+            "attach" => "stdout",
+            "pull" => "never",
+            "restart" => "always",
+            "device" => "/dev/null",
+            "gpus" => "all",
+            "dns" | "ip" | "link-local-ip" => "10.0.0.1",
+            "ip6" => "::1",
+            "mac-address" => "02:42:ac:11:00:02",
+            "tmpfs" => "/run",
+            "blkio-weight" => "100",
+            "blkio-weight-device" | "device-read-iops" | "device-write-iops" => "/dev/sda:100",
+            "device-read-bps" | "device-write-bps" => "/dev/sda:1mb",
+            "health-interval"
+            | "health-timeout"
+            | "health-start-period"
+            | "health-start-interval" => "5s",
+            "sysctl" | "storage-opt" | "log-opt" | "annotation" | "label" | "env" => "a=b",
+            "cpus" => "0.5",
+            "memory" | "shm-size" | "memory-reservation" | "kernel-memory" | "memory-swap"
+            | "io-maxbandwidth" => "64m",
+            _ => "1",
+        };
+        for spec in RUN_FLAGS {
+            let line = match spec.kind {
+                shellwords::FlagKind::Value => {
+                    format!("--{} {} alpine", spec.long, sample(spec.canonical))
+                }
+                _ => format!("--{} alpine", spec.long),
+            };
+            match parse_cmd(&line) {
+                Ok(p) => assert_eq!(p.cmd.image, "alpine", "{line}"),
+                Err(e) => assert!(
+                    matches!(spec.canonical, "env-file" | "label-file" | "cidfile"),
+                    "{line}: {e:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn typed_values() {
+        let p = clean(
+            "--shm-size 64m --ulimit nofile=512:512 --mount type=tmpfs,dst=/t --ipc private --cpus 0.5 --memory 64m -P --restart on-failure:2 --health-cmd 'true' --health-interval 1m --sysctl net.core.somaxconn=1024 --tmpfs /run:size=1m busybox",
+        );
+        let r = &p.cmd.run;
+        assert_eq!(r.cpus, Some(500_000_000));
+        assert_eq!(r.memory, Some(64 << 20));
+        let o = &r.options;
+        assert_eq!(o.shm_size, Some(64 << 20));
+        assert_eq!((o.ulimits[0].soft, o.ulimits[0].hard), (512, 512));
+        assert_eq!(o.mounts[0].kind, crate::model::runopts::MountKind::Tmpfs);
+        assert_eq!(o.ipc.as_deref(), Some("private"));
+        assert!(o.publish_all);
+        assert_eq!(
+            o.restart,
+            Some(crate::model::runopts::Restart::OnFailure(Some(2)))
+        );
+        let h = o.health.as_ref().unwrap();
+        assert_eq!(h.cmd.as_deref(), Some("true"));
+        assert_eq!(h.interval, Some(60_000_000_000));
+        assert_eq!(o.sysctls["net.core.somaxconn"], "1024");
+        assert_eq!(o.tmpfs["/run"], "size=1m");
+    }
+
+    #[test]
+    fn every_bad_value_is_found() {
+        let errors =
+            flag_value_errors("--shm-size lots -e A=1 --ulimit nofile=x --env-file f alpine");
+        let spans: Vec<_> = errors.iter().map(|e| e.span.clone()).collect();
+        assert_eq!(spans, [0..15, 23..40, 41..53]);
+        assert_eq!(errors[2].kind, CmdErrorKind::Unsupported);
+        assert!(flag_value_errors("--shm-size 1g alpine").is_empty());
+        assert!(flag_value_errors("--bogus alpine").is_empty());
+    }
+
+    #[test]
+    fn bad_values_point_at_the_flag() {
+        for (line, span, needle) in [
+            ("--shm-size lots alpine", 0..15, "not a size"),
+            ("-e A=1 --ulimit nofile=x alpine", 7..24, "not a number"),
+            ("--mount type=tmpfs alpine", 0..18, "no target"),
+            ("--ipc bogus alpine", 0..11, "not one of"),
+            ("--cpus two alpine", 0..10, "CPUs"),
+            ("--memory=1q alpine", 0..11, "not a size"),
+            ("--mount type=bind,dst=/x alpine", 0..24, "needs a source"),
+            ("--restart sometimes alpine", 0..19, "restart policy"),
+            ("--health-interval 5 alpine", 0..19, "duration"),
+            ("--dns example.com alpine", 0..17, "IP address"),
+            ("-a stdweird alpine", 0..11, "not one of"),
+        ] {
+            let e = err(line);
+            assert_eq!(e.kind, CmdErrorKind::InvalidValue, "{line}");
+            assert_eq!(e.span, span, "{line}");
+            assert!(e.message.contains(needle), "{line}: {}", e.message);
+            assert!(e.help.is_some());
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod buildargs;
 pub mod buildpath;
 pub mod cmdline;
+pub mod runopts;
 pub mod shellwords;
 pub mod support;
 
@@ -175,7 +176,24 @@ pub struct Step {
     pub volume_mounts: Vec<VolumeMount>,
 }
 
+/// How diagnostics name a step: ``step `id` `` when the file gives it an id, else `step N`
+/// (1-based position). A step whose id is its default (`acb_step_<index>`) is named by position
+/// too, so one step has one name in every message of every stage. Run output (`[id] …` lines,
+/// the summary, JSON events) uses the id itself, as acb does.
+pub fn step_label(index: usize, id: &str) -> String {
+    if id.is_empty() || id == format!("acb_step_{index}") {
+        format!("step {}", index + 1)
+    } else {
+        format!("step `{id}`")
+    }
+}
+
 impl Step {
+    /// The step's name in diagnostics (see [`step_label`]).
+    pub fn label(&self) -> String {
+        step_label(self.index, &self.id)
+    }
+
     /// A step with ACR's defaults for position `index`.
     pub fn new(index: usize, id: String, kind: StepKind) -> Self {
         Self {

@@ -106,6 +106,11 @@ pub struct File {
     {"required": ["push"], "properties": {"push": {"type": "array", "minItems": 1}}}
 ]))]
 pub struct Step {
+    /// The step is not a mapping, or its `cmd`, `build` or `push` has the wrong type (already
+    /// reported by `syntax`): `validate` does not report its kind as missing. Not in the file.
+    #[schemars(skip)]
+    pub kind_mistyped: bool,
+
     /// Step id: the name used in `when`, the container name and its DNS name on the run's
     /// network. No whitespace; `acb_root` is reserved; unique in the file. Default `acb_step_<N>`
     /// with N the 0-based position of the step.

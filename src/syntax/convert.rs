@@ -74,6 +74,11 @@ impl<'a> Converter<'a> {
         self.problems
     }
 
+    /// How many errors were found so far.
+    fn errors(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_error()).count()
+    }
+
     /// Converts the document's root node (`None`: empty document).
     pub fn file(&mut self, root: Option<&Node>) -> File {
         let mut file = File::default();
@@ -176,7 +181,9 @@ impl<'a> Converter<'a> {
                          plain string (did you mean `- cmd: {text}`?)"
                     ),
                 );
-                return None;
+                // Kept (empty) so that later steps keep their positions and default ids.
+                step.kind_mistyped = true;
+                return Some(Spanned::new(step, node.span.clone()));
             }
             Kind::Seq(_) => {
                 self.type_error(
@@ -185,12 +192,14 @@ impl<'a> Converter<'a> {
                     "",
                     Expect::Object("graph.Step"),
                 );
-                return None;
+                step.kind_mistyped = true;
+                return Some(Spanned::new(step, node.span.clone()));
             }
         }
         let owner = self.owner_name(node, "id", "step", index);
         for (key, value) in self.entries(node, Section::Step, &owner) {
             let k = key.as_str();
+            let errors_before = self.errors();
             match k {
                 "id" => step.id = self.text(value, &owner, k),
                 "cmd" => step.cmd = self.text(value, &owner, k),
@@ -235,6 +244,9 @@ impl<'a> Converter<'a> {
                 "exitedWith" => step.exited_with = self.int_list(value, &owner, k),
                 "exitedWithout" => step.exited_without = self.int_list(value, &owner, k),
                 _ => {}
+            }
+            if matches!(k, "cmd" | "build" | "push") && self.errors() > errors_before {
+                step.kind_mistyped = true;
             }
         }
         Some(Spanned::new(step, node.span.clone()))
@@ -387,6 +399,8 @@ impl<'a> Converter<'a> {
             }
         }
         match name {
+            // One name per step in every stage's messages.
+            _ if what == "step" => crate::model::step_label(index, name.as_deref().unwrap_or("")),
             Some(n) if !n.is_empty() => format!("{what} `{n}`"),
             _ => format!("{what} {}", index + 1),
         }

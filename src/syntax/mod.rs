@@ -61,11 +61,13 @@ pub fn yaml11_compat(src: &Source) -> Source {
 
 /// Parses the (already rendered) text of a task file.
 ///
-/// Returns the AST when the text is valid YAML of the right shape, and every problem found:
-/// a YAML syntax error (`Code::Yaml`, then nothing else), type errors (`Code::Type`, all of
-/// them), unknown keys (`Code::UnknownKey`) and duplicate keys (`Code::DuplicateKey`) as
-/// warnings. The AST is `None` when there is any error. An empty document, or one with only
-/// comments, is a valid task with zero steps.
+/// Returns the AST when the text is valid YAML, and every problem found: a YAML syntax error
+/// (`Code::Yaml`, then nothing else, and no AST), type errors (`Code::Type`, all of them),
+/// unknown keys (`Code::UnknownKey`) and duplicate keys (`Code::DuplicateKey`) as warnings.
+/// With type errors the AST is still returned, each mistyped value treated as absent (a step
+/// that is not a mapping stays as an empty step marked [`ast::Step::kind_mistyped`]), so that
+/// `validate` can report the file's other problems at once; the caller must not use a task
+/// built from it. An empty document, or one with only comments, is a valid task with zero steps.
 pub fn parse(src: &Source) -> (Option<ast::File>, Problems) {
     let root = match node::parse(src) {
         Ok(root) => root,
@@ -73,12 +75,7 @@ pub fn parse(src: &Source) -> (Option<ast::File>, Problems) {
     };
     let mut converter = convert::Converter::new(src);
     let file = converter.file(root.as_ref());
-    let problems = converter.into_problems();
-    if problems.has_errors() {
-        (None, problems)
-    } else {
-        (Some(file), problems)
-    }
+    (Some(file), converter.into_problems())
 }
 
 fn yaml_problem(err: &node::SyntaxError, src: &Source) -> Problem {

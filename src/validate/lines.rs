@@ -1,14 +1,16 @@
 //! The `cmd` and `build` strings of a step, parsed the way `run` will parse them: unparsable
-//! lines and unknown `docker run`/`docker build` flags are errors, each pointing into the string.
-//! Host-shell constructs in `cmd` (`&&`, `$VAR`, redirections, …) are fine: `run` hands such a
-//! line to the agent's shell, as acb does.
+//! lines, bad `docker run` flag values and unknown `docker build` flags are errors, each pointing
+//! into the string. Host-shell constructs in `cmd` (`&&`, `$VAR`, redirections, …) are fine:
+//! `run` hands such a line to the agent's shell, as acb does. What ACR runs and taskrun cannot
+//! yet is a warning here that `run` reports as an error
+//! ([`crate::diag::Problem::refused_by_run`]), so each problem is reported once.
 
 use std::ops::Range;
 
 use crate::diag::{Code, Problem};
 use crate::model::buildargs::parse_build;
-use crate::model::cmdline::parse_cmd;
-use crate::model::support::{build_refusals, unsupported_run_flags};
+use crate::model::cmdline::{CmdErrorKind, flag_value_errors, parse_cmd};
+use crate::model::support::build_refusals;
 use crate::model::{Step, StepKind};
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
@@ -35,36 +37,30 @@ pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
 
 fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) {
     match parse_cmd(&cmd.value) {
-        Ok(parsed) => {
-            let unsupported = unsupported_run_flags(&parsed.cmd.run);
-            if !unsupported.is_empty() {
-                // ACR runs these; taskrun cannot yet: a warning here, refused by `run`.
+        // Host-shell constructs are no problem: such a line runs through the agent's shell, as
+        // on ACR (`exec::step::shell`).
+        Ok(_) => {}
+        Err(first) => {
+            // Every bad flag value at once when there are several; else the one error.
+            let mut errors = flag_value_errors(&cmd.value);
+            if errors.is_empty() {
+                errors.push(first);
+            }
+            for e in errors {
+                let code = if e.kind == CmdErrorKind::Unsupported {
+                    Code::UnsupportedFlag
+                } else {
+                    Code::CmdShell
+                };
                 v.report(
-                    Problem::warning(
-                        Code::CmdShell,
-                        format!(
-                            "{}: docker run flag(s) {} are not supported by taskrun yet",
-                            info.name,
-                            unsupported.join(", ")
-                        ),
-                    )
-                    .with_label(cmd.span.clone(), "")
-                    .with_help(
-                        "ACR accepts this, but `taskrun run` refuses it until the flag is removed; \
-                         `docs/compat.md` lists what taskrun runs",
-                    ),
+                    Problem::error(code, format!("{}: {}", info.name, e.message))
+                        .with_label(inner(v, cmd, &e.span), "here")
+                        .with_help(e.help.unwrap_or_else(|| {
+                            "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
+                        })),
                 );
             }
-            // Host-shell constructs are no problem: such a line runs through the agent's
-            // shell, as on ACR (`exec::step::shell`).
         }
-        Err(e) => v.report(
-            Problem::error(Code::CmdShell, format!("{}: {}", info.name, e.message))
-                .with_label(inner(v, cmd, &e.span), "here")
-                .with_help(e.help.unwrap_or_else(|| {
-                    "write the cmd as `[docker run flags] IMAGE [ARGS…]`".to_owned()
-                })),
-        ),
     }
 }
 
@@ -81,12 +77,14 @@ pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step:
     for refusal in build_refusals(step, &parsed) {
         let message = format!("{}: {}", info.name, refusal.message);
         let problem = if refusal.unsupported {
-            Problem::warning(Code::BuildUnsupported, message).with_help(
-                "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` lists the \
-                 build flags and contexts taskrun runs",
-            )
+            Problem::warning(refusal.code, message)
+                .with_help(
+                    "ACR accepts this, but `taskrun run` refuses it; `docs/compat.md` lists the \
+                     build flags and contexts taskrun runs",
+                )
+                .refused_by_run()
         } else {
-            Problem::error(Code::BuildPath, message).with_help(
+            Problem::error(refusal.code, message).with_help(
                 "keep the context and `-f` inside /workspace (both are relative to the step's \
                  working directory); a Dockerfile outside the context is fine",
             )

@@ -339,6 +339,8 @@ impl Validator<'_> {
         }
         match present.len() {
             1 => kind,
+            // Already reported by `syntax` (a type error): no second report.
+            0 if s.kind_mistyped => None,
             0 => {
                 let empty = [
                     ("cmd", s.cmd.as_ref().map(|c| c.span.clone())),
@@ -511,7 +513,7 @@ pub(crate) struct StepInfo<'a> {
     pub explicit: bool,
     /// Where the id is (the step's first line for default ids).
     pub id_span: Range<usize>,
-    /// "step `id`" or "step N" (1-based), for messages.
+    /// "step `id`" or "step N" (1-based), for messages ([`crate::model::step_label`]).
     pub name: String,
     /// The whole step.
     pub step_span: Range<usize>,
@@ -532,18 +534,11 @@ fn step_infos<'a>(steps: &'a [Spanned<ast::Step>], src: &Source) -> Vec<StepInfo
         .enumerate()
         .map(|(index, s)| {
             let explicit = s.value.id.as_ref().filter(|id| !id.value.is_empty());
-            let (id, id_span, name) = match explicit {
-                Some(id) => (
-                    id.value.clone(),
-                    id.span.clone(),
-                    format!("step `{}`", id.value),
-                ),
-                None => (
-                    format!("acb_step_{index}"),
-                    head(src, &s.span),
-                    format!("step {}", index + 1),
-                ),
+            let (id, id_span) = match explicit {
+                Some(id) => (id.value.clone(), id.span.clone()),
+                None => (format!("acb_step_{index}"), head(src, &s.span)),
             };
+            let name = crate::model::step_label(index, &id);
             StepInfo {
                 index,
                 id,

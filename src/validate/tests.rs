@@ -672,3 +672,40 @@ fn every_problem_has_a_label_and_help() {
         assert!(p.is_error(), "{p:#?}");
     }
 }
+
+#[test]
+fn a_type_error_does_not_hide_other_problems() {
+    // The mistyped `timeout` is treated as absent; everything else is still checked.
+    let yaml = "steps:\n  - id: a\n    cmd: alpine echo 'hi\n    timeout: abc\n  - id: a\n    cmd: alpine echo\n    when: [nope]\n";
+    assert_eq!(
+        codes(yaml),
+        [
+            Code::Type,
+            Code::CmdShell,
+            Code::StepIdDuplicate,
+            Code::WhenUnknown
+        ]
+    );
+    // A mistyped `cmd` and a step that is not a mapping are reported once (no "has none of
+    // `cmd`, `build` or `push`"), and later steps keep their positions and default ids.
+    let yaml = "steps:\n  - cmd: [x]\n  - bash echo\n  - cmd: y\n    when: [acb_step_1]\n  - id: acb_step_1\n    cmd: z\n";
+    let found = problems(yaml);
+    let codes: Vec<Code> = found.iter().map(|p| p.code).collect();
+    assert_eq!(codes, [Code::Type, Code::Type, Code::StepIdDuplicate]);
+}
+
+#[test]
+fn a_step_has_one_name_in_every_message() {
+    // No id: `step N`; an id: step `id`; a step whose id is its default id: `step N` too.
+    let found = problems(
+        "steps:\n  - cmd: alpine echo 'a\n  - id: acb_step_1\n    cmd: alpine echo 'b\n  - id: web\n    cmd: alpine echo 'c\n    timeout: soon\n",
+    );
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert!(
+        messages[0].starts_with("`timeout` of step `web`"),
+        "{messages:?}"
+    );
+    assert!(messages[1].starts_with("step 1:"), "{messages:?}");
+    assert!(messages[2].starts_with("step 2:"), "{messages:?}");
+    assert!(messages[3].starts_with("step `web`:"), "{messages:?}");
+}

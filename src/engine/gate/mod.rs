@@ -45,11 +45,17 @@ pub fn supported(info: &EngineInfo) -> bool {
     !PROGRAM.is_empty() && info.os == "linux" && matches!(info.arch.as_str(), "amd64" | "x86_64")
 }
 
-/// Whether `spec` may be gated, before looking at its image.
+/// Whether `spec` may be gated, before looking at its image. Not with published ports, nor with
+/// a restart policy (a restarted container would run the gate again, not the step's program).
 pub fn eligible(spec: &ContainerSpec) -> bool {
     !spec.tty
         && !spec.interactive
         && spec.publish.is_empty()
+        && !spec.options.publish_all
+        && spec
+            .options
+            .restart
+            .is_none_or(|r| r == crate::model::runopts::Restart::No)
         && spec.platform.is_none()
         && spec.entrypoint.as_ref().is_none_or(|e| !e.is_empty())
 }
@@ -200,6 +206,20 @@ mod tests {
             },
             ContainerSpec {
                 entrypoint: Some(Vec::new()),
+                ..Default::default()
+            },
+            ContainerSpec {
+                options: crate::model::runopts::ContainerOptions {
+                    publish_all: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ContainerSpec {
+                options: crate::model::runopts::ContainerOptions {
+                    restart: Some(crate::model::runopts::Restart::Always),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         ] {

@@ -10,6 +10,7 @@ use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, Mount};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts, base_spec, pull};
 use crate::model::Step;
 use crate::model::cmdline::{CmdLine, parse_cmd};
+use crate::model::runopts::MountKind;
 
 /// Runs a `cmd` step.
 pub(crate) async fn run<E: Engine>(
@@ -132,13 +133,6 @@ pub(crate) fn prepare<E: Engine>(
     if let Some(ep) = &step.entry_point {
         spec.entrypoint = Some(vec![ep.clone()]);
     }
-    let unsupported = crate::model::support::unsupported_run_flags(&flags);
-    if !unsupported.is_empty() {
-        return Err(format!(
-            "docker run flag(s) {} in the cmd line are not supported by taskrun yet",
-            unsupported.join(", ")
-        ));
-    }
     spec.env.extend(flags.env);
     spec.publish.extend(flags.publish);
     spec.expose.extend(flags.expose);
@@ -173,18 +167,25 @@ pub(crate) fn prepare<E: Engine>(
         }
     }
     spec.privileged |= flags.privileged;
-    if let Some(c) = flags.cpus {
-        spec.cpus = Some(c.parse().map_err(|_| format!("--cpus {c}: not a number"))?);
+    if let Some(nano) = flags.cpus {
+        spec.cpus = Some(nano as f64 / 1e9);
     }
-    if let Some(m) = flags.memory {
-        spec.memory = Some(parse_bytes(&m).ok_or_else(|| format!("--memory {m}: not a size"))?);
-    }
+    spec.memory = flags.memory.or(spec.memory);
     spec.platform = flags.platform;
     spec.init = flags.init;
     spec.hostname = flags.hostname;
     spec.cap_add = flags.cap_add;
     spec.cap_drop = flags.cap_drop;
     spec.security_opt = flags.security_opts;
+    spec.options = flags.options;
+    for m in &mut spec.options.mounts {
+        // A task volume name maps to the run's copy of it, as with `-v`.
+        if m.kind == MountKind::Volume
+            && let Some(actual) = m.source.as_ref().and_then(|s| ctx.env.volumes.get(s))
+        {
+            m.source = Some(actual.clone());
+        }
+    }
     for l in flags.labels {
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
         spec.labels.insert(k.to_owned(), v.to_owned());
@@ -218,33 +219,5 @@ fn volume_flag<E: Engine>(ctx: &StepContext<E>, v: &str) -> Result<Mount, String
         _ => Err(format!(
             "-v {v}: expected SOURCE:/container/path (anonymous volumes are not supported)"
         )),
-    }
-}
-
-/// Docker's memory sizes: `512m`, `1g`, `1024` (bytes), `100k`.
-fn parse_bytes(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    let s = s.strip_suffix('b').unwrap_or(&s);
-    let (num, mult) = match s.chars().last()? {
-        'k' => (&s[..s.len() - 1], 1i64 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        't' => (&s[..s.len() - 1], 1 << 40),
-        _ => (s, 1),
-    };
-    let n: f64 = num.parse().ok()?;
-    Some((n * mult as f64) as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_sizes() {
-        assert_eq!(parse_bytes("512m"), Some(512 << 20));
-        assert_eq!(parse_bytes("1G"), Some(1 << 30));
-        assert_eq!(parse_bytes("1024"), Some(1024));
-        assert_eq!(parse_bytes("x"), None);
     }
 }
