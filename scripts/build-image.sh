@@ -13,5 +13,11 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp "target/$target/release/taskrun" "$ctx/taskrun"
 cp docker/Dockerfile "$ctx/Dockerfile"
+# The agent's shell needs a docker CLI in the image; only a static one runs on busybox.
+if cli=$(command -v docker) && ! ldd "$cli" >/dev/null 2>&1; then
+  cp "$cli" "$ctx/docker"
+else
+  echo "build-image: no static docker CLI found; cmd lines that need the agent's shell will be refused in the image" >&2
+fi
 docker build -q --build-arg "BASE=$base" -t "$tag" "$ctx" >/dev/null
 echo "$tag"

@@ -163,6 +163,7 @@ pub fn execute(
         start_ahead: start_ahead(),
         docker_cli,
         dry_run: args.dry_run,
+        mount_proxy: !env_off("TASKRUN_ENGINE_PROXY"),
         timeout: args.timeout.map(std::time::Duration::from_secs),
         run_registry: args.file.registry.clone().unwrap_or_default(),
         task_name: args.file.name.clone().unwrap_or_default(),
@@ -324,7 +325,12 @@ fn docker_cli() -> Option<std::path::PathBuf> {
 /// `TASKRUN_START_AHEAD=0` (or `false`, `off`, `no`) turns off starting step containers ahead
 /// at the gate (see `engine::gate`); they are then only created ahead.
 fn start_ahead() -> bool {
-    !std::env::var("TASKRUN_START_AHEAD").is_ok_and(|v| {
+    !env_off("TASKRUN_START_AHEAD")
+}
+
+/// Whether the variable `name` says `0`, `false`, `off` or `no`.
+fn env_off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),
             "0" | "false" | "off" | "no"

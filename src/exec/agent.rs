@@ -34,6 +34,7 @@ const AGENT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 pub struct Agent {
     dir: PathBuf,
     run: String,
+    mount_proxy: bool,
     /// The name proxy, when the engine is local.
     pub proxy: Option<NameProxy>,
     /// The agent's shell, when a step needs it and a docker CLI was found.
@@ -135,17 +136,28 @@ impl Agent {
         Ok(Self {
             dir,
             run: options.key.as_string(),
+            mount_proxy: options.mount_proxy,
             proxy,
             shell,
         })
     }
 
-    /// The socket a step mounts at `/var/run/docker.sock` and its agent's CLI uses, when the
-    /// proxy runs.
+    /// The socket a step's agent CLI uses, when the proxy runs.
     pub fn socket(&self, step: &str) -> Option<PathBuf> {
         self.proxy
             .as_ref()
             .and_then(|p| p.socket(&self.scope(step)).ok())
+    }
+
+    /// The socket a step mounts at `/var/run/docker.sock`: the proxy's, unless
+    /// `TASKRUN_ENGINE_PROXY=0` says the engine's host cannot see this machine's temporary
+    /// directory (taskrun in a container that does not share it); the step then mounts the
+    /// engine's own socket and names are not mapped.
+    pub fn mount_socket(&self, step: &str) -> Option<PathBuf> {
+        if !self.mount_proxy {
+            return None;
+        }
+        self.socket(step)
     }
 
     /// The `io.taskrun.via` label value of what step `step` creates: `<run key>/<step id>`

@@ -70,6 +70,9 @@ pub struct RunOptions {
     /// The whole-run timeout (`--timeout`; named tasks' timeout): the run stops as on Ctrl-C,
     /// and the summary says it timed out.
     pub timeout: Option<std::time::Duration>,
+    /// Mount the run's engine proxy into steps (`TASKRUN_ENGINE_PROXY`, default on; off when
+    /// the engine's host cannot see this machine's temporary directory).
+    pub mount_proxy: bool,
     /// A dry run on the fake engine: what cannot be known without running (an image an earlier
     /// `cmd` step would make) is said, not failed.
     pub dry_run: bool,

@@ -524,7 +524,7 @@ pub(crate) fn engine_socket<E: Engine>(ctx: &StepContext<E>, step: &Step) -> Opt
     ctx.env
         .agent
         .as_ref()
-        .and_then(|a| a.socket(&step.id))
+        .and_then(|a| a.mount_socket(&step.id))
         .map(|p| p.display().to_string())
         .or_else(|| ctx.options.engine_socket.clone())
 }

@@ -64,6 +64,7 @@ fn options() -> Arc<RunOptions> {
         precreate: false,
         docker_cli: None,
         dry_run: false,
+        mount_proxy: true,
         timeout: None,
         start_ahead: false,
         run_registry: String::new(),

@@ -58,8 +58,8 @@ pub(crate) async fn run<E: Engine>(
             if let Some(proxy) = &agent.proxy {
                 proxy.alias(&step.id, &name);
             }
-            let mount = socket
-                .as_ref()
+            let mount = agent
+                .mount_socket(&step.id)
                 .map(|s| s.display().to_string())
                 .or_else(|| ctx.options.engine_socket.clone());
             let request = ShellRequest {
