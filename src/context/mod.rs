@@ -71,6 +71,7 @@
 
 mod archive;
 pub mod dockerignore;
+pub mod remote;
 #[cfg(test)]
 mod tests;
 mod walk;

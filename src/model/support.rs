@@ -2,7 +2,7 @@
 //! flags) but that taskrun does not carry out yet. `validate` reports them as errors and `run`
 //! refuses to start, so nothing runs differently from what the file says.
 
-use crate::model::buildargs::{BuildArgs, ContextKind};
+use crate::model::buildargs::BuildArgs;
 use crate::model::cmdline::RunFlags;
 
 /// The `docker run` flags of a `cmd` line that taskrun does not carry out.
@@ -21,7 +21,8 @@ pub fn unsupported_run_flags(flags: &RunFlags) -> Vec<String> {
 }
 
 /// Problems with a `build` string that taskrun cannot carry out: unsupported flags, more than
-/// one `--add-host` (one per build through the engine API), remote contexts.
+/// one `--add-host` (one per build through the engine API). Remote contexts are fetched
+/// (`context::remote`).
 pub fn unsupported_build(args: &BuildArgs) -> Vec<String> {
     let mut out: Vec<String> = args
         .other
@@ -47,13 +48,6 @@ pub fn unsupported_build(args: &BuildArgs) -> Vec<String> {
              takes one); use one entry"
                 .to_owned(),
         );
-    }
-    if !matches!(args.context, ContextKind::Local(_)) {
-        out.push(format!(
-            "the build context `{}` is remote (git, URL or OCI); taskrun builds from the \
-             workspace only: fetch it in an earlier step or pass it as the CONTEXT directory",
-            args.context.as_str()
-        ));
     }
     out
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::context::remote::{self, FetchOptions, RemoteSource};
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts, clean_path, working_dir};
@@ -42,6 +43,15 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
+    if let Some(warning) = parsed.context.warning() {
+        ctx.reporter
+            .step_message(&step.id, &format!("WARNING: {warning}"));
+    }
+    if let Some(source) = RemoteSource::from_kind(&parsed.context)
+        && let Err(outcome) = fetch_remote(ctx, step, &source, cancel).await
+    {
+        return outcome;
+    }
     if step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1") {
         ctx.reporter.step_message(
             &step.id,
@@ -125,6 +135,50 @@ pub(crate) async fn run<E: Engine>(
     }
 }
 
+/// Fetches a remote context into the workspace volume under `<stepID>`, as acb's scanner
+/// downloads it into `<workdir>/<stepID>` (the fake engine only records it).
+async fn fetch_remote<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    source: &RemoteSource,
+    cancel: &CancellationToken,
+) -> Result<(), Outcome> {
+    let options = FetchOptions {
+        git: remote::git_program(),
+        credentials: ctx.options.credentials.clone(),
+        insecure_registries: ctx.options.insecure_registries.clone(),
+        ..FetchOptions::default()
+    };
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    match ctx
+        .engine
+        .put_remote_context(
+            &ctx.env.workspace,
+            &step.id,
+            source,
+            &options,
+            sink as Arc<dyn LogSink>,
+            cancel.clone(),
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(EngineError::Failed {
+            operation: "fetch the build context",
+            message,
+            ..
+        }) => Err(Outcome::Failed {
+            message: format!(
+                "failed to fetch the {} context {}: {message}",
+                source.kind(),
+                source.display()
+            ),
+            exit_code: None,
+        }),
+        Err(e) => Err(Outcome::Engine(e)),
+    }
+}
+
 /// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's
 /// dependency records, one per tag, digests filled at the end of the run. A Dockerfile the
 /// scanner cannot read is reported as a step message, never a failure (the build succeeded).
@@ -199,15 +253,36 @@ impl Located {
 
 /// Resolves the context and Dockerfile against the step's working directory, as the docker
 /// CLI does inside acb's build container (`-f` is relative to the working directory, the default
-/// Dockerfile is `<context>/Dockerfile`). Both must be inside `/workspace`.
+/// Dockerfile is `<context>/Dockerfile`). Both must be inside `/workspace`. A remote context is
+/// fetched into `<stepID>` and built from `/workspace/<stepID>[/<subdir>]` with context `.`,
+/// whatever the step's `workingDirectory` (acb, reference §5.1.3).
 pub(crate) fn locate(step: &Step, args: &BuildArgs) -> Result<Located, String> {
+    if let Some(source) = RemoteSource::from_kind(&args.context) {
+        let mut wd = format!("/workspace/{}", step.id);
+        if let Some(sub) = source.subdir() {
+            wd = format!("{wd}/{sub}");
+        }
+        let fetched = clean_path(&format!("/workspace/{}", step.id));
+        let wd = clean_path(&wd);
+        if wd != fetched && !wd.starts_with(&format!("{fetched}/")) {
+            return Err(format!(
+                "the sub-directory of the build context `{}` is outside the fetched files",
+                source.display()
+            ));
+        }
+        return locate_in(&wd, ".", args.dockerfile.as_deref());
+    }
     let ContextKind::Local(ctx_path) = &args.context else {
         return Err(format!(
-            "the build context `{}` is remote (git, URL or OCI); taskrun builds from the workspace only: clone or download it in an earlier step, or pass it as the CONTEXT directory",
+            "the build context `{}` is not supported",
             args.context.as_str()
         ));
     };
     let wd = working_dir(step).unwrap_or_else(|| "/workspace".to_owned());
+    locate_in(&wd, ctx_path, args.dockerfile.as_deref())
+}
+
+fn locate_in(wd: &str, ctx_path: &str, dockerfile: Option<&str>) -> Result<Located, String> {
     let join = |p: &str| {
         if p.starts_with('/') {
             clean_path(p)
@@ -221,7 +296,7 @@ pub(crate) fn locate(step: &Step, args: &BuildArgs) -> Result<Located, String> {
             "the build context `{ctx_path}` resolves to `{ctx_abs}`, outside /workspace; taskrun builds only from the shared workspace"
         ));
     };
-    let df_abs = match &args.dockerfile {
+    let df_abs = match dockerfile {
         Some(f) => join(f),
         None => format!("{}/Dockerfile", ctx_abs.trim_end_matches('/')),
     };
@@ -355,10 +430,35 @@ mod tests {
                 .unwrap_err()
                 .contains("outside /workspace")
         );
+        // Remote: `<stepID>[/<subdir>]`, context `.`, working directory ignored.
+        assert_eq!(
+            located(Some("src"), "https://github.com/a/b.git#main:app").unwrap(),
+            Located {
+                context: "b/app".into(),
+                dockerfile: "Dockerfile".into()
+            }
+        );
+        assert_eq!(
+            located(None, "-f docker/Dockerfile.x git://h/r.git").unwrap(),
+            Located {
+                context: "b".into(),
+                dockerfile: "docker/Dockerfile.x".into()
+            }
+        );
         assert!(
-            located(None, "https://github.com/a/b.git")
+            located(None, "http://h/c.tar.gz#x")
+                .map(|l| l.context)
+                .is_ok_and(|c| c == "b")
+        );
+        assert!(
+            located(None, "https://h/r.git#main:../..")
                 .unwrap_err()
-                .contains("remote")
+                .contains("outside")
+        );
+        assert!(
+            located(None, "-f ../Dockerfile https://h/r.git")
+                .unwrap_err()
+                .contains("outside")
         );
     }
 }
