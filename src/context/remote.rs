@@ -324,18 +324,21 @@ pub async fn fetch(
     Ok(())
 }
 
-/// The relative path of a sub-directory, `..`-free and not absolute.
+/// The relative path of a sub-directory, `..` resolved; it must not climb above the root or be
+/// absolute.
 fn clean_subdir(subdir: &str) -> Result<PathBuf, String> {
+    let outside = || format!("the sub-directory `{subdir}` is outside the repository");
     let mut out = PathBuf::new();
     for c in Path::new(subdir).components() {
         match c {
             Component::Normal(n) => out.push(n),
             Component::CurDir => {}
-            _ => {
-                return Err(format!(
-                    "the sub-directory `{subdir}` is outside the repository"
-                ));
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Err(outside());
+                }
             }
+            _ => return Err(outside()),
         }
     }
     Ok(out)
@@ -939,7 +942,9 @@ mod tests {
     fn sub_directories_stay_inside() {
         assert!(clean_subdir("../x").is_err());
         assert!(clean_subdir("/etc").is_err());
+        assert!(clean_subdir("a/../../x").is_err());
         assert_eq!(clean_subdir("./a//b/").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(clean_subdir("a/../b").unwrap(), PathBuf::from("b"));
     }
 
     fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
