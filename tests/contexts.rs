@@ -753,3 +753,91 @@ fn a_tarball_context_is_downloaded_unpacked_and_built() {
         "{text}"
     );
 }
+
+#[test]
+fn an_oci_artifact_context_is_pulled_and_built() {
+    use std::collections::BTreeMap;
+
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    use oci_client::manifest::OciImageManifest;
+    use oci_client::secrets::RegistryAuth;
+
+    let _engine = need_docker();
+    common::check_registries();
+    let mut images = Images::default();
+    let built = image(&mut images, "oci");
+    // An ORAS-style artifact: the Dockerfile as a titled file layer, `app/` as a directory
+    // layer (gzip tar, `io.deis.oras.content.unpack`).
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("app")).unwrap();
+    std::fs::write(src.path().join("app/msg.txt"), "from the artifact\n").unwrap();
+    let tgz = src.path().join("app.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .args(["-C", src.path().to_str().unwrap(), "app"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let title = |name: &str| {
+        let mut a = BTreeMap::new();
+        a.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
+        a
+    };
+    let mut dir = title("app");
+    dir.insert("io.deis.oras.content.unpack".to_owned(), "true".to_owned());
+    let layers = vec![
+        ImageLayer::new(
+            format!("FROM {BUSYBOX}\nCOPY app/msg.txt /msg.txt\n").into_bytes(),
+            "application/vnd.oci.image.layer.v1.tar".to_owned(),
+            Some(title("Dockerfile")),
+        ),
+        ImageLayer::new(
+            std::fs::read(&tgz).unwrap(),
+            "application/vnd.oci.image.layer.v1.tar+gzip".to_owned(),
+            Some(dir),
+        ),
+    ];
+    let config = Config::new(
+        b"{}".to_vec(),
+        "application/vnd.unknown.config.v1+json".to_owned(),
+        None,
+    );
+    let manifest = OciImageManifest::build(&layers, &config, None);
+    let artifact = format!("127.0.0.1:5000/taskrun-ctx-oci-{}:1", std::process::id());
+    taskrun::registry::digest::install_crypto_provider();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let client = oci_client::Client::try_from(ClientConfig {
+                protocol: ClientProtocol::Http,
+                ..ClientConfig::default()
+            })
+            .unwrap();
+            client
+                .push(
+                    &artifact.parse().unwrap(),
+                    &layers,
+                    config,
+                    &RegistryAuth::Anonymous,
+                    Some(manifest),
+                )
+                .await
+        })
+        .expect("push the artifact to 127.0.0.1:5000");
+
+    let ws = Ws::new(&format!(
+        "steps:\n  - id: fromoci\n    build: -t {built} oci://{artifact}\n  - id: show\n    cmd: {built} cat /msg.txt\n"
+    ));
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let text = run.all();
+    assert!(
+        run.has_line(
+            "fromoci",
+            &format!("Successfully fetched OCI artifact context oci://{artifact}")
+        ),
+        "{text}"
+    );
+    assert_eq!(run.output_of("show"), ["from the artifact"], "{text}");
+}

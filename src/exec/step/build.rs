@@ -44,8 +44,10 @@ pub(crate) async fn run<E: Engine>(
         }
     };
     if let Some(warning) = parsed.context.warning() {
-        ctx.reporter
-            .step_message(&step.id, &format!("WARNING: {warning}"));
+        ctx.reporter.step_message(
+            &step.id,
+            &format!("WARNING: {}", remote::mask_url(&warning)),
+        );
     }
     if let Some(source) = RemoteSource::from_kind(&parsed.context)
         && let Err(outcome) = fetch_remote(ctx, step, &source, cancel).await
