@@ -1007,4 +1007,174 @@ mod tests {
         let e = unpack(&gz[..gz.len() - 12], dir.path()).unwrap_err();
         assert!(e.contains("not a tar archive"), "{e}");
     }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("git CLI");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A bare repository with `main` (two commits), a tag and `refs/pull/7/head`; returns its
+    /// `file://` URL and the first commit.
+    fn bare_repo(base: &Path) -> (String, String) {
+        let work = base.join("work");
+        std::fs::create_dir_all(work.join("sub")).unwrap();
+        git(&work, &["init", "-q"]);
+        std::fs::write(work.join("sub/f.txt"), "one").unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-qm", "1"]);
+        let first = git(&work, &["rev-parse", "HEAD"]);
+        git(&work, &["tag", "v1"]);
+        std::fs::write(work.join("sub/f.txt"), "two").unwrap();
+        git(&work, &["commit", "-qam", "2"]);
+        git(&work, &["update-ref", "refs/pull/7/head", &first]);
+        git(
+            base,
+            &["clone", "-q", "--mirror", work.to_str().unwrap(), "r.git"],
+        );
+        (format!("file://{}/r.git", base.display()), first)
+    }
+
+    async fn fetch_into(
+        source: RemoteSource,
+    ) -> (tempfile::TempDir, Result<(), FetchError>, Vec<String>) {
+        let dest = tempfile::tempdir().unwrap();
+        let lines = std::sync::Mutex::new(Vec::new());
+        let progress = |l: &str| lines.lock().unwrap().push(l.to_owned());
+        let options = FetchOptions {
+            retry_delay: Duration::from_millis(10),
+            ..FetchOptions::default()
+        };
+        let r = fetch(
+            &source,
+            dest.path(),
+            &options,
+            &progress,
+            &CancellationToken::new(),
+        )
+        .await;
+        let lines = lines.into_inner().unwrap();
+        (dest, r, lines)
+    }
+
+    #[tokio::test]
+    async fn git_refs_of_every_kind_are_checked_out() {
+        let base = tempfile::tempdir().unwrap();
+        let (url, first) = bare_repo(base.path());
+        // `file://…` is no context kind of acb's: the source is made by hand.
+        let at = |reference: Option<&str>, subdir: Option<&str>| RemoteSource::Git {
+            repo: url.clone(),
+            reference: reference.map(str::to_owned),
+            subdir: subdir.map(str::to_owned),
+        };
+        for (source, want) in [
+            (at(None, None), "two"),
+            (at(Some("main"), None), "two"),
+            (at(Some("v1"), None), "one"),
+            (at(Some("pull/7/head"), None), "one"),
+            (at(Some(&first), Some("sub")), "one"),
+        ] {
+            let ctx = source.display();
+            let (dest, r, lines) = fetch_into(source).await;
+            r.unwrap_or_else(|e| panic!("{ctx}: {e}"));
+            assert_eq!(
+                std::fs::read_to_string(dest.path().join("sub/f.txt")).unwrap(),
+                want,
+                "{ctx}"
+            );
+            assert!(
+                lines
+                    .last()
+                    .unwrap()
+                    .starts_with("Successfully fetched git context")
+            );
+        }
+        let (_d, r, _) = fetch_into(at(Some("nope"), None)).await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("`nope` is not a branch, tag or commit"), "{e}");
+        let (_d, r, _) = fetch_into(at(Some("main"), Some("missing"))).await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("`missing` does not exist"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_git_servers_fail_with_the_token_masked() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ctx = format!("http://me:t0kenXYZ@127.0.0.1:{port}/r.git#main");
+        let (_d, r, lines) = fetch_into(RemoteSource::parse(&ctx).unwrap()).await;
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "failed to fetch the git context http://me:***@127.0.0.1:{port}/r.git#main: "
+            )),
+            "{e}"
+        );
+        assert!(
+            !e.contains("t0kenXYZ") && !lines.concat().contains("t0kenXYZ"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tarball_downloads_are_retried_on_server_errors() {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = tar_of(&[("Dockerfile", "FROM x\n")]);
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let (status, data) = if n < 2 {
+                    ("500 Oops", b"no".to_vec())
+                } else {
+                    ("200 OK", body.clone())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    data.len()
+                );
+                let _ = stream.write_all(&data);
+            }
+        });
+        let source = RemoteSource::parse(&format!("http://127.0.0.1:{port}/c.tar")).unwrap();
+        let (dest, r, lines) = fetch_into(source).await;
+        r.unwrap();
+        assert!(dest.path().join("Dockerfile").is_file());
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("Download failed"))
+                .count(),
+            2,
+            "{lines:?}"
+        );
+    }
 }
