@@ -1,7 +1,9 @@
 //! Build contexts end to end on the REAL engine: what reaches `/workspace` and the builder for
 //! symlinks pointing outside the context, absolute symlinks, `..` in `-f`, special files and
-//! unreadable files. Each behaviour is documented in docs/compat.md ("Build contexts"); the unit
-//! tests in src/context/tests.rs cover the archive rules themselves.
+//! unreadable files; remote contexts (a git repository served by `git daemon`, a tarball from a
+//! local HTTP server, an OCI artifact in the registry on 127.0.0.1:5000). Each behaviour is
+//! documented in docs/compat.md ("`build` steps", "Build contexts"); the unit tests in
+//! src/context/tests.rs and src/context/remote.rs cover the archive and fetch rules themselves.
 //!
 //! The environment comes from `scripts/test-env.sh`; every test fails (never skips) without it.
 //! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
