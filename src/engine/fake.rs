@@ -254,7 +254,7 @@ impl Call {
                 source,
                 volume,
                 path,
-            } => format!("fetch_context {source} into {volume}:{path}"),
+            } => format!("fetch_context {source} into {volume}:/{path}"),
             Call::CreateContainer(spec) => format!("create_container {}", spec.name),
             Call::Kill { name } => format!("kill {name}"),
             Call::StartGated { name } => format!("start_gated {name}"),
