@@ -1,7 +1,9 @@
 //! Build contexts end to end on the REAL engine: what reaches `/workspace` and the builder for
 //! symlinks pointing outside the context, absolute symlinks, `..` in `-f`, special files and
-//! unreadable files. Each behaviour is documented in docs/compat.md ("Build contexts"); the unit
-//! tests in src/context/tests.rs cover the archive rules themselves.
+//! unreadable files; remote contexts (a git repository served by `git daemon`, a tarball from a
+//! local HTTP server, an OCI artifact in the registry on 127.0.0.1:5000). Each behaviour is
+//! documented in docs/compat.md ("`build` steps", "Build contexts"); the unit tests in
+//! src/context/tests.rs and src/context/remote.rs cover the archive and fetch rules themselves.
 //!
 //! The environment comes from `scripts/test-env.sh`; every test fails (never skips) without it.
 //! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
@@ -619,4 +621,359 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
         "{}",
         run.all()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote contexts (git daemon, HTTP tarball): fetched into `/workspace/<stepID>` as acb's
+// scanner does, built from `<stepID>[/<subdir>]`.
+
+/// `git` with a defined environment (no user or system configuration), in `dir`.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("the git CLI (scripts/test-env.sh installs it)");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `git daemon` serving the bare repositories under a directory on a free loopback port;
+/// stopped when dropped.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(base: &Path) -> Self {
+        let port = common::free_port();
+        let child = Command::new("git")
+            .arg("daemon")
+            .arg(format!("--base-path={}", base.display()))
+            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(base)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        let daemon = GitDaemon { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "git daemon did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        daemon
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bare repository `<base>/repo.git`: `main` and `feature` branches and a tag `v1`, each with
+/// a root Dockerfile that must not be used and `folder/` with the one that must.
+fn make_repo(base: &Path) {
+    let work = base.join("work");
+    std::fs::create_dir_all(work.join("folder")).unwrap();
+    git(&work, &["init", "-q"]);
+    let write = |rel: &str, text: &str| std::fs::write(work.join(rel), text).unwrap();
+    write(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo wrong root Dockerfile > /msg.txt\n"),
+    );
+    write(
+        "folder/Dockerfile",
+        &format!("FROM {BUSYBOX}\nCOPY msg.txt /msg.txt\nRUN cat /msg.txt\n"),
+    );
+    write("folder/msg.txt", "from main\n");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "main"]);
+    git(&work, &["tag", "v1"]);
+    git(&work, &["checkout", "-qb", "feature"]);
+    write("folder/msg.txt", "from the feature branch\n");
+    git(&work, &["commit", "-qam", "feature"]);
+    git(&work, &["checkout", "-q", "main"]);
+    git(
+        base,
+        &["clone", "-q", "--bare", work.to_str().unwrap(), "repo.git"],
+    );
+}
+
+#[test]
+fn a_git_context_is_cloned_and_built_from_its_ref_and_sub_directory() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let feature = image(&mut images, "git-feature");
+    let tagged = image(&mut images, "git-tag");
+    let served = tempfile::tempdir().unwrap();
+    make_repo(served.path());
+    let daemon = GitDaemon::start(served.path());
+    let url = format!("git://127.0.0.1:{}/repo.git", daemon.port);
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: fromgit
+    workingDirectory: elsewhere
+    build: -t {feature} {url}#feature:folder
+  - id: show
+    cmd: {feature} cat /msg.txt
+  - id: files
+    cmd: BUSYBOX ls /workspace/fromgit /workspace/fromgit/folder
+  - id: fromtag
+    build: -t {tagged} -f Dockerfile {url}#v1:other/../folder
+  - id: showtag
+    cmd: {tagged} cat /msg.txt
+"#
+    ));
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let text = run.all();
+    assert!(
+        run.has_line(
+            "fromgit",
+            &format!("Fetching git context {url}#feature:folder")
+        ) && run.has_line(
+            "fromgit",
+            &format!("Successfully fetched git context {url}#feature:folder")
+        ),
+        "{text}"
+    );
+    assert_eq!(run.output_of("show"), ["from the feature branch"], "{text}");
+    // acb's place for the files: `/workspace/<stepID>`, whatever the working directory.
+    let files = run.output_of("files");
+    assert!(
+        files.iter().any(|l| l == "Dockerfile") && files.iter().any(|l| l == "msg.txt"),
+        "{text}"
+    );
+    assert_eq!(run.output_of("showtag"), ["from main"], "{text}");
+
+    // A ref the repository does not have: the step fails naming the URL and the ref.
+    ws.write_task(&format!(
+        "steps:\n  - id: missing\n    build: -t {feature} {url}#no-such-branch:folder\n"
+    ));
+    let run = ws.run();
+    run.expect(1).left_nothing();
+    let text = run.all();
+    assert!(
+        text.contains(&format!(
+            "failed to fetch the git context {url}#no-such-branch:folder"
+        )) && text.contains("no-such-branch"),
+        "{text}"
+    );
+    drop(daemon);
+}
+
+/// A tiny HTTP server on a loopback port: `GET <path>` answers `200` with the body of that
+/// path, anything else `404`. Serves until the test process ends.
+fn serve_http(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or_default();
+            let found = files.iter().find(|(p, _)| *p == path);
+            let (status, body) = match found {
+                Some((_, body)) => ("200 OK", body.clone()),
+                None => ("404 Not Found", b"not here".to_vec()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_tarball_context_is_downloaded_unpacked_and_built() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let built = image(&mut images, "tarball");
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("docker")).unwrap();
+    std::fs::write(
+        src.path().join("docker/Dockerfile"),
+        format!("FROM {BUSYBOX}\nCOPY msg.txt /msg.txt\nRUN cat /msg.txt\n"),
+    )
+    .unwrap();
+    std::fs::write(src.path().join("msg.txt"), "from the tarball\n").unwrap();
+    let tgz = src.path().join("ctx.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .args(["-C", src.path().to_str().unwrap(), "docker", "msg.txt"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = serve_http(vec![
+        ("/ctx.tar.gz", std::fs::read(&tgz).unwrap()),
+        (
+            "/page.html",
+            b"<!DOCTYPE html><html><body>a page</body></html>".repeat(20),
+        ),
+    ]);
+    let base = format!("http://127.0.0.1:{port}");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: fromtar
+    build: -t {built} -f docker/Dockerfile {base}/ctx.tar.gz
+  - id: show
+    cmd: {built} cat /msg.txt
+"#
+    ));
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let text = run.all();
+    assert!(
+        run.has_line(
+            "fromtar",
+            &format!("Successfully fetched tarball context {base}/ctx.tar.gz")
+        ),
+        "{text}"
+    );
+    assert_eq!(run.output_of("show"), ["from the tarball"], "{text}");
+
+    // Not a tarball, and a missing file: clear step failures naming the URL.
+    ws.write_task(&format!(
+        "steps:\n  - id: page\n    build: -t {built} {base}/page.html\n    ignoreErrors: true\n  - id: gone\n    build: -t {built} {base}/gone.tar\n"
+    ));
+    let run = ws.run();
+    run.expect(1).left_nothing();
+    let text = run.all();
+    assert!(
+        text.contains(&format!(
+            "failed to fetch the tarball context {base}/page.html: not a tar archive"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "failed to fetch the tarball context {base}/gone.tar: the server answered 404"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_oci_artifact_context_is_pulled_and_built() {
+    use std::collections::BTreeMap;
+
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    use oci_client::manifest::OciImageManifest;
+    use oci_client::secrets::RegistryAuth;
+
+    let _engine = need_docker();
+    common::check_registries();
+    let mut images = Images::default();
+    let built = image(&mut images, "oci");
+    // An ORAS-style artifact: the Dockerfile as a titled file layer, `app/` as a directory
+    // layer (gzip tar, `io.deis.oras.content.unpack`).
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("app")).unwrap();
+    std::fs::write(src.path().join("app/msg.txt"), "from the artifact\n").unwrap();
+    let tgz = src.path().join("app.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .args(["-C", src.path().to_str().unwrap(), "app"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let title = |name: &str| {
+        let mut a = BTreeMap::new();
+        a.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
+        a
+    };
+    let mut dir = title("app");
+    dir.insert("io.deis.oras.content.unpack".to_owned(), "true".to_owned());
+    let layers = vec![
+        ImageLayer::new(
+            format!("FROM {BUSYBOX}\nCOPY app/msg.txt /msg.txt\n").into_bytes(),
+            "application/vnd.oci.image.layer.v1.tar".to_owned(),
+            Some(title("Dockerfile")),
+        ),
+        ImageLayer::new(
+            std::fs::read(&tgz).unwrap(),
+            "application/vnd.oci.image.layer.v1.tar+gzip".to_owned(),
+            Some(dir),
+        ),
+    ];
+    let config = Config::new(
+        b"{}".to_vec(),
+        "application/vnd.unknown.config.v1+json".to_owned(),
+        None,
+    );
+    let manifest = OciImageManifest::build(&layers, &config, None);
+    let artifact = format!("127.0.0.1:5000/taskrun-ctx-oci-{}:1", std::process::id());
+    taskrun::registry::digest::install_crypto_provider();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let client = oci_client::Client::try_from(ClientConfig {
+                protocol: ClientProtocol::Http,
+                ..ClientConfig::default()
+            })
+            .unwrap();
+            client
+                .push(
+                    &artifact.parse().unwrap(),
+                    &layers,
+                    config,
+                    &RegistryAuth::Anonymous,
+                    Some(manifest),
+                )
+                .await
+        })
+        .expect("push the artifact to 127.0.0.1:5000");
+
+    let ws = Ws::new(&format!(
+        "steps:\n  - id: fromoci\n    build: -t {built} oci://{artifact}\n  - id: show\n    cmd: {built} cat /msg.txt\n"
+    ));
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let text = run.all();
+    assert!(
+        run.has_line(
+            "fromoci",
+            &format!("Successfully fetched OCI artifact context oci://{artifact}")
+        ),
+        "{text}"
+    );
+    assert_eq!(run.output_of("show"), ["from the artifact"], "{text}");
 }

@@ -73,6 +73,7 @@
 
 mod archive;
 pub mod dockerignore;
+pub mod remote;
 #[cfg(test)]
 mod tests;
 mod walk;

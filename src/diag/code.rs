@@ -82,8 +82,6 @@ pub enum Code {
     /// A `build` step's context or Dockerfile resolves outside `/workspace`, or (with CONTEXT) its
     /// Dockerfile is not in the CONTEXT directory.
     BuildPath,
-    /// A `build` step uses a flag or a remote context that taskrun cannot carry out yet.
-    BuildUnsupported,
     /// A real `docker run`/`docker build` flag that taskrun does not carry out.
     UnsupportedFlag,
 
@@ -134,7 +132,6 @@ impl Code {
         Code::EnvEntry,
         Code::CmdShell,
         Code::BuildPath,
-        Code::BuildUnsupported,
         Code::UnsupportedFlag,
         Code::Dockerfile,
         Code::AgentShell,
@@ -178,7 +175,6 @@ impl Code {
             Code::EnvEntry => "taskrun::validate::env_entry",
             Code::CmdShell => "taskrun::validate::cmd_shell",
             Code::BuildPath => "taskrun::validate::build_path",
-            Code::BuildUnsupported => "taskrun::validate::build_unsupported",
             Code::UnsupportedFlag => "taskrun::validate::unsupported_flag",
             Code::Dockerfile => "taskrun::deps::dockerfile",
             Code::AgentShell => "taskrun::run::agent_shell",

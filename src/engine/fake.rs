@@ -206,6 +206,15 @@ pub enum Call {
         /// The script given to `sh -c`.
         script: String,
     },
+    /// `put_remote_context`: nothing is fetched.
+    FetchContext {
+        /// The remote context, credentials masked.
+        source: String,
+        /// Volume.
+        volume: String,
+        /// Path in the volume.
+        path: String,
+    },
     /// `list_labelled`.
     ListLabelled {
         /// Label key.
@@ -245,6 +254,11 @@ impl Call {
             Call::RemoveVolume { name } => format!("remove_volume {name}"),
             Call::Run(spec) => format!("run {}", describe_spec(spec)),
             Call::Shell { script } => format!("shell sh -c {script:?}"),
+            Call::FetchContext {
+                source,
+                volume,
+                path,
+            } => format!("fetch_context {source} into {volume}:/{path}"),
             Call::CreateContainer(spec) => format!("create_container {}", spec.name),
             Call::Kill { name } => format!("kill {name}"),
             Call::StartGated { name } => format!("start_gated {name}"),
@@ -967,6 +981,28 @@ impl Engine for FakeEngine {
         Ok(ExitStatus {
             code: outcome.map_or(0, |o| o.exit_code),
         })
+    }
+
+    async fn put_remote_context(
+        &self,
+        volume: &str,
+        path: &str,
+        source: &crate::context::remote::RemoteSource,
+        _options: &crate::context::remote::FetchOptions,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<()> {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let shown = source.display();
+        self.record(Call::FetchContext {
+            source: shown.clone(),
+            volume: volume.to_string(),
+            path: path.to_string(),
+        });
+        let outcome = self.outcome(|key| shown.contains(key));
+        Self::play(outcome.as_ref(), sink.as_ref(), Some(&cancel)).await
     }
 
     async fn remove_container(&self, name: &str) -> EngineResult<()> {

@@ -458,6 +458,49 @@ pub trait Engine: Clone + Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
 
+    /// Fetches a remote build context (git, tarball URL, OCI artifact; see
+    /// [`crate::context::remote`]) on this machine and puts its files into `volume` under `path`,
+    /// as acb's scanner downloads it into `<workdir>/<stepID>`. Progress lines go to `sink`. The
+    /// fake engine records the fetch instead, so `--dry-run` fetches nothing.
+    fn put_remote_context(
+        &self,
+        volume: &str,
+        path: &str,
+        source: &crate::context::remote::RemoteSource,
+        options: &crate::context::remote::FetchOptions,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> impl Future<Output = EngineResult<()>> + Send {
+        async move {
+            let failed = |message: String| EngineError::Failed {
+                operation: "fetch the build context",
+                subject: source.display(),
+                message,
+            };
+            let dir = tempfile::Builder::new()
+                .prefix("taskrun-context-")
+                .tempdir()
+                .map_err(|e| failed(format!("cannot create a temporary directory: {e}")))?;
+            let progress = |line: &str| sink.line(LogStream::Stdout, line);
+            if let Err(e) =
+                crate::context::remote::fetch(source, dir.path(), options, &progress, &cancel).await
+            {
+                if cancel.is_cancelled() {
+                    return Err(EngineError::Cancelled);
+                }
+                return Err(failed(e.message));
+            }
+            let tar = crate::context::context_tar(
+                dir.path(),
+                None,
+                &crate::context::DockerIgnore::default(),
+            )
+            .map_err(|e| failed(e.to_string()))?
+            .into_stream();
+            self.put_into_volume(volume, path, tar.boxed()).await
+        }
+    }
+
     /// The engine's socket on this host, when the engine is local (a `unix://` endpoint): steps
     /// then reach it through the run's [`proxy`]. `None` for remote engines and the fake.
     fn local_socket(&self) -> Option<std::path::PathBuf> {

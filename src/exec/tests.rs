@@ -707,3 +707,70 @@ async fn docker_buildkit_1_builds_with_buildkit_and_cache_enabled_exports_an_inl
         "{events:#?}"
     );
 }
+
+#[tokio::test]
+async fn remote_context_is_fetched_into_the_step_directory_not_on_the_fake() {
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: web\n    workingDirectory: src\n    build: -t app:1 -f d/Dockerfile https://tok:s3cret@example.com/r.git#main:app\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let transcript = engine.transcript();
+    let fetch = transcript
+        .iter()
+        .position(|l| l.starts_with("fetch_context "))
+        .expect("fetch line");
+    assert!(
+        transcript[fetch]
+            .starts_with("fetch_context https://tok:***@example.com/r.git#main:app into taskrun-")
+            && transcript[fetch].ends_with(":/web"),
+        "{transcript:?}"
+    );
+    assert!(transcript.iter().all(|l| !l.contains("s3cret")));
+    // The build reads `<stepID>/<subdir>` of the workspace, after the fetch.
+    let read = transcript
+        .iter()
+        .position(|l| l.starts_with("get_from_volume") && l.contains(":/web/app/."))
+        .expect("context read");
+    assert!(read > fetch, "{transcript:?}");
+    let build = engine
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            Call::Build(b) => Some(b),
+            _ => None,
+        })
+        .expect("build");
+    assert_eq!(build.dockerfile, "d/Dockerfile");
+}
+
+#[tokio::test]
+async fn a_failed_fetch_fails_the_step_naming_the_masked_url() {
+    let engine = FakeEngine::new();
+    engine.script(
+        "example.com",
+        Outcome::fail(crate::engine::EngineError::Failed {
+            operation: "fetch the build context",
+            subject: "x".into(),
+            message: "couldn't find remote ref nope".into(),
+        }),
+    );
+    let (summary, _) = run_with(
+        &engine,
+        "steps:\n  - id: b\n    build: https://u:pw123@example.com/r.git#nope\n",
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(statuses(&summary), [("b", StepStatus::Failed)]);
+    let error = summary.steps[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("failed to fetch the git context https://u:***@example.com/r.git#nope")
+            && error.contains("couldn't find remote ref nope")
+            && !error.contains("pw123"),
+        "{error}"
+    );
+    assert!(!engine.transcript().iter().any(|l| l.starts_with("build")));
+}

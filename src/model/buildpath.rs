@@ -79,15 +79,11 @@ fn join(dir: &str, rel: &str) -> String {
 /// Why a build's context or Dockerfile cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LocateError {
-    /// A git, URL or OCI context: ACR fetches it; taskrun does not yet.
-    #[error(
-        "the build context `{given}` is remote (git, URL or OCI); taskrun builds from the \
-         workspace only: clone or download it in an earlier step, or pass it as the CONTEXT \
-         directory"
-    )]
-    Remote {
-        /// The context as written.
-        given: String,
+    /// The sub-directory of a remote git context (`#ref:subdir`) leaves the fetched files.
+    #[error("the sub-directory `{subdir}` of the build context is outside the fetched files")]
+    SubdirOutside {
+        /// The sub-directory as written.
+        subdir: String,
     },
     /// The context directory resolves outside `/workspace`.
     #[error(
@@ -111,14 +107,6 @@ pub enum LocateError {
         /// The cleaned absolute path.
         resolved: String,
     },
-}
-
-impl LocateError {
-    /// True for what ACR runs but taskrun cannot carry out yet (a remote context); false for a
-    /// path taskrun never reads.
-    pub fn is_unsupported(&self) -> bool {
-        matches!(self, LocateError::Remote { .. })
-    }
 }
 
 /// The step's working directory as the build container sees it (`/workspace` by default; a
@@ -157,12 +145,29 @@ fn under_workspace(abs: &str) -> Option<String> {
 /// Resolves the context and Dockerfile of a build step against its working directory. Pure:
 /// whether the files exist is for the caller (they may be written by an earlier step).
 pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {
-    let ContextKind::Local(ctx_path) = &args.context else {
-        return Err(LocateError::Remote {
-            given: args.context.as_str().to_owned(),
-        });
+    // A remote context is fetched into `<stepID>` and built from `/workspace/<stepID>[/<subdir>]`
+    // with context `.`, whatever the step's `workingDirectory` (acb, reference §5.1.3).
+    let (wd, ctx_path) = match &args.context {
+        ContextKind::Local(ctx_path) => (step_dir(step), ctx_path.clone()),
+        remote => {
+            let fetched = clean(&format!("{WORKSPACE}/{}", step.id));
+            let subdir = match remote {
+                ContextKind::GitUrl { subdir, .. } => subdir.as_deref(),
+                _ => None,
+            };
+            let wd = match subdir {
+                Some(sub) => clean(&format!("{fetched}/{sub}")),
+                None => fetched.clone(),
+            };
+            if wd != fetched && !wd.starts_with(&format!("{fetched}/")) {
+                return Err(LocateError::SubdirOutside {
+                    subdir: subdir.unwrap_or_default().to_owned(),
+                });
+            }
+            (wd, ".".to_owned())
+        }
     };
-    let wd = step_dir(step);
+    let ctx_path = &ctx_path;
     let resolve = |p: &str| {
         if p.starts_with('/') {
             clean(p)
@@ -173,7 +178,7 @@ pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {
     let ctx_abs = resolve(ctx_path);
     let Some(context) = under_workspace(&ctx_abs) else {
         return Err(LocateError::ContextOutsideWorkspace {
-            given: ctx_path.clone(),
+            given: ctx_path.to_string(),
             resolved: ctx_abs,
         });
     };
@@ -215,6 +220,31 @@ mod tests {
             context: context.into(),
             dockerfile: DockerfilePlace::Inside(dockerfile.into()),
         }
+    }
+
+    #[test]
+    fn remote_contexts_build_from_the_step_directory() {
+        // `<stepID>[/<subdir>]`, context `.`, the working directory ignored (acb).
+        assert_eq!(
+            located(Some("src"), "https://github.com/a/b.git#main:app").unwrap(),
+            inside("b/app", "Dockerfile")
+        );
+        assert_eq!(
+            located(None, "-f docker/Dockerfile.x git://h/r.git").unwrap(),
+            inside("b", "docker/Dockerfile.x")
+        );
+        assert!(
+            located(None, "http://h/c.tar.gz#x").is_ok_and(|l| l.context == "b"),
+            "a tarball has no sub-directory"
+        );
+        assert!(matches!(
+            located(None, "https://h/r.git#main:../.."),
+            Err(LocateError::SubdirOutside { .. })
+        ));
+        assert!(matches!(
+            located(None, "-f ../../Dockerfile https://h/r.git"),
+            Err(LocateError::DockerfileOutsideWorkspace { .. })
+        ));
     }
 
     #[test]
@@ -277,9 +307,6 @@ mod tests {
             located(None, "-f ../Dockerfile .."),
             Err(LocateError::ContextOutsideWorkspace { .. })
         ));
-        let remote = located(None, "https://github.com/a/b.git").unwrap_err();
-        assert!(remote.is_unsupported());
-        assert!(remote.to_string().contains("remote"));
     }
 
     #[test]

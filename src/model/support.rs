@@ -55,7 +55,7 @@ pub fn unsupported_build(args: &BuildArgs) -> Vec<(Code, String)> {
 pub struct BuildRefusal {
     /// The code that names the problem.
     pub code: Code,
-    /// True when ACR runs it and taskrun cannot yet (a flag, a remote context): `validate`
+    /// True when ACR runs it and taskrun cannot yet (a flag): `validate`
     /// warns, `run` refuses. False for a path taskrun never reads (outside `/workspace`): an
     /// error of the file for both.
     pub unsupported: bool,
@@ -75,14 +75,9 @@ pub fn build_refusals(step: &Step, args: &BuildArgs) -> Vec<BuildRefusal> {
         })
         .collect();
     if let Err(e) = locate(step, args) {
-        let unsupported = e.is_unsupported();
         out.push(BuildRefusal {
-            code: if unsupported {
-                Code::BuildUnsupported
-            } else {
-                Code::BuildPath
-            },
-            unsupported,
+            code: Code::BuildPath,
+            unsupported: false,
             message: e.to_string(),
         });
     }

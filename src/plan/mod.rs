@@ -39,14 +39,15 @@ impl Plan {
     }
 
     /// The plan of a validated task, with the `masked` values replaced by `***` in the step
-    /// summaries before they are shortened (so no part of a secret is left at the cut).
+    /// summaries before they are shortened (so no part of a secret is left at the cut), and
+    /// credentials written in URLs (`https://user:***@host`) masked.
     pub fn new_masked(task: &Task, masked: &[String]) -> Self {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         for step in &task.steps {
             let summary = match &step.kind {
-                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => {
-                    one_line(&crate::report::mask(s, masked))
-                }
+                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => one_line(
+                    &crate::context::remote::mask_url(&crate::report::mask(s, masked)),
+                ),
                 crate::model::StepKind::Push(images) => {
                     crate::report::mask(&images.join(" "), masked)
                 }

@@ -66,7 +66,7 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
 
 /// Checks a validated `build` step's flags, context and Dockerfile with the same judgement as
 /// `run` ([`build_refusals`]): a path outside `/workspace` is an error (`build_path`); what ACR
-/// runs but taskrun cannot yet is a warning here (`build_unsupported`) and refused by `run`.
+/// runs but taskrun cannot yet is a warning here (`unsupported_flag`) and refused by `run`.
 pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step: &Step) {
     let (StepKind::Build(args), Some(build)) = (&step.kind, info.step.build.as_ref()) else {
         return;

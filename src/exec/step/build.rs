@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::context::remote::{self, FetchOptions, RemoteSource};
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::RunOptions;
@@ -49,6 +50,17 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
+    if let Some(warning) = parsed.context.warning() {
+        ctx.reporter.step_message(
+            &step.id,
+            &format!("WARNING: {}", remote::mask_url(&warning)),
+        );
+    }
+    if let Some(source) = RemoteSource::from_kind(&parsed.context)
+        && let Err(outcome) = fetch_remote(ctx, step, &source, cancel).await
+    {
+        return outcome;
+    }
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     let builder = Builder::of(step, &parsed.tags, &ctx.options);
     if let Some(note) = builder.note() {
@@ -374,6 +386,50 @@ async fn pull_private_bases<E: Engine>(
             .await?;
     }
     Ok(parsed.pull)
+}
+
+/// Fetches a remote context into the workspace volume under `<stepID>`, as acb's scanner
+/// downloads it into `<workdir>/<stepID>` (the fake engine only records it).
+async fn fetch_remote<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    source: &RemoteSource,
+    cancel: &CancellationToken,
+) -> Result<(), Outcome> {
+    let options = FetchOptions {
+        git: remote::git_program(),
+        credentials: ctx.options.credentials.clone(),
+        insecure_registries: ctx.options.insecure_registries.clone(),
+        ..FetchOptions::default()
+    };
+    let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    match ctx
+        .engine
+        .put_remote_context(
+            &ctx.env.workspace,
+            &step.id,
+            source,
+            &options,
+            sink as Arc<dyn LogSink>,
+            cancel.clone(),
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(EngineError::Failed {
+            operation: "fetch the build context",
+            message,
+            ..
+        }) => Err(Outcome::Failed {
+            message: format!(
+                "failed to fetch the {} context {}: {message}",
+                source.kind(),
+                source.display()
+            ),
+            exit_code: None,
+        }),
+        Err(e) => Err(Outcome::Engine(e)),
+    }
 }
 
 /// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's

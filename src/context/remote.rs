@@ -1,0 +1,1180 @@
+//! Remote build contexts: a git repository, a tarball URL or an OCI artifact fetched into a
+//! local directory, as acb's dependency scanner downloads them into `<workdir>/<stepID>`
+//! (reference §5.1.2).
+//!
+//! [`RemoteSource`] is the context as acb classifies it ([`ContextKind::classify`], acb's
+//! `util/url.go`); [`fetch`] puts its files into a directory the caller owns (a temporary
+//! directory for a `build` step, whose files then go into the workspace volume). The module knows
+//! nothing of steps or engines, so it can serve the run's own CONTEXT argument as well.
+//!
+//! # Defined behaviour
+//!
+//! * **git** (`https?://….git[#ref[:subdir]]`, Azure DevOps/VSTS `https://…/_git/…`, `git://…`,
+//!   `git@host:path`, `github.com/…` which means `https://github.com/…`): the real `git` CLI
+//!   (`FetchOptions::git`, default `git` on `PATH`) as docker's and acb's `gitutils` run it:
+//!   `git init`, `git remote add origin <url>`, `git fetch --depth 1 origin <ref>` and a checkout
+//!   of `FETCH_HEAD`. A server that refuses the shallow fetch gets a full fetch of the ref, then
+//!   of every branch and tag with a checkout of `<ref>` (a commit the server does not advertise).
+//!   `ref` is a branch, tag, commit or any ref (`pull/N/head`); without one the remote's `HEAD`.
+//!   Submodules are updated with `--depth=1` when `.gitmodules` exists. git LFS files are not
+//!   pulled. `subdir` must exist in the checkout and stay inside it (no `..`, links resolved).
+//! * **git's environment** is defined, never the user's: `PATH`, the proxy and CA variables
+//!   (`http(s)_proxy`, `no_proxy`, `SSL_CERT_FILE`/`DIR`) and nothing else, plus `HOME` set to an
+//!   empty temporary directory, `GIT_CONFIG_NOSYSTEM=1`, `GIT_TERMINAL_PROMPT=0`,
+//!   `GIT_SSH_COMMAND=ssh -o BatchMode=yes` and `LC_ALL=C`; stdin is empty.
+//! * **tarball** (`http(s)://…` that is not git): downloaded with up to 3 attempts (connection
+//!   errors and 5xx responses are retried after 1 s and 2 s; 4xx is final), then unpacked: a
+//!   plain or gzip-compressed tar. Other data (an HTML page, bzip2, xz, zstd) fails naming what it
+//!   is. Entries that would land outside the directory (`..`, absolute) are skipped, as the `tar`
+//!   crate's `unpack_in` does.
+//! * **OCI artifact** (`oci://registry/repo:tag|@digest`): the image manifest and its layers
+//!   through `oci-client` as ORAS pulls them: a layer titled `org.opencontainers.image.title` is
+//!   written as that file, or unpacked (gzip tar) when annotated `io.deis.oras.content.unpack`;
+//!   untitled layers are skipped. Plain HTTP for `127.0.0.0/8`, `localhost`, `::1` and the run's
+//!   insecure registries; the run's credentials for the registry, else anonymous.
+//! * **Secrets**: credentials written into a URL (`https://user:token@host/…`) never appear in
+//!   a progress line or an error: [`mask_url`] replaces them with `***`, and every line git
+//!   prints is masked with the URL's own secrets too.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use miniz_oxide::inflate::stream::{InflateState, inflate};
+use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::buildargs::ContextKind;
+use crate::registry::credentials::Credentials;
+
+/// How long one whole fetch may take (acb's scanner has 15 minutes).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A remote build context, as acb classifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteSource {
+    /// A git repository.
+    Git {
+        /// The repository URL given to `git` (`github.com/…` becomes `https://github.com/…`).
+        repo: String,
+        /// Branch, tag, commit or ref (`#ref`); `None`: the remote's `HEAD`.
+        reference: Option<String>,
+        /// Sub-directory of the checkout that is the context (`#ref:subdir`).
+        subdir: Option<String>,
+    },
+    /// A tarball (plain or gzip) at an `http(s)://` URL.
+    Tarball {
+        /// The URL.
+        url: String,
+    },
+    /// An OCI artifact.
+    Oci {
+        /// `registry/repo:tag` (without `oci://`).
+        reference: String,
+    },
+}
+
+impl RemoteSource {
+    /// The remote source of a classified context; `None` for a local directory.
+    pub fn from_kind(kind: &ContextKind) -> Option<Self> {
+        Some(match kind {
+            ContextKind::Local(_) => return None,
+            ContextKind::GitUrl {
+                repo,
+                reference,
+                subdir,
+                ..
+            } => RemoteSource::Git {
+                repo: if repo.starts_with("github.com/") {
+                    format!("https://{repo}")
+                } else {
+                    repo.clone()
+                },
+                reference: reference.clone(),
+                subdir: subdir.clone(),
+            },
+            ContextKind::TarUrl(url) => RemoteSource::Tarball { url: url.clone() },
+            ContextKind::Oci(raw) => RemoteSource::Oci {
+                reference: raw.trim_start_matches("oci://").to_owned(),
+            },
+        })
+    }
+
+    /// Classifies `ctx` as acb does; `None` for a local directory.
+    pub fn parse(ctx: &str) -> Option<Self> {
+        Self::from_kind(&ContextKind::classify(ctx))
+    }
+
+    /// `git`, `tarball` or `OCI artifact`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RemoteSource::Git { .. } => "git",
+            RemoteSource::Tarball { .. } => "tarball",
+            RemoteSource::Oci { .. } => "OCI artifact",
+        }
+    }
+
+    /// The sub-directory of the fetched files that is the context (git `#ref:subdir`).
+    pub fn subdir(&self) -> Option<&str> {
+        match self {
+            RemoteSource::Git { subdir, .. } => subdir.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The source as written, with credentials masked (`https://user:***@host/…`): safe to show.
+    pub fn display(&self) -> String {
+        mask_url(&self.raw())
+    }
+
+    fn raw(&self) -> String {
+        match self {
+            RemoteSource::Git {
+                repo,
+                reference,
+                subdir,
+            } => {
+                let mut s = repo.clone();
+                if reference.is_some() || subdir.is_some() {
+                    s.push('#');
+                    s.push_str(reference.as_deref().unwrap_or_default());
+                }
+                if let Some(d) = subdir {
+                    s.push(':');
+                    s.push_str(d);
+                }
+                s
+            }
+            RemoteSource::Tarball { url } => url.clone(),
+            RemoteSource::Oci { reference } => format!("oci://{reference}"),
+        }
+    }
+
+    /// The secrets written in the URL (the userinfo of `scheme://user:secret@host`), to mask in
+    /// whatever a tool prints.
+    fn secrets(&self) -> Vec<String> {
+        let raw = self.raw();
+        let mut out = Vec::new();
+        for (_, userinfo) in userinfos(&raw) {
+            let secret = match userinfo.split_once(':') {
+                Some((_, pass)) => pass,
+                None => userinfo,
+            };
+            if !secret.is_empty() {
+                out.push(secret.to_owned());
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for RemoteSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// The `(byte offset, text)` of the userinfo of every `scheme://userinfo@host` in `text`.
+fn userinfos(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|t| t.find("://")) {
+        let start = from + at + 3;
+        let rest = text.get(start..).unwrap_or_default();
+        let end = rest
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let authority = rest.get(..end).unwrap_or_default();
+        if let Some(i) = authority.rfind('@') {
+            out.push((start, authority.get(..i).unwrap_or_default()));
+        }
+        from = start + end;
+    }
+    out
+}
+
+/// Masks the credentials of every URL in `text`: `https://user:token@host` becomes
+/// `https://user:***@host`, `https://token@host` becomes `https://***@host`.
+pub fn mask_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, userinfo) in userinfos(text) {
+        out.push_str(text.get(last..start).unwrap_or_default());
+        match userinfo.split_once(':') {
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push_str(":***");
+            }
+            None => out.push_str("***"),
+        }
+        last = start + userinfo.len();
+    }
+    out.push_str(text.get(last..).unwrap_or_default());
+    out
+}
+
+/// Masks URL credentials and each of `secrets` (longest first) in `text`.
+fn mask_with(text: &str, secrets: &[String]) -> String {
+    let mut out = mask_url(text);
+    let mut sorted: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in sorted {
+        out = out.replace(s.as_str(), "***");
+    }
+    out
+}
+
+/// What a fetch may use.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// The `git` program (default `git`, found on `PATH`).
+    pub git: PathBuf,
+    /// Registry credentials (OCI artifacts).
+    pub credentials: Credentials,
+    /// Registries spoken to over plain HTTP besides the local ones.
+    pub insecure_registries: Vec<String>,
+    /// Pause between tarball download attempts (1 s, then 2 s).
+    pub retry_delay: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            git: PathBuf::from("git"),
+            credentials: Credentials::default(),
+            insecure_registries: Vec::new(),
+            retry_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A failed fetch. The message never holds a credential of the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed to fetch the {kind} context {url}: {message}")]
+pub struct FetchError {
+    /// `git`, `tarball` or `OCI artifact`.
+    pub kind: &'static str,
+    /// The source, credentials masked.
+    pub url: String,
+    /// What went wrong (masked).
+    pub message: String,
+}
+
+/// Fetches `source` into `dest` (an existing, normally empty directory). Progress lines
+/// (`Fetching git context …`, `Successfully fetched …`) go to `progress`.
+pub async fn fetch(
+    source: &RemoteSource,
+    dest: &Path,
+    options: &FetchOptions,
+    progress: &(dyn Fn(&str) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<(), FetchError> {
+    let secrets = source.secrets();
+    let fail = |message: String| FetchError {
+        kind: source.kind(),
+        url: source.display(),
+        message: mask_with(&message, &secrets),
+    };
+    progress(&format!(
+        "Fetching {} context {}",
+        source.kind(),
+        source.display()
+    ));
+    let work = async {
+        match source {
+            RemoteSource::Git {
+                repo,
+                reference,
+                subdir,
+            } => {
+                fetch_git(
+                    repo,
+                    reference.as_deref(),
+                    dest,
+                    options,
+                    &secrets,
+                    progress,
+                )
+                .await?;
+                if let Some(d) = subdir {
+                    check_subdir(dest, d)?;
+                }
+                Ok(())
+            }
+            RemoteSource::Tarball { url } => fetch_tarball(url, dest, options, progress).await,
+            RemoteSource::Oci { reference } => fetch_oci(reference, dest, options).await,
+        }
+    };
+    let result = tokio::select! {
+        r = tokio::time::timeout(FETCH_TIMEOUT, work) => match r {
+            Ok(r) => r,
+            Err(_) => Err(format!("timed out after {} minutes", FETCH_TIMEOUT.as_secs() / 60)),
+        },
+        () = cancel.cancelled() => Err("cancelled".to_owned()),
+    };
+    result.map_err(fail)?;
+    progress(&format!(
+        "Successfully fetched {} context {}",
+        source.kind(),
+        source.display()
+    ));
+    Ok(())
+}
+
+/// The relative path of a sub-directory, `..` resolved; it must not climb above the root or be
+/// absolute.
+fn clean_subdir(subdir: &str) -> Result<PathBuf, String> {
+    let outside = || format!("the sub-directory `{subdir}` is outside the repository");
+    let mut out = PathBuf::new();
+    for c in Path::new(subdir).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Err(outside());
+                }
+            }
+            _ => return Err(outside()),
+        }
+    }
+    Ok(out)
+}
+
+fn check_subdir(dest: &Path, subdir: &str) -> Result<(), String> {
+    let rel = clean_subdir(subdir)?;
+    let root = dest.canonicalize().map_err(|e| e.to_string())?;
+    let full = root.join(&rel);
+    match full.canonicalize() {
+        Ok(p) if p.starts_with(&root) && p.is_dir() => Ok(()),
+        Ok(p) if !p.starts_with(&root) => Err(format!(
+            "the sub-directory `{subdir}` is outside the repository"
+        )),
+        _ => Err(format!(
+            "the sub-directory `{subdir}` does not exist in the repository"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// git
+
+struct Git<'a> {
+    program: &'a Path,
+    dir: &'a Path,
+    home: &'a Path,
+    secrets: &'a [String],
+}
+
+impl Git<'_> {
+    /// Runs git in the checkout; `Err` holds git's output (masked), or why it could not start.
+    async fn run(&self, args: &[&str]) -> Result<String, String> {
+        let mut cmd = tokio::process::Command::new(self.program);
+        cmd.env_clear()
+            .args([
+                "-c",
+                "advice.detachedHead=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(self.dir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for name in [
+            "PATH",
+            "http_proxy",
+            "https_proxy",
+            "no_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "NO_PROXY",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ] {
+            if let Some(v) = std::env::var_os(name) {
+                cmd.env(name, v);
+            }
+        }
+        cmd.env("HOME", self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+            .env("LC_ALL", "C");
+        let out = cmd.output().await.map_err(|e| {
+            format!(
+                "cannot run `{}`: {e} (install git, or set TASKRUN_GIT)",
+                self.program.display()
+            )
+        })?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            let mut text = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            if text.is_empty() {
+                text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            }
+            if text.is_empty() {
+                text = format!(
+                    "git {} failed ({})",
+                    args.first().unwrap_or(&""),
+                    out.status
+                );
+            }
+            Err(mask_with(&text, self.secrets))
+        }
+    }
+}
+
+/// Whether git's message says the server cannot be reached at all (no point in trying again).
+fn unreachable(message: &str) -> bool {
+    let m = message.to_lowercase();
+    [
+        "could not resolve host",
+        "connection refused",
+        "failed to connect",
+        "unable to connect",
+        "unable to look up",
+        "connection timed out",
+        "could not read from remote repository",
+        "repository not found",
+        "not found: did you run git update-server-info",
+        "does not appear to be a git repository",
+        "authentication failed",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+async fn fetch_git(
+    repo: &str,
+    reference: Option<&str>,
+    dest: &Path,
+    options: &FetchOptions,
+    secrets: &[String],
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), String> {
+    let home = tempfile::Builder::new()
+        .prefix("taskrun-git-home-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let git = Git {
+        program: &options.git,
+        dir: dest,
+        home: home.path(),
+        secrets,
+    };
+    git.run(&["init", "-q"]).await?;
+    git.run(&["remote", "add", "origin", repo]).await?;
+    let wanted = reference.unwrap_or("HEAD");
+    let shallow = git
+        .run(&["fetch", "-q", "--depth", "1", "--no-tags", "origin", wanted])
+        .await;
+    let fetched = match shallow {
+        Ok(_) => Ok(()),
+        Err(e) if unreachable(&e) => return Err(e),
+        Err(_) => {
+            progress("The shallow fetch was refused; fetching the whole history");
+            git.run(&["fetch", "-q", "--no-tags", "origin", wanted])
+                .await
+                .map(|_| ())
+        }
+    };
+    match (fetched, reference) {
+        (Ok(()), _) => {
+            git.run(&["checkout", "-q", "--detach", "FETCH_HEAD"])
+                .await?;
+        }
+        (Err(e), None) => return Err(e),
+        (Err(first), Some(r)) => {
+            // A commit the server does not advertise: every branch and tag, then the commit.
+            git.run(&[
+                "fetch",
+                "-q",
+                "origin",
+                "+refs/heads/*:refs/remotes/origin/*",
+                "+refs/tags/*:refs/tags/*",
+            ])
+            .await?;
+            let spec = format!("{r}^{{commit}}");
+            if git
+                .run(&["rev-parse", "-q", "--verify", &spec])
+                .await
+                .is_err()
+            {
+                return Err(format!(
+                    "the reference `{r}` is not a branch, tag or commit of the repository ({first})"
+                ));
+            }
+            git.run(&["checkout", "-q", "--detach", &spec]).await?;
+        }
+    }
+    if dest.join(".gitmodules").exists() {
+        git.run(&[
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+            "--recursive",
+            "--depth=1",
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// tarball
+
+const DOWNLOAD_ATTEMPTS: u32 = 3;
+
+async fn fetch_tarball(
+    url: &str,
+    dest: &Path,
+    options: &FetchOptions,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), String> {
+    crate::registry::digest::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("taskrun/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
+    let file = tempfile::NamedTempFile::new()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let mut last = String::new();
+    for attempt in 1..=DOWNLOAD_ATTEMPTS {
+        if attempt > 1 {
+            progress(&format!(
+                "Download failed ({last}); attempt {attempt} of {DOWNLOAD_ATTEMPTS}"
+            ));
+            tokio::time::sleep(options.retry_delay * (attempt - 1)).await;
+        }
+        match download(&client, url, file.path()).await {
+            Ok(()) => {
+                let path = file.path().to_owned();
+                let dest = dest.to_owned();
+                return tokio::task::spawn_blocking(move || unpack_file(&path, &dest))
+                    .await
+                    .map_err(|e| format!("unpacking stopped: {e}"))?;
+            }
+            Err((message, retry)) => {
+                last = message;
+                if !retry {
+                    break;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Downloads `url` into `path`; `Err((message, worth retrying))`.
+async fn download(client: &reqwest::Client, url: &str, path: &Path) -> Result<(), (String, bool)> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| (describe_http_error(&e), true))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err((
+            format!("the server answered {status}"),
+            status.is_server_error(),
+        ));
+    }
+    let mut out = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| (format!("cannot write the download: {e}"), false))?;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| (describe_http_error(&e), true))?;
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| (format!("cannot write the download: {e}"), false))?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| (format!("cannot write the download: {e}"), false))
+}
+
+/// reqwest's error with its causes, without the URL (the caller names it, masked).
+fn describe_http_error(e: &reqwest::Error) -> String {
+    let mut text = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_body() || e.is_decode() {
+        "the download broke off"
+    } else {
+        "request failed"
+    }
+    .to_owned();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Unpacks a downloaded plain or gzip tar file into `dest`.
+fn unpack_file(path: &Path, dest: &Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the download: {e}"))?;
+    unpack(BufReader::new(file), dest)
+}
+
+/// Unpacks a plain or gzip-compressed tar stream into `dest` (see the module docs).
+pub fn unpack<R: BufRead>(mut input: R, dest: &Path) -> Result<(), String> {
+    let magic = input
+        .fill_buf()
+        .map_err(|e| format!("cannot read the archive: {e}"))?
+        .to_vec();
+    let reader: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(GzReader::new(input))
+    } else if magic.starts_with(b"BZh") {
+        return Err("the archive is bzip2-compressed; taskrun unpacks plain and gzip tar".into());
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        return Err("the archive is xz-compressed; taskrun unpacks plain and gzip tar".into());
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Err("the archive is zstd-compressed; taskrun unpacks plain and gzip tar".into());
+    } else {
+        Box::new(input)
+    };
+    let mut archive = tar::Archive::new(reader);
+    archive.set_overwrite(true);
+    let not_tar = |e: io::Error| format!("not a tar archive ({e})");
+    let mut count = 0usize;
+    for entry in archive.entries().map_err(not_tar)? {
+        let mut entry = entry.map_err(|e| {
+            if count == 0 {
+                not_tar(e)
+            } else {
+                format!("the archive is damaged: {e}")
+            }
+        })?;
+        entry
+            .unpack_in(dest)
+            .map_err(|e| format!("cannot unpack the archive: {e}"))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err("not a tar archive (no entries)".into());
+    }
+    Ok(())
+}
+
+/// A gzip decoder (RFC 1952, members one after another) over miniz_oxide's raw inflate.
+struct GzReader<R: BufRead> {
+    inner: R,
+    state: Option<Box<InflateState>>,
+    first: bool,
+}
+
+impl<R: BufRead> GzReader<R> {
+    fn new(inner: R) -> Self {
+        GzReader {
+            inner,
+            state: None,
+            first: true,
+        }
+    }
+
+    fn byte(&mut self) -> io::Result<u8> {
+        let mut b = [0u8; 1];
+        self.inner.read_exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    /// Reads a member header; `false` at the end of the input (after at least one member).
+    fn header(&mut self) -> io::Result<bool> {
+        if !self.first && self.inner.fill_buf()?.is_empty() {
+            return Ok(false);
+        }
+        self.first = false;
+        let mut fixed = [0u8; 10];
+        self.inner.read_exact(&mut fixed)?;
+        if fixed[0] != 0x1f || fixed[1] != 0x8b || fixed[2] != 8 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "invalid gzip header",
+            ));
+        }
+        let flags = fixed[3];
+        if flags & 0x04 != 0 {
+            let len = u16::from(self.byte()?) | (u16::from(self.byte()?) << 8);
+            io::copy(&mut (&mut self.inner).take(u64::from(len)), &mut io::sink())?;
+        }
+        for bit in [0x08, 0x10] {
+            if flags & bit != 0 {
+                while self.byte()? != 0 {}
+            }
+        }
+        if flags & 0x02 != 0 {
+            self.byte()?;
+            self.byte()?;
+        }
+        Ok(true)
+    }
+}
+
+impl<R: BufRead> Read for GzReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.state.is_none() {
+                if !self.header()? {
+                    return Ok(0);
+                }
+                self.state = Some(InflateState::new_boxed(DataFormat::Raw));
+            }
+            let Some(state) = self.state.as_mut() else {
+                return Ok(0);
+            };
+            let input = self.inner.fill_buf()?;
+            let eof = input.is_empty();
+            let result = inflate(state, input, buf, MZFlush::None);
+            self.inner.consume(result.bytes_consumed);
+            match result.status {
+                Ok(MZStatus::StreamEnd) => {
+                    self.state = None;
+                    // CRC32 and size: the tar checksums catch damage.
+                    let mut trailer = [0u8; 8];
+                    self.inner.read_exact(&mut trailer)?;
+                    if result.bytes_written > 0 {
+                        return Ok(result.bytes_written);
+                    }
+                }
+                Ok(_) | Err(MZError::Buf) if result.bytes_written > 0 => {
+                    return Ok(result.bytes_written);
+                }
+                Ok(_) | Err(MZError::Buf) if eof => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the gzip stream ends early",
+                    ));
+                }
+                Ok(_) | Err(MZError::Buf) => {}
+                Err(e) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("invalid gzip data ({e:?})"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OCI
+
+const TITLE: &str = "org.opencontainers.image.title";
+const UNPACK: &str = "io.deis.oras.content.unpack";
+
+async fn fetch_oci(reference: &str, dest: &Path, options: &FetchOptions) -> Result<(), String> {
+    use oci_client::client::{ClientConfig, ClientProtocol};
+    use oci_client::secrets::RegistryAuth as OciAuth;
+    crate::registry::digest::install_crypto_provider();
+    let parsed: oci_client::Reference = reference
+        .parse()
+        .map_err(|e| format!("not an OCI reference: {e}"))?;
+    let registry = parsed.resolve_registry().to_owned();
+    let protocol =
+        if crate::registry::digest::is_plain_http(&registry, &options.insecure_registries) {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        };
+    let client = oci_client::Client::try_from(ClientConfig {
+        protocol,
+        connect_timeout: Some(Duration::from_secs(30)),
+        user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
+        ..ClientConfig::default()
+    })
+    .map_err(|e| format!("cannot create the registry client: {e}"))?;
+    let auth = match options.credentials.for_registry(&registry) {
+        Some(a) => OciAuth::Basic(a.username, a.password),
+        None => OciAuth::Anonymous,
+    };
+    let (manifest, _) = client
+        .pull_image_manifest(&parsed, &auth)
+        .await
+        .map_err(|e| format!("cannot read the manifest: {e}"))?;
+    for layer in &manifest.layers {
+        let annotations = layer.annotations.clone().unwrap_or_default();
+        let Some(title) = annotations.get(TITLE) else {
+            continue;
+        };
+        let rel = clean_subdir(title)
+            .map_err(|_| format!("the layer title `{title}` is outside the directory"))?;
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let blob = tempfile::NamedTempFile::new()
+            .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+        let out = tokio::fs::File::create(blob.path())
+            .await
+            .map_err(|e| format!("cannot write `{title}`: {e}"))?;
+        client
+            .pull_blob(&parsed, layer, out)
+            .await
+            .map_err(|e| format!("cannot pull the layer `{title}`: {e}"))?;
+        let unpack_dir = annotations.get(UNPACK).is_some_and(|v| v == "true");
+        let (src, dest) = (blob.path().to_owned(), dest.to_owned());
+        let title = title.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            if unpack_dir {
+                unpack_file(&src, &dest)
+            } else {
+                let target = dest.join(&rel);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot write `{title}`: {e}"))?;
+                }
+                std::fs::copy(&src, &target)
+                    .map(|_| ())
+                    .map_err(|e| format!("cannot write `{title}`: {e}"))
+            }
+        })
+        .await
+        .map_err(|e| format!("writing the layer stopped: {e}"))??;
+    }
+    Ok(())
+}
+
+/// The `git` program: `TASKRUN_GIT`, else `git` on `PATH`.
+pub fn git_program() -> PathBuf {
+    std::env::var_os("TASKRUN_GIT")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("git"), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_fragment_reference_and_subdir() {
+        assert_eq!(
+            RemoteSource::parse("https://example.com/a/b.git#main:docker/app"),
+            Some(RemoteSource::Git {
+                repo: "https://example.com/a/b.git".into(),
+                reference: Some("main".into()),
+                subdir: Some("docker/app".into()),
+            })
+        );
+        assert_eq!(
+            RemoteSource::parse("git://127.0.0.1:9418/repo.git#:sub"),
+            Some(RemoteSource::Git {
+                repo: "git://127.0.0.1:9418/repo.git".into(),
+                reference: None,
+                subdir: Some("sub".into()),
+            })
+        );
+        assert_eq!(
+            RemoteSource::parse("github.com/x/y#pull/3/head"),
+            Some(RemoteSource::Git {
+                repo: "https://github.com/x/y".into(),
+                reference: Some("pull/3/head".into()),
+                subdir: None,
+            })
+        );
+        assert!(matches!(
+            RemoteSource::parse("https://dev.azure.com/o/p/_git/r"),
+            Some(RemoteSource::Git { .. })
+        ));
+        assert!(matches!(
+            RemoteSource::parse("git@github.com:x/y.git"),
+            Some(RemoteSource::Git { .. })
+        ));
+        assert_eq!(
+            RemoteSource::parse("http://127.0.0.1:8/c.tar.gz"),
+            Some(RemoteSource::Tarball {
+                url: "http://127.0.0.1:8/c.tar.gz".into()
+            })
+        );
+        assert_eq!(
+            RemoteSource::parse("oci://127.0.0.1:5000/ctx:1"),
+            Some(RemoteSource::Oci {
+                reference: "127.0.0.1:5000/ctx:1".into()
+            })
+        );
+        assert_eq!(RemoteSource::parse("./app"), None);
+        let s = RemoteSource::parse("https://x/y.git#v1:a").unwrap();
+        assert_eq!(s.subdir(), Some("a"));
+        assert_eq!(s.display(), "https://x/y.git#v1:a");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        assert_eq!(
+            mask_url("https://user:s3cr3t@dev.azure.com/o/_git/r#main"),
+            "https://user:***@dev.azure.com/o/_git/r#main"
+        );
+        assert_eq!(
+            mask_url("fatal: unable to access 'https://ghp_TOKEN@github.com/x/y.git/': 403"),
+            "fatal: unable to access 'https://***@github.com/x/y.git/': 403"
+        );
+        assert_eq!(mask_url("git@github.com:x/y.git"), "git@github.com:x/y.git");
+        assert_eq!(
+            mask_url("a http://u:p@h/x and https://t@k/y?q=a@b"),
+            "a http://u:***@h/x and https://***@k/y?q=a@b"
+        );
+        assert_eq!(mask_url("no url here: ü://"), "no url here: ü://");
+        let s = RemoteSource::parse("https://bob:tok3n@example.com/r.git#main").unwrap();
+        assert_eq!(s.display(), "https://bob:***@example.com/r.git#main");
+        assert_eq!(s.secrets(), vec!["tok3n".to_owned()]);
+        assert_eq!(
+            mask_with("remote said tok3n is bad", &s.secrets()),
+            "remote said *** is bad"
+        );
+    }
+
+    #[test]
+    fn sub_directories_stay_inside() {
+        assert!(clean_subdir("../x").is_err());
+        assert!(clean_subdir("/etc").is_err());
+        assert!(clean_subdir("a/../../x").is_err());
+        assert_eq!(clean_subdir("./a//b/").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(clean_subdir("a/../b").unwrap(), PathBuf::from("b"));
+    }
+
+    fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, body) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, body.as_bytes()).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// A gzip member holding `data` in stored (uncompressed) deflate blocks.
+    fn gzip_stored(data: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 3];
+        out.extend_from_slice(b"name.tar\0");
+        let chunks: Vec<&[u8]> = data.chunks(1000).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            out.push(u8::from(i + 1 == chunks.len()));
+            let len = u16::try_from(c.len()).unwrap();
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&(!len).to_le_bytes());
+            out.extend_from_slice(c);
+        }
+        out.extend_from_slice(&[0; 8]);
+        out
+    }
+
+    #[test]
+    fn unpacks_plain_and_gzip_tar() {
+        let tar = tar_of(&[("Dockerfile", "FROM x\n"), ("app/a.txt", "hello")]);
+        let dir = tempfile::tempdir().unwrap();
+        unpack(&tar[..], dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("app/a.txt")).unwrap(),
+            "hello"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let gz = gzip_stored(&tar);
+        unpack(BufReader::with_capacity(7, &gz[..]), dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+            "FROM x\n"
+        );
+    }
+
+    #[test]
+    fn other_data_is_not_a_tarball() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = "<!DOCTYPE html><html>".repeat(40);
+        let e = unpack(html.as_bytes(), dir.path()).unwrap_err();
+        assert!(e.contains("not a tar archive"), "{e}");
+        let e = unpack(&b"BZh91AY"[..], dir.path()).unwrap_err();
+        assert!(e.contains("bzip2"), "{e}");
+        let e = unpack(&b""[..], dir.path()).unwrap_err();
+        assert!(e.contains("not a tar archive"), "{e}");
+        let gz = gzip_stored(b"short");
+        let e = unpack(&gz[..gz.len() - 12], dir.path()).unwrap_err();
+        assert!(e.contains("not a tar archive"), "{e}");
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("git CLI");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A bare repository with `main` (two commits), a tag and `refs/pull/7/head`; returns its
+    /// `file://` URL and the first commit.
+    fn bare_repo(base: &Path) -> (String, String) {
+        let work = base.join("work");
+        std::fs::create_dir_all(work.join("sub")).unwrap();
+        git(&work, &["init", "-q"]);
+        std::fs::write(work.join("sub/f.txt"), "one").unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-qm", "1"]);
+        let first = git(&work, &["rev-parse", "HEAD"]);
+        git(&work, &["tag", "v1"]);
+        std::fs::write(work.join("sub/f.txt"), "two").unwrap();
+        git(&work, &["commit", "-qam", "2"]);
+        git(&work, &["update-ref", "refs/pull/7/head", &first]);
+        git(
+            base,
+            &["clone", "-q", "--mirror", work.to_str().unwrap(), "r.git"],
+        );
+        (format!("file://{}/r.git", base.display()), first)
+    }
+
+    async fn fetch_into(
+        source: RemoteSource,
+    ) -> (tempfile::TempDir, Result<(), FetchError>, Vec<String>) {
+        let dest = tempfile::tempdir().unwrap();
+        let lines = std::sync::Mutex::new(Vec::new());
+        let progress = |l: &str| lines.lock().unwrap().push(l.to_owned());
+        let options = FetchOptions {
+            retry_delay: Duration::from_millis(10),
+            ..FetchOptions::default()
+        };
+        let r = fetch(
+            &source,
+            dest.path(),
+            &options,
+            &progress,
+            &CancellationToken::new(),
+        )
+        .await;
+        let lines = lines.into_inner().unwrap();
+        (dest, r, lines)
+    }
+
+    #[tokio::test]
+    async fn git_refs_of_every_kind_are_checked_out() {
+        let base = tempfile::tempdir().unwrap();
+        let (url, first) = bare_repo(base.path());
+        // `file://…` is no context kind of acb's: the source is made by hand.
+        let at = |reference: Option<&str>, subdir: Option<&str>| RemoteSource::Git {
+            repo: url.clone(),
+            reference: reference.map(str::to_owned),
+            subdir: subdir.map(str::to_owned),
+        };
+        for (source, want) in [
+            (at(None, None), "two"),
+            (at(Some("main"), None), "two"),
+            (at(Some("v1"), None), "one"),
+            (at(Some("pull/7/head"), None), "one"),
+            (at(Some(&first), Some("sub")), "one"),
+        ] {
+            let ctx = source.display();
+            let (dest, r, lines) = fetch_into(source).await;
+            r.unwrap_or_else(|e| panic!("{ctx}: {e}"));
+            assert_eq!(
+                std::fs::read_to_string(dest.path().join("sub/f.txt")).unwrap(),
+                want,
+                "{ctx}"
+            );
+            assert!(
+                lines
+                    .last()
+                    .unwrap()
+                    .starts_with("Successfully fetched git context")
+            );
+        }
+        let (_d, r, _) = fetch_into(at(Some("nope"), None)).await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("`nope` is not a branch, tag or commit"), "{e}");
+        let (_d, r, _) = fetch_into(at(Some("main"), Some("missing"))).await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("`missing` does not exist"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_git_servers_fail_with_the_token_masked() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ctx = format!("http://me:t0kenXYZ@127.0.0.1:{port}/r.git#main");
+        let (_d, r, lines) = fetch_into(RemoteSource::parse(&ctx).unwrap()).await;
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "failed to fetch the git context http://me:***@127.0.0.1:{port}/r.git#main: "
+            )),
+            "{e}"
+        );
+        assert!(
+            !e.contains("t0kenXYZ") && !lines.concat().contains("t0kenXYZ"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tarball_downloads_are_retried_on_server_errors() {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = tar_of(&[("Dockerfile", "FROM x\n")]);
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let (status, data) = if n < 2 {
+                    ("500 Oops", b"no".to_vec())
+                } else {
+                    ("200 OK", body.clone())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    data.len()
+                );
+                let _ = stream.write_all(&data);
+            }
+        });
+        let source = RemoteSource::parse(&format!("http://127.0.0.1:{port}/c.tar")).unwrap();
+        let (dest, r, lines) = fetch_into(source).await;
+        r.unwrap();
+        assert!(dest.path().join("Dockerfile").is_file());
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("Download failed"))
+                .count(),
+            2,
+            "{lines:?}"
+        );
+    }
+}
