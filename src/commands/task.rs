@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::cli::{
-    FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand, TaskDefArgs,
-    TaskNameArgs, TaskRunArgs,
+    CancelRunArgs, FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand,
+    TaskDefArgs, TaskNameArgs, TaskRunArgs,
 };
 use crate::commands::ExitStatus;
 use crate::diag::{Code, Problem};
@@ -42,6 +42,7 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
         TaskCommand::Run(a) => return run(&store, a, RunTrigger::Manual, printer),
         TaskCommand::ListRuns(a) => list_runs(&store, a, printer).map_err(Failure::from),
         TaskCommand::Logs(a) => logs(&store, a, printer),
+        TaskCommand::CancelRun(a) => cancel_run(&store, a, printer),
     };
     result.unwrap_or_else(|failure| {
         printer.problems(
@@ -120,12 +121,7 @@ fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-fn absolute(p: &Path) -> String {
-    std::path::absolute(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
-}
+use crate::service::absolute;
 
 fn trigger_type(raw: &str) -> Result<BaseImageTriggerType, String> {
     raw.parse()
@@ -292,7 +288,7 @@ fn list(store: &Store, a: &OutputArgs, printer: &Printer) -> Result<ExitStatus, 
 
 fn list_runs(store: &Store, a: &ListRunsArgs, printer: &Printer) -> Result<ExitStatus, String> {
     let runs = store
-        .list_runs(a.name.as_deref(), a.top)
+        .list_runs_with(a.name.as_deref(), a.status, a.top)
         .map_err(|e| e.to_string())?;
     if a.output == TableFormat::Json {
         let v: Vec<_> = runs
@@ -360,6 +356,33 @@ fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, Fa
     let log = store.read_log(&id)?;
     printer.data(&String::from_utf8_lossy(&log));
     Ok(ExitStatus::Success)
+}
+
+/// How long `task cancel-run` waits for the run's process to stop it and record the end.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn cancel_run(store: &Store, a: &CancelRunArgs, printer: &Printer) -> Result<ExitStatus, Failure> {
+    use crate::service::CancelError;
+    match crate::service::cancel_run(store, a.run(), CANCEL_WAIT) {
+        Ok(canceled) => {
+            printer.status(&canceled.describe());
+            Ok(ExitStatus::Success)
+        }
+        Err(CancelError::Store(e @ StoreError::RunNotFound(_))) => Err(e.into()),
+        Err(e @ CancelError::NotRunning { .. }) => Err(Failure {
+            code: Code::RunNotRunning,
+            message: e.to_string(),
+            help: format!(
+                "only a Queued or Running run can be canceled; `taskrun task logs --run-id {}` \
+                 prints its log",
+                a.run()
+            ),
+        }),
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            Ok(ExitStatus::Environment)
+        }
+    }
 }
 
 /// The run's plain (masked) log, appended to the store as it comes, in chunks of up to
@@ -447,6 +470,19 @@ pub fn run_recorded(
             return (ExitStatus::Environment, None);
         }
     };
+    let overrides = match overrides(a) {
+        Ok(o) => o,
+        Err(message) => {
+            printer.problems(
+                &Problem::error(Code::FlagFormat, message)
+                    .with_help("write `--set KEY=VALUE` / `--set-secret KEY=VALUE`")
+                    .into(),
+                &[],
+            );
+            return (ExitStatus::InvalidInput, None);
+        }
+    };
+    let inputs = crate::service::RunInputs::new(&def, &overrides);
     let registry = def.registry.clone().unwrap_or_default();
     let run_id = match store.next_run_id(&registry) {
         Ok(id) => id,
@@ -455,29 +491,14 @@ pub fn run_recorded(
             return (ExitStatus::Environment, None);
         }
     };
-    let (context_dir, branch) = match def.context.as_deref() {
-        Some(c) => match c.split_once('#') {
-            Some((d, b)) => (d.to_owned(), Some(b.to_owned())),
-            None => (c.to_owned(), None),
-        },
-        None => (
-            Path::new(&def.file)
-                .parent()
-                .map_or(".".to_owned(), |p| p.display().to_string()),
-            None,
-        ),
-    };
-    let commit = crate::deps::git::head_revision(Path::new(&context_dir));
+    let branch = inputs.branch.clone();
+    let commit = crate::deps::git::head_revision(Path::new(&inputs.context_dir));
     let args = RunArgs {
         file: FileArgs {
-            file: Some(def.file.clone().into()),
-            set: def.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            values: def.values_file.clone().map(Into::into),
-            set_secret: def
-                .set_secret
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
+            file: Some(inputs.file.into()),
+            set: inputs.set,
+            values: inputs.values_file.map(Into::into),
+            set_secret: inputs.set_secret,
             registry: def.registry.clone(),
             run_id: Some(run_id.clone()),
             commit: (!commit.is_empty()).then(|| commit.clone()),
@@ -486,7 +507,7 @@ pub fn run_recorded(
             name: Some(def.name.clone()),
             ..FileArgs::default()
         },
-        context: Some(context_dir.into()),
+        context: Some(inputs.context_dir.into()),
         output: a.output,
         timeout: Some(def.timeout_secs),
         ..RunArgs::default()
@@ -558,6 +579,17 @@ pub fn run_recorded(
         let _ = store.set_task_dependencies(&def.name, &links);
     }
     (status, summary)
+}
+
+/// The `task run` flags that override the task's settings for this run.
+fn overrides(a: &TaskRunArgs) -> Result<crate::service::RunOverrides, String> {
+    Ok(crate::service::RunOverrides {
+        file: a.file.clone(),
+        context: a.context.clone(),
+        values: a.values.clone(),
+        set: pairs("--set", &a.set)?,
+        set_secret: pairs("--set-secret", &a.set_secret)?,
+    })
 }
 
 /// Records the digest a run saw for a base image (what `serve` compares against).
