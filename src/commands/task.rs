@@ -3,9 +3,7 @@
 //! `taskrun run`, records the run (ACR-style id, trigger, status, steps, dependencies) and its
 //! masked log, and links the task to its base images for `serve`'s triggers.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use crate::cli::{
     CancelRunArgs, FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand,
@@ -16,8 +14,8 @@ use crate::diag::{Code, Problem};
 use crate::exec::StepStatus;
 use crate::report::Printer;
 use crate::store::{
-    BaseImageRecord, BaseImageTriggerType, DependencyKind, LOG_CHUNK_MAX, RunFinish, RunRecord,
-    RunStatus, RunTrigger, StepRecord, Store, StoreError, TaskDef, TaskUpdate, default_home, now,
+    BaseImageRecord, BaseImageTriggerType, DependencyKind, RunFinish, RunRecord, RunStatus,
+    RunTrigger, StepRecord, Store, StoreError, TaskDef, TaskUpdate, default_home, now,
 };
 
 /// Runs a `task` subcommand.
@@ -385,67 +383,6 @@ fn cancel_run(store: &Store, a: &CancelRunArgs, printer: &Printer) -> Result<Exi
     }
 }
 
-/// The run's plain (masked) log, appended to the store as it comes, in chunks of up to
-/// [`LOG_CHUNK_MAX`], so a long log is never held in memory whole. It writes through a
-/// connection of its own (the writer must be `'static`); a store that cannot be opened loses
-/// the log, never the run.
-#[derive(Clone)]
-struct RunLog(Arc<Mutex<RunLogState>>);
-
-struct RunLogState {
-    store: Option<Store>,
-    run_id: String,
-    pending: Vec<u8>,
-}
-
-impl RunLog {
-    fn new(home: &Path, run_id: &str) -> Self {
-        Self(Arc::new(Mutex::new(RunLogState {
-            store: Store::open(home).ok(),
-            run_id: run_id.to_owned(),
-            pending: Vec::new(),
-        })))
-    }
-
-    /// Stores what has not been stored yet.
-    fn finish(&self) {
-        if let Ok(mut state) = self.0.lock() {
-            state.store_pending();
-        }
-    }
-}
-
-impl RunLogState {
-    /// Stores the first `len` pending bytes.
-    fn store(&mut self, len: usize) {
-        if let Some(store) = &self.store {
-            let _ = store.append_log(&self.run_id, &self.pending[..len]);
-        }
-        self.pending.drain(..len);
-    }
-
-    fn store_pending(&mut self) {
-        self.store(self.pending.len());
-    }
-}
-
-impl Write for RunLog {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut state) = self.0.lock() {
-            state.pending.extend_from_slice(b);
-            // Whole chunks only, so every stored chunk but the last is LOG_CHUNK_MAX bytes.
-            let whole = state.pending.len() / LOG_CHUNK_MAX * LOG_CHUNK_MAX;
-            if whole > 0 {
-                state.store(whole);
-            }
-        }
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs a named task and records the run (`task run`, trigger `Manual`).
 pub fn run(store: &Store, a: &TaskRunArgs, trigger: RunTrigger, printer: &Printer) -> ExitStatus {
     run_recorded(store, a, trigger, printer).0
@@ -523,7 +460,7 @@ pub fn run_recorded(
     if let Err(e) = store.set_run_owner(&run_id, &crate::exec::resources::owner_tag()) {
         printer.status(&format!("warning: {e}"));
     }
-    let log = RunLog::new(store.home(), &run_id);
+    let log = crate::service::RunLog::new(store.home(), &run_id);
     let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));
     log.finish();
     let run_status = match (&summary, status) {

@@ -1,13 +1,16 @@
 //! The local ACR Tasks service's logic behind `taskrun task …` and `taskrun serve` that is more
 //! than wiring: what one run of a named task uses ([`overrides`]: the task's stored settings
-//! with the `task run` flags over them) and stopping a run another process owns ([`cancel`]).
+//! with the `task run` flags over them), its log as it goes ([`runlog`]), and stopping a run
+//! another process owns ([`cancel`]).
 //! The command files in `commands` stay thin; nothing here prints.
 
 pub mod cancel;
 pub mod overrides;
+pub mod runlog;
 
 pub use cancel::{CancelError, CancelHow, Canceled, cancel_run};
 pub use overrides::{RunInputs, RunOverrides};
+pub use runlog::RunLog;
 
 use std::path::Path;
 
