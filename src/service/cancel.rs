@@ -6,9 +6,10 @@
 //! like Ctrl-C: running steps are stopped, everything the run created is removed, and the owner
 //! records the run as `Canceled`. This waits for that. When there is no process to signal (none
 //! recorded, or it has ended), or it does not finish the run in time, the store is told
-//! `Canceled` here. SIGTERM is sent again every two seconds while the run is still running, in
-//! case it arrived before the owner listened for it; a taskrun process that already got one
-//! ignores the next.
+//! `Canceled` here. SIGTERM is only sent once the owner catches it (`SigCgt` in
+//! `/proc/PID/status`: it does from the moment the run starts executing), so a process still
+//! preparing the run is never killed by it, and again every two seconds while the run is still
+//! running; a taskrun process that already got one ignores the next.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -121,13 +122,12 @@ pub fn cancel_run(store: &Store, id: &str, wait: Duration) -> Result<Canceled, C
             owner,
         });
     };
-    if !is_taskrun_process(pid) || !terminate(id, pid)? {
+    if !is_taskrun_process(pid) {
         return mark_canceled(store, run, CancelHow::OwnerGone);
     }
     let deadline = Instant::now() + wait;
-    let mut signalled = Instant::now();
+    let mut signalled: Option<Instant> = None;
     loop {
-        std::thread::sleep(POLL);
         let run = store
             .get_run(id)?
             .ok_or_else(|| StoreError::RunNotFound(id.to_owned()))?;
@@ -143,13 +143,26 @@ pub fn cancel_run(store: &Store, id: &str, wait: Duration) -> Result<Canceled, C
         if Instant::now() >= deadline {
             return mark_canceled(store, run, CancelHow::NotInTime { pid });
         }
-        if signalled.elapsed() >= RESIGNAL {
-            signalled = Instant::now();
+        // Only once the owner catches SIGTERM (it does while a run executes): before that,
+        // SIGTERM would end the whole process (`serve` too) instead of canceling the run.
+        if signalled.is_none_or(|t| t.elapsed() >= RESIGNAL) && catches_sigterm(pid) {
             if !terminate(id, pid)? {
                 return mark_canceled(store, run, CancelHow::OwnerGone);
             }
+            signalled = Some(Instant::now());
         }
+        std::thread::sleep(POLL);
     }
+}
+
+/// Whether `pid` has a handler for SIGTERM (`SigCgt` of `/proc/PID/status`).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
 }
 
 /// The run, which must exist and be `Queued` or `Running`.
@@ -189,6 +202,10 @@ fn mark_canceled(store: &Store, run: RunRecord, how: CancelHow) -> Result<Cancel
 /// Whether `pid` is a live taskrun process: its program is taskrun (by name, or this very
 /// binary). A pid reused by another program is never signalled.
 fn is_taskrun_process(pid: u32) -> bool {
+    // The canceling process never owns the run.
+    if pid == std::process::id() {
+        return false;
+    }
     let proc = Path::new("/proc").join(pid.to_string());
     let named_taskrun = std::fs::read(proc.join("cmdline")).is_ok_and(|cmdline| {
         let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
@@ -297,6 +314,15 @@ mod tests {
         let c = cancel_run(&store, "ca1", Duration::ZERO).expect("cancel");
         assert_eq!(c.how, CancelHow::OwnerGone);
         assert_eq!(c.run.status, RunStatus::Canceled);
+    }
+
+    #[test]
+    fn sigterm_is_caught_is_read_from_proc() {
+        // No such processes.
+        assert!(!catches_sigterm(0));
+        assert!(!catches_sigterm(u32::MAX - 1));
+        // pid 1 of a system (or container) is readable; whatever it catches, no panic.
+        let _ = catches_sigterm(1);
     }
 
     #[test]
