@@ -20,6 +20,7 @@ pub mod plan;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod service;
 pub mod source;
 pub mod store;
 pub mod syntax;

@@ -437,3 +437,188 @@ fn bad_docker_run_flag_values_are_validate_errors() {
     assert!(err.contains("acr-task.yaml:2:26]"), "{err}");
     assert!(err.contains("error: 2 problems found"), "{err}");
 }
+
+/// `taskrun` with `TASKRUN_HOME=home`, in `dir`.
+fn task_cmd(home: &Path, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("TASKRUN_HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("TASKRUN_REGISTRY")
+        .output()
+        .expect("run taskrun")
+}
+
+#[test]
+fn list_runs_filters_by_status_then_takes_the_top() {
+    // Runs of a file that does not validate end as Error without an engine; canceled runs are
+    // made by canceling a run that has no process.
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bad.yaml"), "steps:\n  - id: a\n").expect("write");
+    let h = home.path();
+    let d = dir.path();
+    let ok = |args: &[&str]| {
+        let out = task_cmd(h, d, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    ok(&["task", "create", "-n", "bad", "-f", "bad.yaml"]);
+    for _ in 0..3 {
+        assert_eq!(
+            task_cmd(h, d, &["task", "run", "-n", "bad"]).status.code(),
+            Some(2)
+        );
+    }
+    let listed = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["task", "list-runs", "-o", "json"];
+        all.extend_from_slice(args);
+        let json: serde_json::Value = serde_json::from_str(&ok(&all)).expect("json");
+        json.as_array()
+            .expect("list")
+            .iter()
+            .map(|r| {
+                (
+                    r["runId"].as_str().unwrap_or_default().to_owned(),
+                    r["status"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |id: &str, status: &str| (id.to_owned(), status.to_owned());
+    assert_eq!(
+        listed(&["--status", "error"]),
+        [
+            pair("ca3", "Error"),
+            pair("ca2", "Error"),
+            pair("ca1", "Error")
+        ]
+    );
+    assert_eq!(
+        listed(&["--status", "ERROR", "--top", "2"]),
+        [pair("ca3", "Error"), pair("ca2", "Error")]
+    );
+    assert_eq!(listed(&["--top", "1"]), [pair("ca3", "Error")]);
+    assert!(listed(&["--run-status", "Succeeded"]).is_empty());
+    assert!(listed(&["-n", "bad", "--status", "Canceled"]).is_empty());
+    let table = ok(&["task", "list-runs", "--status", "Error", "--top", "1"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+
+    let out = task_cmd(h, d, &["task", "list-runs", "--status", "Bogus"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Queued, Running, Succeeded"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn cancel_run_of_a_finished_or_unknown_run_says_why() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bad.yaml"), "steps:\n  - id: a\n").expect("write");
+    let (h, d) = (home.path(), dir.path());
+    assert!(
+        task_cmd(h, d, &["task", "create", "-n", "bad", "-f", "bad.yaml"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        task_cmd(h, d, &["task", "run", "-n", "bad"]).status.code(),
+        Some(2)
+    );
+
+    let out = task_cmd(h, d, &["task", "cancel-run", "ca1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("taskrun::input::run_not_running"), "{err}");
+    assert!(err.contains("it finished with status Error"), "{err}");
+
+    // az's spelling works too; an unknown id is run_not_found.
+    let out = task_cmd(h, d, &["task", "cancel-run", "--run-id", "ca9"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("taskrun::input::run_not_found"), "{err}");
+
+    // One id, given once.
+    assert_eq!(
+        task_cmd(h, d, &["task", "cancel-run"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        task_cmd(h, d, &["task", "cancel-run", "ca1", "--run-id", "ca1"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn task_run_overrides_are_for_that_run_only() {
+    // Without an engine: which file and values a run used shows in its diagnostics.
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (h, d) = (home.path(), dir.path());
+    std::fs::write(d.join("stored.yaml"), "steps:\n  - id: stored_step\n").expect("write");
+    std::fs::create_dir_all(d.join("ctx")).expect("dir");
+    std::fs::write(d.join("ctx/other.yaml"), "steps:\n  - id: other_step\n").expect("write");
+    assert!(
+        task_cmd(h, d, &["task", "create", "-n", "t", "-f", "stored.yaml"])
+            .status
+            .success()
+    );
+    // -f relative to the --context given.
+    let out = task_cmd(
+        h,
+        d,
+        &["task", "run", "-n", "t", "-c", "ctx", "-f", "other.yaml"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("other_step") && !err.contains("stored_step"),
+        "{err}"
+    );
+    // --values for the run.
+    let out = task_cmd(
+        h,
+        d,
+        &["task", "run", "-n", "t", "--values", "missing.yaml"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("missing.yaml"), "{err}");
+    // The task itself is unchanged.
+    let shown = stdout(&task_cmd(h, d, &["task", "show", "-n", "t", "-o", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    assert!(
+        json["file"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("stored.yaml"),
+        "{shown}"
+    );
+    assert_eq!(json["valuesFile"], serde_json::Value::Null, "{shown}");
+    let out = task_cmd(h, d, &["task", "run", "-n", "t"]);
+    assert!(stderr(&out).contains("stored_step"), "{}", stderr(&out));
+
+    // A malformed --set-secret is refused before the run, without echoing it.
+    let out = task_cmd(
+        h,
+        d,
+        &[
+            "task",
+            "run",
+            "-n",
+            "t",
+            "--set-secret",
+            "hunter2-no-equals",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("taskrun::input::flag_format"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! One snapshot per diagnostic code: each fixture in `tests/fixtures/diagnostics/<code>.yaml`
 //! is validated by the real binary and the report (code, message, file:line:column snippet,
-//! help) is compared with `tests/snapshots/`. Also checks that every code has a fixture and an
+//! help) is compared with `tests/snapshots/`. A `<code>.setup` file lists commands (one a line)
+//! run first against the same store, for codes that need one (a finished run). Also checks that every code has a fixture and an
 //! entry in `docs/errors.md`.
 
 use std::path::Path;
@@ -31,8 +32,20 @@ fn report(name: &str) -> (i32, String) {
         }
         args.insert(0, "validate".to_owned());
     }
-    // `task` commands use a fresh, empty store.
+    // `task` commands use a fresh store, empty but for what the `.setup` commands made.
     let home = tempfile::tempdir().expect("temp dir");
+    let setup = std::fs::read_to_string(dir.join(format!("{name}.setup"))).unwrap_or_default();
+    for line in setup.lines().filter(|l| !l.trim().is_empty()) {
+        let status = Command::new(env!("CARGO_BIN_EXE_taskrun"))
+            .args(line.split_whitespace())
+            .current_dir(&dir)
+            .env("TASKRUN_HOME", home.path())
+            .env_remove("TASKRUN_REGISTRY")
+            .output()
+            .expect("run a setup command")
+            .status;
+        assert!(status.code().is_some(), "{name}.setup: `{line}` was killed");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
         .args(&args)
         .args(["--color", "never"])

@@ -177,3 +177,213 @@ fn a_named_task_run_whose_process_was_killed_is_marked_error() {
         common::output_text(&cleaned)
     );
 }
+
+/// `(run id, status)` of every run, newest first.
+fn run_ids(home: &Path) -> Vec<(String, String)> {
+    let out = common::taskrun(home, &["task", "list-runs", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list-runs json");
+    json.as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["runId"].as_str().unwrap_or_default().to_owned(),
+                r["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cancel_run_stops_a_run_of_another_process_and_leaves_nothing() {
+    let _engine = common::need_docker();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let dir = tmp.path().join("sleepy");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("acr-task.yaml"),
+        "steps:\n  - id: wait\n    cmd: taskrun-busybox sh -c 'echo started; sleep 120'\n  \
+         - id: after\n    cmd: taskrun-busybox echo never\n",
+    )
+    .expect("write");
+    let d = dir.to_str().expect("utf-8");
+    ok(
+        &home,
+        &[
+            "task",
+            "create",
+            "-n",
+            "sleepy",
+            "-f",
+            &format!("{d}/acr-task.yaml"),
+            "-c",
+            d,
+        ],
+    );
+    let mut child = taskrun_command(&dir, &home)
+        .args(["task", "run", "-n", "sleepy", "--output", "plain"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).expect("read") > 0
+        && !line.contains("[wait] started")
+    {
+        line.clear();
+    }
+    assert!(line.contains("[wait] started"), "the step never started");
+    let runs_now = run_ids(&home);
+    assert_eq!(runs_now.len(), 1, "{runs_now:?}");
+    let (id, status) = runs_now[0].clone();
+    assert_eq!(status, "Running");
+    assert!(
+        !common::leftovers(pid).is_empty(),
+        "the run has its resources"
+    );
+
+    let started = std::time::Instant::now();
+    let canceled = common::taskrun(&home, &["task", "cancel-run", &id]);
+    let said = common::output_text(&canceled);
+    assert!(canceled.status.success(), "{said}");
+    assert!(said.contains(&format!("Run {id} was canceled")), "{said}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "cancel-run took {:?}",
+        started.elapsed()
+    );
+
+    // The run's own process stopped the run, cleaned up and recorded the end.
+    let rest = std::io::read_to_string(&mut out).expect("rest of stdout");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(!rest.contains("never"), "{rest}");
+    assert_eq!(run_ids(&home), [(id.clone(), "Canceled".to_owned())]);
+    let listed = ok(&home, &["task", "list-runs", "--status", "canceled"]);
+    assert!(listed.contains(&id), "{listed}");
+    assert!(
+        common::leftovers(pid).is_empty(),
+        "left on the engine: {:?}",
+        common::leftovers(pid)
+    );
+
+    // Canceling it again says it is over, and how it ended.
+    let again = common::taskrun(&home, &["task", "cancel-run", &id]);
+    let said = common::output_text(&again);
+    assert_eq!(again.status.code(), Some(2), "{said}");
+    assert!(said.contains("taskrun::input::run_not_running"), "{said}");
+    assert!(said.contains("finished with status Canceled"), "{said}");
+}
+
+#[test]
+fn task_run_overrides_values_for_one_run_and_masks_secrets() {
+    let _engine = common::need_docker();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let dir = tmp.path().join("vals");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("acr-task.yaml"),
+        "steps:\n  - cmd: taskrun-busybox echo \"who={{.Values.who}} tok={{.Values.tok}}\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("other.yaml"),
+        "steps:\n  - cmd: taskrun-busybox echo other-file\n",
+    )
+    .expect("write");
+    let d = dir.to_str().expect("utf-8");
+    let secret = "s3cr3t-given-only-to-this-run";
+    ok(
+        &home,
+        &[
+            "task",
+            "create",
+            "-n",
+            "vals",
+            "-f",
+            &format!("{d}/acr-task.yaml"),
+            "-c",
+            d,
+            "--set",
+            "who=stored",
+        ],
+    );
+    let run = ok(
+        &home,
+        &[
+            "task",
+            "run",
+            "-n",
+            "vals",
+            "--output",
+            "plain",
+            "--set",
+            "who=given",
+            "--set-secret",
+            &format!("tok={secret}"),
+        ],
+    );
+    assert!(run.contains("who=given tok=***"), "{run}");
+    assert!(!run.contains(secret), "{run}");
+    let log = ok(&home, &["task", "logs", "-n", "vals"]);
+    assert!(
+        log.contains("who=given tok=***") && !log.contains(secret),
+        "{log}"
+    );
+
+    // The next run has the task's own values again; -f picks another file for one run.
+    let run = ok(&home, &["task", "run", "-n", "vals", "--output", "plain"]);
+    assert!(run.contains("who=stored tok="), "{run}");
+    let run = ok(
+        &home,
+        &[
+            "task",
+            "run",
+            "-n",
+            "vals",
+            "--output",
+            "plain",
+            "-f",
+            "other.yaml",
+        ],
+    );
+    assert!(run.contains("other-file"), "{run}");
+    assert_eq!(
+        run_ids(&home)
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>(),
+        ["Succeeded", "Succeeded", "Succeeded"]
+    );
+
+    // The secret given to `task run` is stored nowhere.
+    for entry in walk(&home) {
+        let bytes = std::fs::read(&entry).expect("read");
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the secret",
+            entry.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .expect("read dir")
+        .map_while(Result::ok)
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

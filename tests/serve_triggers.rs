@@ -597,3 +597,89 @@ fn cli_reads_the_store_while_serve_writes_it() {
     let json: Value = serde_json::from_str(&out).expect("valid JSON");
     assert!(json.as_array().is_some_and(|a| a.len() > 1));
 }
+
+#[test]
+fn cancel_run_stops_a_run_of_serve_and_serve_goes_on() {
+    let _engine = common::need_docker();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let sleepy = write_task(
+        &tmp.path().join("a"),
+        "steps:\n  - id: wait\n    cmd: taskrun-busybox sh -c 'echo started; sleep 120'\n",
+    );
+    let quick = write_task(
+        &tmp.path().join("b"),
+        "steps:\n  - cmd: taskrun-busybox echo quick-ran\n",
+    );
+    for (name, file) in [("a-sleepy", &sleepy), ("b-quick", &quick)] {
+        ok(
+            &home,
+            &[
+                "task",
+                "create",
+                "-n",
+                name,
+                "-f",
+                file.to_str().expect("utf-8"),
+                "--schedule",
+                "* * * * *",
+            ],
+        );
+    }
+    // The first cycle records the time; then both timers are due.
+    ok(&home, &["serve", "--once"]);
+    let store = Store::open(&home).expect("store");
+    for name in ["a-sleepy", "b-quick"] {
+        store
+            .set_task_state(name, "timer:* * * * *", &minutes_ago(2))
+            .expect("set state");
+    }
+    let serve = Command::new(common::bin())
+        .args(["serve", "--once"])
+        .env("TASKRUN_HOME", &home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let pid = serve.id();
+
+    // As soon as the store says Running (serve may still be preparing the run).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let id = loop {
+        let running = store
+            .list_runs_with(Some("a-sleepy"), Some(RunStatus::Running), None)
+            .expect("list");
+        if let Some(r) = running.first() {
+            break r.id.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "a-sleepy never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let canceled = taskrun(&home, &["task", "cancel-run", &id]);
+    let said = common::output_text(&canceled);
+    assert!(canceled.status.success(), "{said}");
+    assert!(said.contains(&format!("Run {id} was canceled")), "{said}");
+
+    // serve was not stopped: it ran the other task and ended its cycle.
+    let out = serve.wait_with_output().expect("serve");
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("quick-ran"), "{text}");
+    let mut all = runs(&home);
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            ("a-sleepy".into(), "Timer".into(), "Canceled".into()),
+            ("b-quick".into(), "Timer".into(), "Succeeded".into()),
+        ],
+        "{text}"
+    );
+    assert!(
+        common::leftovers(pid).is_empty(),
+        "left on the engine: {:?}",
+        common::leftovers(pid)
+    );
+}

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::Delims;
 use crate::report::run::OutputMode;
+use crate::store::RunStatus;
 
 pub use settings::{Inputs, resolve_inputs};
 
@@ -310,6 +311,8 @@ pub enum TaskCommand {
     ListRuns(ListRunsArgs),
     /// Print the stored log of a run (default: the latest run).
     Logs(LogsArgs),
+    /// Cancel a queued or running run, like `az acr task cancel-run`.
+    CancelRun(CancelRunArgs),
 }
 
 /// Table or JSON output of `task` commands.
@@ -385,8 +388,8 @@ pub struct TaskDefArgs {
     pub output: TableFormat,
 }
 
-/// `task run`.
-#[derive(Debug, Clone, Args)]
+/// `task run`: the task, and settings that override the task's own for this run only.
+#[derive(Debug, Clone, Args, Default)]
 pub struct TaskRunArgs {
     /// The task name.
     #[arg(short = 'n', long)]
@@ -394,6 +397,23 @@ pub struct TaskRunArgs {
     /// Output: human, plain, json.
     #[arg(long = "output", value_enum, value_name = "MODE")]
     pub output: Option<OutputMode>,
+    /// Another task file for this run (relative to the run's context first, else to the
+    /// current directory).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Another context for this run: a local directory, or a local git repository with
+    /// `#branch`.
+    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    pub context: Option<String>,
+    /// A template value for this run, over the task's own (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// A template value for this run, masked in all output and never stored (repeatable).
+    #[arg(long = "set-secret", value_name = "KEY=VALUE")]
+    pub set_secret: Vec<String>,
+    /// Another values file for this run.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<PathBuf>,
 }
 
 /// `task list-runs`.
@@ -402,12 +422,45 @@ pub struct ListRunsArgs {
     /// Only this task's runs.
     #[arg(short = 'n', long)]
     pub name: Option<String>,
-    /// At most K runs.
+    /// Only the K most recent runs (after `--status`).
     #[arg(long, value_name = "K")]
     pub top: Option<usize>,
+    /// Only runs with this status: Queued, Running, Succeeded, Failed, Canceled, Error or
+    /// Timeout (any case).
+    #[arg(long, visible_alias = "run-status", value_name = "STATUS", value_parser = run_status)]
+    pub status: Option<RunStatus>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = TableFormat::Table)]
     pub output: TableFormat,
+}
+
+/// A `--status` value, as az reads it: case-insensitive.
+fn run_status(raw: &str) -> Result<RunStatus, String> {
+    raw.parse().map_err(|_| {
+        "expected one of Queued, Running, Succeeded, Failed, Canceled, Error, Timeout".to_owned()
+    })
+}
+
+/// `task cancel-run`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("run").required(true).args(["id", "run_id"])))]
+pub struct CancelRunArgs {
+    /// The run to cancel.
+    #[arg(value_name = "RUN_ID")]
+    pub id: Option<String>,
+    /// The run to cancel (az's spelling).
+    #[arg(long = "run-id", value_name = "ID", conflicts_with = "id")]
+    pub run_id: Option<String>,
+}
+
+impl CancelRunArgs {
+    /// The run id, however it was given.
+    pub fn run(&self) -> &str {
+        self.id
+            .as_deref()
+            .or(self.run_id.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// `task logs`.

@@ -120,6 +120,7 @@ pub fn cycle(
         let args = TaskRunArgs {
             name: task.clone(),
             output: Some(crate::report::run::OutputMode::Plain),
+            ..TaskRunArgs::default()
         };
         let (_, summary) = run_recorded(store, &args, trigger, printer);
         let Some(summary) = summary.filter(|s| s.success) else {

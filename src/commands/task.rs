@@ -3,21 +3,19 @@
 //! `taskrun run`, records the run (ACR-style id, trigger, status, steps, dependencies) and its
 //! masked log, and links the task to its base images for `serve`'s triggers.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use crate::cli::{
-    FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand, TaskDefArgs,
-    TaskNameArgs, TaskRunArgs,
+    CancelRunArgs, FileArgs, ListRunsArgs, LogsArgs, OutputArgs, RunArgs, TableFormat, TaskCommand,
+    TaskDefArgs, TaskNameArgs, TaskRunArgs,
 };
 use crate::commands::ExitStatus;
 use crate::diag::{Code, Problem};
 use crate::exec::StepStatus;
 use crate::report::Printer;
 use crate::store::{
-    BaseImageRecord, BaseImageTriggerType, DependencyKind, LOG_CHUNK_MAX, RunFinish, RunRecord,
-    RunStatus, RunTrigger, StepRecord, Store, StoreError, TaskDef, TaskUpdate, default_home, now,
+    BaseImageRecord, BaseImageTriggerType, DependencyKind, RunFinish, RunRecord, RunStatus,
+    RunTrigger, StepRecord, Store, StoreError, TaskDef, TaskUpdate, default_home, now,
 };
 
 /// Runs a `task` subcommand.
@@ -42,6 +40,7 @@ pub fn task(cmd: &TaskCommand, printer: &Printer) -> ExitStatus {
         TaskCommand::Run(a) => return run(&store, a, RunTrigger::Manual, printer),
         TaskCommand::ListRuns(a) => list_runs(&store, a, printer).map_err(Failure::from),
         TaskCommand::Logs(a) => logs(&store, a, printer),
+        TaskCommand::CancelRun(a) => cancel_run(&store, a, printer),
     };
     result.unwrap_or_else(|failure| {
         printer.problems(
@@ -120,12 +119,7 @@ fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-fn absolute(p: &Path) -> String {
-    std::path::absolute(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
-}
+use crate::service::absolute;
 
 fn trigger_type(raw: &str) -> Result<BaseImageTriggerType, String> {
     raw.parse()
@@ -292,7 +286,7 @@ fn list(store: &Store, a: &OutputArgs, printer: &Printer) -> Result<ExitStatus, 
 
 fn list_runs(store: &Store, a: &ListRunsArgs, printer: &Printer) -> Result<ExitStatus, String> {
     let runs = store
-        .list_runs(a.name.as_deref(), a.top)
+        .list_runs_with(a.name.as_deref(), a.status, a.top)
         .map_err(|e| e.to_string())?;
     if a.output == TableFormat::Json {
         let v: Vec<_> = runs
@@ -362,64 +356,30 @@ fn logs(store: &Store, a: &LogsArgs, printer: &Printer) -> Result<ExitStatus, Fa
     Ok(ExitStatus::Success)
 }
 
-/// The run's plain (masked) log, appended to the store as it comes, in chunks of up to
-/// [`LOG_CHUNK_MAX`], so a long log is never held in memory whole. It writes through a
-/// connection of its own (the writer must be `'static`); a store that cannot be opened loses
-/// the log, never the run.
-#[derive(Clone)]
-struct RunLog(Arc<Mutex<RunLogState>>);
+/// How long `task cancel-run` waits for the run's process to stop it and record the end.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-struct RunLogState {
-    store: Option<Store>,
-    run_id: String,
-    pending: Vec<u8>,
-}
-
-impl RunLog {
-    fn new(home: &Path, run_id: &str) -> Self {
-        Self(Arc::new(Mutex::new(RunLogState {
-            store: Store::open(home).ok(),
-            run_id: run_id.to_owned(),
-            pending: Vec::new(),
-        })))
-    }
-
-    /// Stores what has not been stored yet.
-    fn finish(&self) {
-        if let Ok(mut state) = self.0.lock() {
-            state.store_pending();
+fn cancel_run(store: &Store, a: &CancelRunArgs, printer: &Printer) -> Result<ExitStatus, Failure> {
+    use crate::service::CancelError;
+    match crate::service::cancel_run(store, a.run(), CANCEL_WAIT) {
+        Ok(canceled) => {
+            printer.status(&canceled.describe());
+            Ok(ExitStatus::Success)
         }
-    }
-}
-
-impl RunLogState {
-    /// Stores the first `len` pending bytes.
-    fn store(&mut self, len: usize) {
-        if let Some(store) = &self.store {
-            let _ = store.append_log(&self.run_id, &self.pending[..len]);
+        Err(CancelError::Store(e @ StoreError::RunNotFound(_))) => Err(e.into()),
+        Err(e @ CancelError::NotRunning { .. }) => Err(Failure {
+            code: Code::RunNotRunning,
+            message: e.to_string(),
+            help: format!(
+                "only a Queued or Running run can be canceled; `taskrun task logs --run-id {}` \
+                 prints its log",
+                a.run()
+            ),
+        }),
+        Err(e) => {
+            printer.status(&format!("error: {e}"));
+            Ok(ExitStatus::Environment)
         }
-        self.pending.drain(..len);
-    }
-
-    fn store_pending(&mut self) {
-        self.store(self.pending.len());
-    }
-}
-
-impl Write for RunLog {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut state) = self.0.lock() {
-            state.pending.extend_from_slice(b);
-            // Whole chunks only, so every stored chunk but the last is LOG_CHUNK_MAX bytes.
-            let whole = state.pending.len() / LOG_CHUNK_MAX * LOG_CHUNK_MAX;
-            if whole > 0 {
-                state.store(whole);
-            }
-        }
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -447,6 +407,19 @@ pub fn run_recorded(
             return (ExitStatus::Environment, None);
         }
     };
+    let overrides = match overrides(a) {
+        Ok(o) => o,
+        Err(message) => {
+            printer.problems(
+                &Problem::error(Code::FlagFormat, message)
+                    .with_help("write `--set KEY=VALUE` / `--set-secret KEY=VALUE`")
+                    .into(),
+                &[],
+            );
+            return (ExitStatus::InvalidInput, None);
+        }
+    };
+    let inputs = crate::service::RunInputs::new(&def, &overrides);
     let registry = def.registry.clone().unwrap_or_default();
     let run_id = match store.next_run_id(&registry) {
         Ok(id) => id,
@@ -455,29 +428,14 @@ pub fn run_recorded(
             return (ExitStatus::Environment, None);
         }
     };
-    let (context_dir, branch) = match def.context.as_deref() {
-        Some(c) => match c.split_once('#') {
-            Some((d, b)) => (d.to_owned(), Some(b.to_owned())),
-            None => (c.to_owned(), None),
-        },
-        None => (
-            Path::new(&def.file)
-                .parent()
-                .map_or(".".to_owned(), |p| p.display().to_string()),
-            None,
-        ),
-    };
-    let commit = crate::deps::git::head_revision(Path::new(&context_dir));
+    let branch = inputs.branch.clone();
+    let commit = crate::deps::git::head_revision(Path::new(&inputs.context_dir));
     let args = RunArgs {
         file: FileArgs {
-            file: Some(def.file.clone().into()),
-            set: def.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            values: def.values_file.clone().map(Into::into),
-            set_secret: def
-                .set_secret
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
+            file: Some(inputs.file.into()),
+            set: inputs.set,
+            values: inputs.values_file.map(Into::into),
+            set_secret: inputs.set_secret,
             registry: def.registry.clone(),
             run_id: Some(run_id.clone()),
             commit: (!commit.is_empty()).then(|| commit.clone()),
@@ -486,7 +444,7 @@ pub fn run_recorded(
             name: Some(def.name.clone()),
             ..FileArgs::default()
         },
-        context: Some(context_dir.into()),
+        context: Some(inputs.context_dir.into()),
         output: a.output,
         timeout: Some(def.timeout_secs),
         ..RunArgs::default()
@@ -502,7 +460,7 @@ pub fn run_recorded(
     if let Err(e) = store.set_run_owner(&run_id, &crate::exec::resources::owner_tag()) {
         printer.status(&format!("warning: {e}"));
     }
-    let log = RunLog::new(store.home(), &run_id);
+    let log = crate::service::RunLog::new(store.home(), &run_id);
     let (status, summary) = super::run::execute(&args, printer, Some(Box::new(log.clone())));
     log.finish();
     let run_status = match (&summary, status) {
@@ -558,6 +516,17 @@ pub fn run_recorded(
         let _ = store.set_task_dependencies(&def.name, &links);
     }
     (status, summary)
+}
+
+/// The `task run` flags that override the task's settings for this run.
+fn overrides(a: &TaskRunArgs) -> Result<crate::service::RunOverrides, String> {
+    Ok(crate::service::RunOverrides {
+        file: a.file.clone(),
+        context: a.context.clone(),
+        values: a.values.clone(),
+        set: pairs("--set", &a.set)?,
+        set_secret: pairs("--set-secret", &a.set_secret)?,
+    })
 }
 
 /// Records the digest a run saw for a base image (what `serve` compares against).

@@ -13,6 +13,8 @@ pub enum Code {
     ValuesFile,
     /// `task logs --run-id` (or another `task` command) names a run the store does not have.
     RunNotFound,
+    /// `task cancel-run` names a run that has already finished.
+    RunNotRunning,
 
     // ---- render: aliases and templates
     /// The `alias:` block or an alias `src` file is invalid.
@@ -101,6 +103,7 @@ impl Code {
         Code::FlagFormat,
         Code::ValuesFile,
         Code::RunNotFound,
+        Code::RunNotRunning,
         Code::Alias,
         Code::TemplateParse,
         Code::TemplateExec,
@@ -144,6 +147,7 @@ impl Code {
             Code::FlagFormat => "taskrun::input::flag_format",
             Code::ValuesFile => "taskrun::input::values_file",
             Code::RunNotFound => "taskrun::input::run_not_found",
+            Code::RunNotRunning => "taskrun::input::run_not_running",
             Code::Alias => "taskrun::render::alias",
             Code::TemplateParse => "taskrun::render::template_parse",
             Code::TemplateExec => "taskrun::render::template_exec",

@@ -92,6 +92,14 @@ pub fn owner_is_gone(tag: &str) -> bool {
         && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The pid of the process named by an [`owner_tag`] when it runs (or ran) on this host; `None`
+/// for an owner on another host (a shared store) or a tag that is not an owner tag.
+pub fn local_owner_pid(tag: &str) -> Option<u32> {
+    let (host, pid) = tag.rsplit_once('-')?;
+    let pid = pid.parse::<u32>().ok()?;
+    (host == host_tag()).then_some(pid)
+}
+
 /// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; anything else becomes `_`.
 pub fn sanitize(s: &str) -> String {
     s.chars()
@@ -156,6 +164,9 @@ mod tests {
             "another host"
         );
         assert!(!owner_is_gone("garbage"));
+        assert_eq!(local_owner_pid(&owner_tag()), Some(std::process::id()));
+        assert_eq!(local_owner_pid(&format!("zzzz-{}", u32::MAX - 1)), None);
+        assert_eq!(local_owner_pid("garbage"), None);
         assert_eq!(RunKey::from_name("other"), None);
     }
 }

@@ -248,27 +248,50 @@ impl Store {
     /// Runs, newest first (by start time, then insertion order), of one task or of all
     /// (quick runs included), at most `top` of them.
     pub fn list_runs(&self, task: Option<&str>, top: Option<usize>) -> Result<Vec<RunRecord>> {
-        let op = match task {
+        self.list_runs_with(task, None, top)
+    }
+
+    /// [`Store::list_runs`] with only the runs of one status (`task list-runs --status`): the
+    /// `top` newest runs that have it, as `az acr task list-runs --run-status … --top …`.
+    pub fn list_runs_with(
+        &self,
+        task: Option<&str>,
+        status: Option<RunStatus>,
+        top: Option<usize>,
+    ) -> Result<Vec<RunRecord>> {
+        let mut op = match task {
             Some(t) => format!("list the runs of task {t:?}"),
             None => "list runs".to_owned(),
         };
+        if let Some(s) = status {
+            op.push_str(&format!(" with status {s}"));
+        }
         let limit = top.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        // Only the filters given, so SQLite can use the `runs_by_task` index.
+        let mut clauses = Vec::new();
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        if let Some(task) = &task {
+            values.push(task);
+            clauses.push(format!("task = ?{}", values.len()));
+        }
+        let status = status.map(RunStatus::as_str);
+        if let Some(status) = &status {
+            values.push(status);
+            clauses.push(format!("status = ?{}", values.len()));
+        }
+        values.push(&limit);
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
         let conn = self.conn();
-        let raws = match task {
-            Some(task) => self.query_runs(
-                &conn,
-                &format!("WHERE task = ?1 {NEWEST_FIRST} LIMIT ?2"),
-                params![task, limit],
-                &op,
-            ),
-            None => self.query_runs(
-                &conn,
-                &format!("{NEWEST_FIRST} LIMIT ?1"),
-                params![limit],
-                &op,
-            ),
-        }?;
-        Ok(raws)
+        self.query_runs(
+            &conn,
+            &format!("{filter} {NEWEST_FIRST} LIMIT ?{}", values.len()),
+            &values,
+            &op,
+        )
     }
 
     /// The newest run of `task`, or of all runs when `None`.
@@ -299,6 +322,19 @@ impl Store {
         )
         .map_err(self.sql(op))?;
         Ok(())
+    }
+
+    /// The taskrun process recorded as running `id` (an [`owner tag`](crate::exec::resources::owner_tag)),
+    /// if any.
+    pub fn run_owner(&self, id: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT owner FROM run_owners WHERE run_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(self.sql(format!("read the process of run {id:?}")))
     }
 
     /// Finishes, as `Error`, every unfinished run whose process `is_gone` says has ended (it

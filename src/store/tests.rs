@@ -740,6 +740,73 @@ fn list_runs_order_filter_and_top() {
 }
 
 #[test]
+fn list_runs_by_status_filters_before_top() {
+    let dir = home();
+    let store = open(dir.path());
+    store.create_task(&task("alpha")).unwrap();
+    store.create_task(&task("bravo")).unwrap();
+    for (id, task, at, status) in [
+        ("ca1", "alpha", 10, Some(RunStatus::Failed)),
+        ("ca2", "bravo", 20, Some(RunStatus::Failed)),
+        ("ca3", "alpha", 30, Some(RunStatus::Succeeded)),
+        ("ca4", "alpha", 40, Some(RunStatus::Failed)),
+        ("ca5", "alpha", 50, None),
+    ] {
+        store.insert_run(&run_at(id, Some(task), t(at))).unwrap();
+        if let Some(s) = status {
+            store.finish_run(id, &finish(s, t(at + 1))).unwrap();
+        }
+    }
+    let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let failed = Some(RunStatus::Failed);
+    assert_eq!(
+        ids(store.list_runs_with(None, failed, None).unwrap()),
+        ["ca4", "ca2", "ca1"]
+    );
+    // The top N of the runs that have the status, not the status among the top N.
+    assert_eq!(
+        ids(store.list_runs_with(None, failed, Some(2)).unwrap()),
+        ["ca4", "ca2"]
+    );
+    assert_eq!(
+        ids(store
+            .list_runs_with(Some("alpha"), failed, Some(5))
+            .unwrap()),
+        ["ca4", "ca1"]
+    );
+    assert_eq!(
+        ids(store
+            .list_runs_with(None, Some(RunStatus::Queued), None)
+            .unwrap()),
+        ["ca5"]
+    );
+    assert!(
+        store
+            .list_runs_with(Some("bravo"), Some(RunStatus::Canceled), None)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store.list_runs_with(Some("alpha"), None, Some(2)).unwrap()),
+        ["ca5", "ca4"]
+    );
+}
+
+#[test]
+fn run_owner_reads_what_set_run_owner_wrote() {
+    let dir = home();
+    let store = open(dir.path());
+    store.create_task(&task("alpha")).unwrap();
+    store
+        .insert_run(&run_at("ca1", Some("alpha"), t(1)))
+        .unwrap();
+    assert_eq!(store.run_owner("ca1").unwrap(), None);
+    assert_eq!(store.run_owner("nope").unwrap(), None);
+    store.set_run_owner("ca1", "abcd-42").unwrap();
+    assert_eq!(store.run_owner("ca1").unwrap().as_deref(), Some("abcd-42"));
+}
+
+#[test]
 fn enum_words() {
     assert_eq!(RunTrigger::ImageUpdate.to_string(), "Image Update");
     assert_eq!(
