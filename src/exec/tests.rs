@@ -68,6 +68,7 @@ fn options() -> Arc<RunOptions> {
         start_ahead: false,
         run_registry: String::new(),
         task_name: String::new(),
+        task_source: String::new(),
     })
 }
 
