@@ -319,3 +319,40 @@ fn read(path: &Path, what: &str) -> Result<String, Problem> {
             })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_task_file_is_looked_up_in_the_context_first() {
+        let dir = std::env::temp_dir().join(format!("taskrun-locate-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/acr-task.yaml"), "steps: []\n").unwrap();
+        let ctx = Some(dir.as_path());
+        assert_eq!(
+            locate_task_file(Path::new("sub/acr-task.yaml"), ctx),
+            dir.join("sub/acr-task.yaml")
+        );
+        // Not in the context: as given (relative to the current directory).
+        assert_eq!(
+            locate_task_file(Path::new("other.yaml"), ctx),
+            PathBuf::from("other.yaml")
+        );
+        // A directory of that name in the context is not a task file.
+        assert_eq!(
+            locate_task_file(Path::new("sub"), ctx),
+            PathBuf::from("sub")
+        );
+        assert_eq!(locate_task_file(Path::new("-"), ctx), PathBuf::from("-"));
+        assert_eq!(
+            locate_task_file(Path::new("/abs.yaml"), ctx),
+            PathBuf::from("/abs.yaml")
+        );
+        assert_eq!(
+            locate_task_file(Path::new("x.yaml"), None),
+            PathBuf::from("x.yaml")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
