@@ -63,6 +63,30 @@ pub fn secret_values(entries: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// What makes the flags of a quick build unusable before anything is generated: an empty `-t`
+/// name, or a line break or other control character in a name (no image name has one).
+pub fn build_problems(q: &QuickBuild) -> crate::diag::Problems {
+    use crate::diag::{Code, Problem};
+    let mut problems = crate::diag::Problems::new();
+    for tag in &q.tags {
+        let why = if tag.trim().is_empty() {
+            "is empty"
+        } else if tag.chars().any(char::is_control) {
+            "has a line break or another control character"
+        } else {
+            continue;
+        };
+        problems.push(
+            Problem::error(
+                Code::FlagFormat,
+                format!("-t {tag:?}: the image name {why}"),
+            )
+            .with_help("write `-t NAME[:TAG]`, relative to the registry (`-t hello:v1`)"),
+        );
+    }
+    problems
+}
+
 /// The full image name of a `-t` value: acb prefixes the registry unless the name starts with
 /// a known registry (the run registry, a credential's registry, their `$Registry` /
 /// `{{.Run.Registry}}` forms) or `library/`.
@@ -321,6 +345,18 @@ mod tests {
         };
         assert_eq!(p.len(), 2);
         assert!(p[1].contains("it's \"latest\""), "{p:?}");
+    }
+
+    #[test]
+    fn empty_and_multi_line_names_are_refused() {
+        let q = |tags: &[&str]| QuickBuild {
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            registry: "r.io".into(),
+            ..QuickBuild::default()
+        };
+        assert!(!build_problems(&q(&["hello:{{ .Run.ID }}"])).has_errors());
+        let problems = build_problems(&q(&["", " ", "a\nb", "ok"]));
+        assert_eq!(problems.iter().count(), 3);
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
         registry: args.registry.clone(),
         known_registries: quick::credential_registries(&args.credential),
     };
+    let problems = quick::build_problems(&quick);
+    if problems.has_errors() {
+        printer.problems(&problems, &quick::secret_values(&args.secret_build_args));
+        return ExitStatus::InvalidInput;
+    }
     let run = RunArgs {
         file: FileArgs {
             registry: Some(args.registry.clone()),
