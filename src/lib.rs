@@ -17,6 +17,7 @@ pub mod exec;
 pub mod fuzzing;
 pub mod model;
 pub mod plan;
+pub mod quick;
 pub mod registry;
 pub mod render;
 pub mod report;

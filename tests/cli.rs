@@ -622,3 +622,57 @@ fn task_run_overrides_are_for_that_run_only() {
     assert!(err.contains("taskrun::input::flag_format"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn quick_build_dry_run_masks_secret_build_args_and_qualifies_names() {
+    let ctx = tempfile::tempdir().expect("tempdir");
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\n").expect("Dockerfile");
+    let o = taskrun(&[
+        "build",
+        "-t",
+        "hello:{{.Run.ID}}",
+        "--secret-build-arg",
+        "TOKEN=s3cr3t: 'q'",
+        "--run-id",
+        "qb1",
+        "-r",
+        "reg.example:5000",
+        "--dry-run",
+        ctx.path().to_str().expect("utf-8 path"),
+    ]);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{all}");
+    assert!(!all.contains("s3cr3t"), "{all}");
+    assert!(all.contains("--build-arg 'TOKEN=***'"), "{all}");
+    assert!(all.contains("push reg.example:5000/hello:qb1"), "{all}");
+    assert!(
+        all.contains("Task: generated quick build task, version v1.1.0"),
+        "{all}"
+    );
+}
+
+#[test]
+fn quick_run_dry_run_and_refusals() {
+    let o = taskrun(&[
+        "--cmd",
+        "$Registry/hello-world --flag 'a: b'",
+        "-r",
+        "reg.example",
+        "/dev/null",
+        "--dry-run",
+    ]);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{all}");
+    assert!(all.contains("reg.example/hello-world"), "{all}");
+    // `-f` and `--cmd` together, and `build` without a name to push: usage errors (exit 2).
+    for args in [
+        &["--cmd", "x", "-f", "acr-task.yaml"][..],
+        &["run", "--cmd", "x", "-f", "acr-task.yaml"],
+        &["build", "-r", "reg.example", "."],
+        &["build", "-t", "", "-r", "reg.example", "."],
+    ] {
+        let o = taskrun(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}

@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 
 use common::{
     BUSYBOX, Images, Run, Ws, bin, free_port, leftovers, manifest_digest, need_docker,
-    need_docker_alone, try_docker, unique,
+    need_docker_alone, registry_digest, taskrun_command, try_docker, unique,
 };
 
 const AUTH_CREDENTIAL: &str =
@@ -1153,4 +1153,253 @@ fn a_shell_line_without_a_docker_cli_is_refused_before_anything_starts() {
     run.expect(2)
         .says(&["taskrun::run::agent_shell", "TASKRUN_DOCKER_CLI"]);
     assert!(!run.stdout.contains("started"), "{}", run.all());
+}
+
+// ---------------------------------------------------------------------------------------------
+// quick entry points: `taskrun build` (az acr build), `--cmd` (az acr run --cmd), where `-f` is
+// found (az acr run -f FILE CONTEXT, az acr task create --file --context)
+
+const OPEN_REGISTRY: &str = "127.0.0.1:5000";
+
+/// `taskrun ARGS…` in `dir` (TASKRUN_HOME under it), to completion.
+fn taskrun_in(dir: &Path, args: &[&str]) -> Run {
+    Run::of(taskrun_command(dir, &dir.join("home")).args(args))
+}
+
+#[test]
+fn quick_build_pushes_names_relative_to_the_registry_and_masks_secret_build_args() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let repo = unique("trtest-quick");
+    let run_id = unique("qb");
+    let pushed = images.add(&format!("{OPEN_REGISTRY}/{repo}:{run_id}"));
+    let ws = Ws::new("unused: true\n");
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nARG S\nARG A\nRUN echo \"a=$A\" && echo \"s=$S\"\n"),
+    );
+    let tag = format!("{repo}:{{{{.Run.ID}}}}");
+    let run = taskrun_in(
+        ws.path(),
+        &[
+            "build",
+            "-t",
+            &tag,
+            "--build-arg",
+            "A=b: c",
+            "--secret-build-arg",
+            "S=hush: \"x\"",
+            "--run-id",
+            &run_id,
+            "-r",
+            OPEN_REGISTRY,
+            "--output",
+            "plain",
+            "ctx",
+        ],
+    );
+    run.expect(0)
+        .says(&[
+            "Task: generated quick build task, version v1.1.0",
+            "a=b: c",
+            "s=***",
+        ])
+        .left_nothing();
+    assert!(
+        !run.all().contains("hush"),
+        "secret build arg shown\n{}",
+        run.all()
+    );
+    let digest = registry_digest(&pushed);
+    assert!(
+        run.stdout.contains(&format!("pushed {pushed}@{digest}")),
+        "digest {digest}\n{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("[push] Successfully pushed image: {pushed}"))
+    );
+}
+
+#[test]
+fn quick_build_no_push_builds_only() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let repo = unique("trtest-quick-nopush");
+    let local = images.add(&format!("{OPEN_REGISTRY}/{repo}:v1"));
+    let ws = Ws::new("unused: true\n");
+    ws.file(
+        "sub/Build.dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo built\n"),
+    );
+    let run = taskrun_in(
+        ws.path(),
+        &[
+            "build",
+            "--no-push",
+            "-t",
+            &format!("{repo}:v1"),
+            "-f",
+            "sub/Build.dockerfile",
+            "-r",
+            OPEN_REGISTRY,
+            "--output",
+            "json",
+            "ctx",
+        ],
+    );
+    run.expect(0).left_nothing();
+    assert_eq!(
+        run.statuses(),
+        BTreeMap::from([("build".to_owned(), "succeeded".to_owned())])
+    );
+    assert!(image_id(&local).is_some(), "built locally");
+    assert_eq!(
+        manifest_digest(OPEN_REGISTRY, &repo, "v1", None),
+        None,
+        "not pushed"
+    );
+}
+
+#[test]
+fn quick_run_with_dev_null_context_runs_in_an_empty_workspace() {
+    let _engine = need_docker();
+    let dir = tempfile::tempdir().unwrap();
+    let run = taskrun_in(
+        dir.path(),
+        &[
+            "--cmd",
+            &format!("{BUSYBOX} sh -c 'echo hi; ls -A /workspace | wc -l'"),
+            "/dev/null",
+            "--output",
+            "plain",
+        ],
+    );
+    run.expect(0)
+        .says(&["Task: generated quick run task, version v1.1.0"])
+        .left_nothing();
+    assert_eq!(run.output_of("acb_step_0"), ["hi", "0"], "{}", run.all());
+}
+
+#[test]
+fn quick_run_expands_the_registry_alias() {
+    let _engine = need_docker();
+    let dir = tempfile::tempdir().unwrap();
+    let run = taskrun_in(
+        dir.path(),
+        &[
+            "run",
+            "--cmd",
+            "$Registry/busybox echo hi",
+            "-r",
+            OPEN_REGISTRY,
+            "/dev/null",
+            "--output",
+            "plain",
+        ],
+    );
+    run.expect(0).left_nothing();
+    assert_eq!(run.output_of("acb_step_0"), ["hi"], "{}", run.all());
+}
+
+#[test]
+fn quick_run_and_a_task_file_together_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = taskrun_in(
+        dir.path(),
+        &["--cmd", "x", "-f", "acr-task.yaml", "/dev/null"],
+    );
+    run.expect(2).says(&["--cmd"]);
+}
+
+/// A task directory whose CONTEXT holds `acr-task.yaml` (printing `inner`) and whose top holds
+/// another `acr-task.yaml` (printing `outer`).
+fn two_task_files() -> Ws {
+    let ws = Ws::new("steps:\n  - cmd: BUSYBOX echo outer\n");
+    ws.file(
+        "acr-task.yaml",
+        &format!("steps:\n  - id: s\n    cmd: {BUSYBOX} echo inner\n"),
+    );
+    ws
+}
+
+#[test]
+fn a_relative_task_file_is_found_in_the_context_first() {
+    let _engine = need_docker();
+    let ws = two_task_files();
+    let run = taskrun_in(
+        ws.path(),
+        &["-f", "acr-task.yaml", "ctx", "--output", "plain"],
+    );
+    run.expect(0).says(&["Task file: ctx/acr-task.yaml"]);
+    assert_eq!(run.output_of("s"), ["inner"], "{}", run.all());
+    // Not in the context: the current directory's (the README's `-f samples/… samples/…`).
+    std::fs::write(
+        ws.path().join("other.yaml"),
+        format!("steps:\n  - id: o\n    cmd: {BUSYBOX} echo other\n"),
+    )
+    .unwrap();
+    let run = taskrun_in(ws.path(), &["-f", "other.yaml", "ctx", "--output", "plain"]);
+    run.expect(0).says(&["Task file: other.yaml"]);
+    assert_eq!(run.output_of("o"), ["other"], "{}", run.all());
+    // Neither: both places are named.
+    let run = taskrun_in(ws.path(), &["-f", "missing.yaml", "ctx"]);
+    run.expect(2).says(&["ctx/missing.yaml", "neither has it"]);
+}
+
+#[test]
+fn a_task_file_is_read_from_standard_input() {
+    use std::io::Write;
+    let _engine = need_docker();
+    let ws = two_task_files();
+    let mut child = taskrun_command(ws.path(), &ws.path().join("home"))
+        .args(["-f", "-", "ctx", "--output", "plain"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!("steps:\n  - id: piped\n    cmd: {BUSYBOX} echo from-stdin\n").as_bytes(),
+        )
+        .unwrap();
+    let run = Run::wait(child);
+    run.expect(0).says(&["Task file: (stdin)"]);
+    assert_eq!(run.output_of("piped"), ["from-stdin"], "{}", run.all());
+}
+
+#[test]
+fn a_named_task_created_from_another_directory_finds_its_file_in_the_context() {
+    let _engine = need_docker();
+    let ws = two_task_files();
+    let elsewhere = ws.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let home = ws.path().join("home");
+    let ctx = ws.ctx();
+    let create = Run::of(taskrun_command(&elsewhere, &home).args([
+        "task",
+        "create",
+        "-n",
+        "quick-ctx",
+        "--context",
+        ctx.to_str().unwrap(),
+        "-f",
+        "acr-task.yaml",
+    ]));
+    create.expect(0);
+    let run = Run::of(taskrun_command(&elsewhere, &home).args([
+        "task",
+        "run",
+        "-n",
+        "quick-ctx",
+        "--output",
+        "plain",
+    ]));
+    run.expect(0);
+    assert_eq!(run.output_of("s"), ["inner"], "{}", run.all());
 }

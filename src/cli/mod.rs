@@ -12,7 +12,7 @@ use crate::render::Delims;
 use crate::report::run::OutputMode;
 use crate::store::RunStatus;
 
-pub use settings::{Inputs, resolve_inputs};
+pub use settings::{Inputs, STDIN_NAME, locate_task_file, resolve_inputs};
 
 /// The version shown by `--version`: the crate version and the git commit it was built from.
 pub const VERSION: &str = if env!("TASKRUN_COMMIT").is_empty() {
@@ -53,6 +53,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Run a task file (the default command).
     Run(RunArgs),
+    /// Quick build: build an image and push it to the registry, as `az acr build`.
+    Build(BuildArgs),
     /// Print the rendered text of a task file (after aliases and templates).
     Render(RenderArgs),
     /// Check everything that can be checked without running.
@@ -141,7 +143,9 @@ pub struct ScanArgs {
 /// The task file and the shared value flags (SPEC §3).
 #[derive(Debug, Clone, Args, Default)]
 pub struct FileArgs {
-    /// The task file [default: acr-task.yaml, else acb.yaml].
+    /// The task file [default: acr-task.yaml, else acb.yaml]. A relative path is looked up in
+    /// CONTEXT first, then in the current directory (as `az acr run -f`); `-` reads standard
+    /// input.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Set a template value, `.Values.KEY` (repeatable; later wins; commas are not split).
@@ -200,6 +204,16 @@ pub struct FileArgs {
     /// The workspace volume name `.Run.SharedVolume` renders (set by `run`, which knows it).
     #[arg(skip)]
     pub shared_volume: Option<String>,
+    /// A generated task (quick build, quick run) used in place of a file: its name and text.
+    #[arg(skip)]
+    pub generated: Option<(String, String)>,
+    /// The CONTEXT directory, where a relative `-f` is looked up first (set by `run` and
+    /// `validate`).
+    #[arg(skip)]
+    pub context_dir: Option<PathBuf>,
+    /// More values to mask in all output (the `--secret-build-arg` values of a quick build).
+    #[arg(skip)]
+    pub masked: Vec<String>,
 }
 
 /// `validate`: the file flags and, optionally, the CONTEXT directory `run` would use.
@@ -232,9 +246,14 @@ pub struct RunArgs {
     /// Task file and values.
     #[command(flatten)]
     pub file: FileArgs,
-    /// The build context directory, seeded into `/workspace`.
+    /// The build context directory, seeded into `/workspace`; `/dev/null`: none (an empty
+    /// workspace, as `az acr run … /dev/null`).
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
+    /// Quick run (`az acr run --cmd`): run `IMAGE ARGS` as the one `cmd` step of a generated
+    /// v1.1.0 task, in place of a task file.
+    #[arg(long = "cmd", value_name = "'IMAGE ARGS'", conflicts_with = "file")]
+    pub cmd: Option<String>,
     /// Print the plan and every engine call it would make; touch nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
@@ -259,6 +278,78 @@ pub struct RunArgs {
     #[arg(long = "keep-workspace")]
     pub keep_workspace: bool,
     /// Whole-run timeout in seconds (`az acr run --timeout`; default: none locally).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// `build`: the flags of `az acr build`, and the run flags that apply to a quick build.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// An image name, relative to the registry unless it names it (repeatable; templates and
+    /// `$` aliases work: `-t hello:{{.Run.ID}}`).
+    #[arg(
+        short = 't',
+        long = "image",
+        value_name = "IMAGE",
+        required_unless_present = "no_push"
+    )]
+    pub images: Vec<String>,
+    /// The Dockerfile, relative to CONTEXT [default: Dockerfile].
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub file: Option<String>,
+    /// A build argument `K=V` (repeatable).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// A build argument `K=V` whose value is masked as *** in all output (repeatable).
+    #[arg(long = "secret-build-arg", value_name = "K=V")]
+    pub secret_build_args: Vec<String>,
+    /// The build stage to stop at.
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// The platform to build for (`linux/amd64`, `linux/arm64`, …).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Build only; do not push.
+    #[arg(long = "no-push")]
+    pub no_push: bool,
+    /// Do not use the engine's build cache.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// The registry the images are pushed to, `.Run.Registry`.
+    #[arg(
+        short = 'r',
+        long = "registry",
+        env = "TASKRUN_REGISTRY",
+        value_name = "HOST"
+    )]
+    pub registry: String,
+    /// The run id, `.Run.ID`.
+    #[arg(long = "run-id", value_name = "ID")]
+    pub run_id: Option<String>,
+    /// The build context directory.
+    #[arg(value_name = "CONTEXT")]
+    pub context: PathBuf,
+    /// Print the plan and every engine call it would make; touch nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Output: human (default on a terminal), plain (`[step] line`), json (one event per line).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+    /// Registry credentials in acb's JSON form (repeatable):
+    /// `{"registry":"…","username":"…","password":"…"}`.
+    #[arg(long = "credential", value_name = "JSON")]
+    pub credential: Vec<String>,
+    /// Write the dependency JSON of the build (acb's shape) to FILE.
+    #[arg(long = "deps-file", value_name = "FILE")]
+    pub deps_file: Option<PathBuf>,
+    /// Registry hosts reached over plain HTTP for digest lookups (besides 127.0.0.0/8 and
+    /// localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// Keep the run's volumes (workspace, home) after the run.
+    #[arg(long = "keep-workspace")]
+    pub keep_workspace: bool,
+    /// Whole-run timeout in seconds (`az acr build --timeout`; default: none locally).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
 }

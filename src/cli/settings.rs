@@ -40,8 +40,18 @@ pub fn resolve_inputs(
 ) -> Result<Inputs, Problems> {
     let mut problems = Problems::new();
     let path = task_path(args);
-    let file = match read(&path, "task file") {
-        Ok(text) => Some(Source::new(path.display().to_string(), text)),
+    let from_stdin = path == Path::new("-");
+    let read_file = || {
+        if let Some((name, text)) = &args.generated {
+            Ok(Source::new(name.clone(), text.clone()))
+        } else if from_stdin {
+            read_stdin().map(|text| Source::new(STDIN_NAME, text))
+        } else {
+            read(&path, "task file").map(|text| Source::new(path.display().to_string(), text))
+        }
+    };
+    let file = match read_file() {
+        Ok(source) => Some(source),
         Err(p) if args.file.is_none() => {
             // Neither default name was found: say both were tried.
             problems.push(p.with_help(
@@ -51,7 +61,20 @@ pub fn resolve_inputs(
             None
         }
         Err(p) => {
-            problems.push(p);
+            let looked_in_context = args
+                .context_dir
+                .as_ref()
+                .zip(args.file.as_ref())
+                .filter(|(_, f)| f.is_relative() && !from_stdin);
+            problems.push(match looked_in_context {
+                Some((dir, f)) => p.with_help(format!(
+                    "a relative `-f` is looked up in CONTEXT first (`{}`), then in the current \
+                     directory (`{}`); neither has it",
+                    dir.join(f).display(),
+                    f.display()
+                )),
+                None => p,
+            });
             None
         }
     };
@@ -90,6 +113,7 @@ pub fn resolve_inputs(
         }
     }
 
+    masked.extend(args.masked.iter().cloned());
     let mut secrets = SecretValues::new();
     secrets.insert_from_env(env);
     if let Some(spath) = &args.secrets_file {
@@ -217,10 +241,14 @@ fn mask_problems(problems: Problems, masked: &[String]) -> Problems {
     problems
 }
 
-/// `-f FILE`, else `acr-task.yaml`, else `acb.yaml` (ACR's default name).
+/// The name of a task file read from standard input (`-f -`).
+pub const STDIN_NAME: &str = "(stdin)";
+
+/// `-f FILE` (see [`locate_task_file`]), else `acr-task.yaml`, else `acb.yaml` (ACR's default
+/// name).
 fn task_path(args: &FileArgs) -> PathBuf {
     if let Some(f) = &args.file {
-        return f.clone();
+        return locate_task_file(f, args.context_dir.as_deref());
     }
     let default = PathBuf::from("acr-task.yaml");
     if default.exists() || !Path::new("acb.yaml").exists() {
@@ -228,6 +256,40 @@ fn task_path(args: &FileArgs) -> PathBuf {
     } else {
         PathBuf::from("acb.yaml")
     }
+}
+
+/// Where a task file named `file` is, as `az acr run -f FILE CONTEXT` and `az acr task create
+/// --file FILE --context CTX` read it: a relative path names a file in `context` when there is
+/// one there, else a file relative to the current directory. `-` (standard input) and absolute
+/// paths are returned as given.
+pub fn locate_task_file(file: &Path, context: Option<&Path>) -> PathBuf {
+    if file == Path::new("-") || file.is_absolute() {
+        return file.to_path_buf();
+    }
+    match context.map(|c| c.join(file)) {
+        Some(in_context) if in_context.is_file() => in_context,
+        _ => file.to_path_buf(),
+    }
+}
+
+/// The task file from standard input (`-f -`, as `az acr run -f -`).
+fn read_stdin() -> Result<String, Problem> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
+        Problem::error(
+            Code::IoRead,
+            format!("cannot read the task file from standard input: {e}"),
+        )
+        .with_help("pipe the task file into `taskrun -f -`")
+    })?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Problem::error(
+            Code::IoRead,
+            "the task file read from standard input is not UTF-8 text",
+        )
+        .with_help("send the file as UTF-8")
+    })
 }
 
 fn read(path: &Path, what: &str) -> Result<String, Problem> {
@@ -256,4 +318,41 @@ fn read(path: &Path, what: &str) -> Result<String, Problem> {
                 .with_help("save the file as UTF-8")
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_task_file_is_looked_up_in_the_context_first() {
+        let dir = std::env::temp_dir().join(format!("taskrun-locate-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/acr-task.yaml"), "steps: []\n").unwrap();
+        let ctx = Some(dir.as_path());
+        assert_eq!(
+            locate_task_file(Path::new("sub/acr-task.yaml"), ctx),
+            dir.join("sub/acr-task.yaml")
+        );
+        // Not in the context: as given (relative to the current directory).
+        assert_eq!(
+            locate_task_file(Path::new("other.yaml"), ctx),
+            PathBuf::from("other.yaml")
+        );
+        // A directory of that name in the context is not a task file.
+        assert_eq!(
+            locate_task_file(Path::new("sub"), ctx),
+            PathBuf::from("sub")
+        );
+        assert_eq!(locate_task_file(Path::new("-"), ctx), PathBuf::from("-"));
+        assert_eq!(
+            locate_task_file(Path::new("/abs.yaml"), ctx),
+            PathBuf::from("/abs.yaml")
+        );
+        assert_eq!(
+            locate_task_file(Path::new("x.yaml"), None),
+            PathBuf::from("x.yaml")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,6 +1,7 @@
 //! One small function per subcommand, and the dispatch `match`. Commands return an
 //! [`ExitStatus`]; only the report layer prints.
 
+mod build;
 pub mod check;
 mod graph;
 mod import;
@@ -51,6 +52,7 @@ pub fn execute(cli: Cli) -> ExitStatus {
     match cli.command {
         None => run::run(&cli.run, &printer),
         Some(Command::Run(args)) => run::run(&args, &printer),
+        Some(Command::Build(args)) => build::build(&args, &printer),
         Some(Command::Render(args)) => render::render(&args, &printer),
         Some(Command::Validate(args)) => validate::validate(&args, &printer),
         Some(Command::Graph(args)) => graph::graph(&args, &printer),

@@ -14,6 +14,7 @@ use crate::engine::docker::DockerEngine;
 use crate::engine::fake::FakeEngine;
 use crate::exec::Reporter;
 use crate::exec::{self, RunKey, RunOptions, RunSummary};
+use crate::quick;
 use crate::registry::Credentials;
 use crate::report::Printer;
 use crate::report::run::{OutputMode, RunReporter, Tee};
@@ -34,7 +35,32 @@ pub fn execute(
     let run_id = args.file.run_id.get_or_insert_with(generate_run_id).clone();
     let key = RunKey::generate();
     args.file.shared_volume = Some(key.name("workspace"));
-    let context_dir: std::path::PathBuf = args.context.clone().unwrap_or_else(|| ".".into());
+    if let Some(cmd) = &args.cmd {
+        args.file.generated = Some((quick::CMD_SOURCE_NAME.to_owned(), quick::cmd_task(cmd)));
+    }
+    // CONTEXT `/dev/null` is no context, as in az: an empty workspace (an empty directory that
+    // lives as long as the run).
+    let empty_context = match args.context.as_deref() {
+        Some(c) if c == std::path::Path::new("/dev/null") => {
+            let dir = std::env::temp_dir().join(key.name("empty-context"));
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                printer.status(&format!(
+                    "error: cannot make an empty context directory `{}` for /dev/null: {e}",
+                    dir.display()
+                ));
+                return (ExitStatus::Environment, None);
+            }
+            Some(EmptyDir(dir))
+        }
+        _ => None,
+    };
+    let context_dir: std::path::PathBuf = match &empty_context {
+        Some(dir) => dir.0.clone(),
+        None => args.context.clone().unwrap_or_else(|| ".".into()),
+    };
+    if empty_context.is_none() {
+        args.file.context_dir = Some(context_dir.clone());
+    }
     // `--output json`: refusals are JSON events on stdout too (diagnostics stay on stderr).
     let json = args.output == Some(OutputMode::Json);
     if let Some(problem) = super::check::context_dir_problem(&context_dir) {
@@ -167,6 +193,14 @@ pub fn execute(
         timeout: args.timeout.map(std::time::Duration::from_secs),
         run_registry: args.file.registry.clone().unwrap_or_default(),
         task_name: args.file.name.clone().unwrap_or_default(),
+        task_source: if args.file.generated.is_some() {
+            format!(
+                "Task: generated {} task, version v1.1.0",
+                checked.inputs.file.name.trim_matches(['(', ')'])
+            )
+        } else {
+            format!("Task file: {}", checked.inputs.file.name)
+        },
     });
     let task = Arc::new(checked.task);
 
@@ -239,6 +273,15 @@ pub fn execute(
         }
         (exit_status(&summary), Some(summary))
     })
+}
+
+/// The empty directory that stands for CONTEXT `/dev/null`; removed when the run is over.
+struct EmptyDir(std::path::PathBuf);
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
 
 fn engine_unreachable(e: &EngineError, printer: &Printer) -> ExitStatus {

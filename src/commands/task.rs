@@ -121,6 +121,18 @@ fn pairs(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, String> {
 
 use crate::service::absolute;
 
+/// The absolute path of a task's `--file`: a relative one is looked up in the task's
+/// `--context` directory first, then in the current directory (as `az acr task create`).
+fn task_file(file: &Path, context: Option<&str>) -> Result<String, String> {
+    if file == Path::new("-") {
+        return Err(
+            "a named task cannot read its file from standard input (`-f -`); pass a path".into(),
+        );
+    }
+    let dir = context.map(|c| Path::new(c.split_once('#').map_or(c, |(d, _)| d)));
+    Ok(absolute(&crate::cli::locate_task_file(file, dir)))
+}
+
 fn trigger_type(raw: &str) -> Result<BaseImageTriggerType, String> {
     raw.parse()
         .map_err(|_| format!("--base-image-trigger-type {raw}: expected Runtime or All"))
@@ -147,7 +159,8 @@ fn create(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatu
         let dir = absolute(Path::new(dir));
         branch.map_or(dir.clone(), |b| format!("{dir}#{b}"))
     });
-    let mut def = TaskDef::new(&a.name, absolute(file), context);
+    let file = task_file(file, a.context.as_deref())?;
+    let mut def = TaskDef::new(&a.name, file, context);
     def.values_file = a.values.as_deref().map(absolute);
     def.set = pairs("--set", &a.set)?;
     def.set_secret = pairs("--set-secret", &a.set_secret)?;
@@ -172,8 +185,21 @@ fn create(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatu
 
 fn update(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatus, String> {
     validate_schedules(&a.schedules)?;
+    let file = match &a.file {
+        Some(f) => {
+            let context = match &a.context {
+                Some(c) => Some(c.clone()),
+                None => store
+                    .get_task(&a.name)
+                    .map_err(|e| e.to_string())?
+                    .and_then(|t| t.context),
+            };
+            Some(task_file(f, context.as_deref())?)
+        }
+        None => None,
+    };
     let update = TaskUpdate {
-        file: a.file.as_deref().map(absolute),
+        file,
         context: a.context.clone().map(Some),
         values_file: a.values.as_deref().map(|v| Some(absolute(v))),
         set: (!a.set.is_empty())

@@ -11,7 +11,9 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
         printer.problems(&problem.into(), &[]);
         return ExitStatus::InvalidInput;
     }
-    match check(&args.file, true) {
+    let mut file = args.file.clone();
+    file.context_dir.clone_from(&args.context);
+    match check(&file, true) {
         Ok(mut checked) => {
             if let Some(dir) = &args.context {
                 let found = check::context_problems(&checked.task, dir, checked.inputs.strict);

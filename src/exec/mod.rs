@@ -82,6 +82,9 @@ pub struct RunOptions {
     /// The task name (`--name`; empty when not given, acb's `quickrun`): part of the cache
     /// image's tag.
     pub task_name: String,
+    /// Where the task came from (`Task file: …`), said as a run message right after the run
+    /// starts; empty: nothing is said.
+    pub task_source: String,
 }
 
 /// Runs `task` (planned as `plan`) on `engine`; `interrupt` is cancelled on Ctrl-C/SIGTERM.
@@ -96,6 +99,9 @@ pub async fn run<E: Engine>(
     let started = Instant::now();
     let ids: Vec<String> = task.steps.iter().map(|s| s.id.clone()).collect();
     reporter.run_started(&options.run_id, &ids);
+    if !options.task_source.is_empty() {
+        reporter.run_message(&options.task_source);
+    }
 
     let mut precreator = precreate::Precreator::new(plan, options.precreate);
     let stop = interrupt.child_token();

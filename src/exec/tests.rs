@@ -69,6 +69,7 @@ fn options() -> Arc<RunOptions> {
         start_ahead: false,
         run_registry: String::new(),
         task_name: String::new(),
+        task_source: String::new(),
     })
 }
 

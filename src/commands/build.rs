@@ -1,0 +1,50 @@
+//! `taskrun build` (quick build, as `az acr build`): the flags become a generated one-step task
+//! (`quick::build_task`), which runs through the normal run path (`run::execute`).
+
+use crate::cli::{BuildArgs, FileArgs, RunArgs};
+use crate::commands::ExitStatus;
+use crate::quick::{self, QuickBuild};
+use crate::report::Printer;
+
+/// Builds (and unless `--no-push`, pushes) the images.
+pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
+    let quick = QuickBuild {
+        tags: args.images.clone(),
+        dockerfile: args.file.clone(),
+        build_args: args.build_args.clone(),
+        secret_build_args: args.secret_build_args.clone(),
+        target: args.target.clone(),
+        platform: args.platform.clone(),
+        no_cache: args.no_cache,
+        no_push: args.no_push,
+        registry: args.registry.clone(),
+        known_registries: quick::credential_registries(&args.credential),
+    };
+    let problems = quick::build_problems(&quick);
+    if problems.has_errors() {
+        printer.problems(&problems, &quick::secret_values(&args.secret_build_args));
+        return ExitStatus::InvalidInput;
+    }
+    let run = RunArgs {
+        file: FileArgs {
+            registry: Some(args.registry.clone()),
+            run_id: args.run_id.clone(),
+            generated: Some((
+                quick::BUILD_SOURCE_NAME.to_owned(),
+                quick::build_task(&quick),
+            )),
+            masked: quick::secret_values(&args.secret_build_args),
+            ..FileArgs::default()
+        },
+        context: Some(args.context.clone()),
+        dry_run: args.dry_run,
+        output: args.output,
+        credential: args.credential.clone(),
+        deps_file: args.deps_file.clone(),
+        insecure_registries: args.insecure_registries.clone(),
+        keep_workspace: args.keep_workspace,
+        timeout: args.timeout,
+        ..RunArgs::default()
+    };
+    super::run::execute(&run, printer, None).0
+}
