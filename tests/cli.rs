@@ -676,3 +676,86 @@ fn quick_run_dry_run_and_refusals() {
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
 }
+
+/// What a new user tripped on (issue 14 §6), each as it was reproduced.
+#[test]
+fn a_refused_run_with_json_output_says_so_on_stdout() {
+    let (dir, path) = task_file("steps:\n  - id: a b\n    cmd: x\n");
+    let out = taskrun(&[
+        "run",
+        "--output",
+        "json",
+        "-f",
+        path.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "diagnostic"
+            && e["code"] == "taskrun::validate::step_id_spaces"
+            && e["line"] == 2),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last().map(|e| e["event"].clone()),
+        Some("run_refused".into())
+    );
+}
+
+#[test]
+fn without_a_task_file_both_default_names_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
+        .args(["validate"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run taskrun");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("acr-task.yaml") && err.contains("acb.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dry_run_invents_no_digest_and_accepts_images_earlier_steps_make() {
+    let (dir, path) = task_file(
+        "steps:\n  - cmd: taskrun-busybox sh -c 'echo would make the image'\n  - push: [reg.local/made-by-a-cmd:1]\n",
+    );
+    let out = taskrun(&[
+        "run",
+        "--dry-run",
+        "--output",
+        "plain",
+        "-f",
+        path.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Would push image: reg.local/made-by-a-cmd:1"), "{text}");
+    assert!(!text.contains("@sha256:"), "{text}");
+}
+
+#[test]
+fn serve_once_with_nothing_to_do_says_what_it_checked() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_taskrun"))
+        .args(["serve", "--once"])
+        .env("TASKRUN_HOME", home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run taskrun");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("serve: checked 0 task(s)") && stderr(&out).contains("nothing changed"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -399,6 +399,15 @@ async fn push<E: Engine>(
                 () = cancel.cancelled() => return Outcome::Engine(EngineError::Cancelled),
             };
             match pushed_one {
+                Ok(_) if ctx.options.dry_run => {
+                    // The fake engine's digest is not a registry's: say what would happen.
+                    ctx.reporter.step_message(
+                        &step.id,
+                        &format!("Would push image: {image} (dry run: nothing was pushed)"),
+                    );
+                    last_err = None;
+                    break;
+                }
                 Ok(digest) => {
                     ctx.reporter
                         .step_message(&step.id, &format!("Successfully pushed image: {image}"));
@@ -481,21 +490,11 @@ pub(crate) fn base_spec<E: Engine>(
             .iter()
             .map(|e| crate::model::cmdline::env_word(e).unwrap_or_else(|| e.clone())),
     );
-    let network = match &step.network {
-        Some(n) => Some(
-            ctx.env
-                .networks
-                .get(n)
-                .cloned()
-                .unwrap_or_else(|| n.clone()),
-        ),
-        None => ctx.env.default_network.clone(),
-    };
-    let aliases = match &network {
-        Some(n) if !matches!(n.as_str(), "host" | "none" | "bridge" | "default") => {
-            vec![step.id.clone()]
-        }
-        _ => Vec::new(),
+    let network = step_network(ctx, step);
+    let aliases = if network.as_deref().is_some_and(takes_aliases) {
+        vec![step.id.clone()]
+    } else {
+        Vec::new()
     };
     let mut labels = ctx.options.key.labels();
     labels.insert("io.taskrun.step".to_owned(), step.id.clone());
@@ -542,20 +541,27 @@ pub(crate) fn working_dir(step: &Step) -> Option<String> {
     })
 }
 
-/// Go's `path.Clean` for absolute paths.
-pub(crate) fn clean_path(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
+/// The engine network a step joins: its `network` (a task network maps to the run's copy),
+/// else the run's default network.
+pub(crate) fn step_network<E: Engine>(ctx: &StepContext<E>, step: &Step) -> Option<String> {
+    match &step.network {
+        Some(n) => Some(
+            ctx.env
+                .networks
+                .get(n)
+                .cloned()
+                .unwrap_or_else(|| n.clone()),
+        ),
+        None => ctx.env.default_network.clone(),
     }
-    format!("/{}", parts.join("/"))
 }
+
+/// Whether containers on `network` can have DNS aliases (user-defined networks only).
+pub(crate) fn takes_aliases(network: &str) -> bool {
+    !matches!(network, "host" | "none" | "bridge" | "default")
+}
+
+pub(crate) use crate::model::buildpath::clean as clean_path;
 
 #[cfg(test)]
 mod tests {

@@ -121,7 +121,7 @@ fn step_dir(step: &Step) -> String {
 }
 
 /// Go's `path.Clean` for absolute paths.
-fn clean(p: &str) -> String {
+pub fn clean(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         match part {

@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::proxy::VIA_LABEL;
 use crate::engine::{Engine, EngineError, LogSink, ShellRequest};
-use crate::exec::step::{Outcome, StepContext, StepSink, attempts, pull, working_dir};
+use crate::exec::step::{
+    Outcome, StepContext, StepSink, attempts, pull, step_network, takes_aliases, working_dir,
+};
 use crate::model::Step;
 use crate::model::cmdline::parse_cmd;
 
@@ -129,19 +131,9 @@ pub(crate) fn script<E: Engine>(
     if let Some(u) = &step.user {
         add(&format!("--user {}", quote(u)));
     }
-    let network = match &step.network {
-        Some(n) => Some(
-            ctx.env
-                .networks
-                .get(n)
-                .cloned()
-                .unwrap_or_else(|| n.clone()),
-        ),
-        None => ctx.env.default_network.clone(),
-    };
-    if let Some(n) = &network {
+    if let Some(n) = &step_network(ctx, step) {
         add(&format!("--network {}", quote(n)));
-        if !matches!(n.as_str(), "host" | "none" | "bridge" | "default") {
+        if takes_aliases(n) {
             add(&format!("--network-alias {}", quote(&step.id)));
         }
     }
