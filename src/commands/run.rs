@@ -161,6 +161,7 @@ pub fn execute(
         insecure_registries: args.insecure_registries.clone(),
         precreate: !args.dry_run,
         start_ahead: start_ahead(),
+        host_context: env_on("TASKRUN_HOST_CONTEXT"),
         docker_cli,
         dry_run: args.dry_run,
         timeout: args.timeout.map(std::time::Duration::from_secs),
@@ -324,7 +325,12 @@ fn docker_cli() -> Option<std::path::PathBuf> {
 /// `TASKRUN_START_AHEAD=0` (or `false`, `off`, `no`) turns off starting step containers ahead
 /// at the gate (see `engine::gate`); they are then only created ahead.
 fn start_ahead() -> bool {
-    !std::env::var("TASKRUN_START_AHEAD").is_ok_and(|v| {
+    env_on("TASKRUN_START_AHEAD")
+}
+
+/// False when the variable `name` is `0`, `false`, `off` or `no`.
+fn env_on(name: &str) -> bool {
+    !std::env::var(name).is_ok_and(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),
             "0" | "false" | "off" | "no"
