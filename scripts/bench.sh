@@ -5,6 +5,7 @@
 #   scripts/bench.sh                 # build release, run everything, print a markdown table
 #   TASKRUN_BIN=path [BENCH_LABEL=text] scripts/bench.sh  # use this binary (no build)
 #   RUNS=5 VALIDATE_RUNS=10 SKIP_DOCKER=1 scripts/bench.sh
+#   ONLY=context CONTEXT_RUNS=3 scripts/bench.sh   # only the build-context rows
 #
 # Needs: python3, /usr/bin/time (package `time`); hyperfine is used for `validate` when present
 # (else repeated runs timed with `date +%s%N`). The docker rows need the test environment
@@ -16,6 +17,8 @@ repo=$(pwd)
 
 RUNS=${RUNS:-5}                    # runs of each docker benchmark (median reported)
 VALIDATE_RUNS=${VALIDATE_RUNS:-10} # runs of each validate benchmark
+CONTEXT_RUNS=${CONTEXT_RUNS:-3}    # runs of each build-context benchmark
+ONLY=${ONLY:-}                     # `context`: only the build-context rows
 IMAGE=taskrun-busybox:latest
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -101,6 +104,7 @@ rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 |"); }
 
 # --- 1. validate ----------------------------------------------------------------------------------
+if [ "$ONLY" != context ]; then
 vargs=(--values "$tmp/values.yaml" --registry bench.azurecr.io --run-id bench1 --color never)
 "$bin" validate -f "$tmp/validate-10000.yaml" "${vargs[@]}" >/dev/null 2>&1 \
   || { "$bin" validate -f "$tmp/validate-10000.yaml" "${vargs[@]}" | tail -20; die "the 10,000-step file does not validate"; }
@@ -127,6 +131,7 @@ for n in 1000 10000 20000; do
     row "validate, $(echo "$n" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') steps: wall / peak RSS (scaling)" "$(secs "$ms") / $(mb "$kb")" "info" "–"
   fi
 done
+fi
 
 # --- docker benchmarks ----------------------------------------------------------------------------
 docker_ok=0
@@ -139,6 +144,8 @@ fi
 if [ "$docker_ok" = 1 ]; then
   run_task() { "$bin" run -f "$1" --output plain --color never "$tmp/ctx"; }
   run_task "$tmp/empty.yaml" >/dev/null 2>&1 || die "taskrun cannot run a one-step task; is the test environment up?"
+fi
+if [ "$docker_ok" = 1 ] && [ "$ONLY" != context ]; then
 
   # 2. 20 sequential cmd steps vs a docker run loop.
   docker_loop() { for _ in $(seq 20); do docker run --rm "$IMAGE" true; done; }
@@ -208,6 +215,68 @@ if [ "$docker_ok" = 1 ]; then
   row "a step printing 200 MB, \`--output plain > /dev/null\`: peak RSS (wall)" "$(mb "$big_kb") ($(secs $(((e - s) / 1000000))))" "bounded (≪ 200 MB)" "$(yesno "$(lt "$big_kb" 65536 && echo 1 || echo 0)")"
 fi
 
+# --- build contexts: one build step against `docker build` of the same directory ---------------
+# Each context gets a trivial Dockerfile (`RUN true`, cached after the first run), so the engine's
+# own receiving and unpacking of the context counts the same for both. The classic builder on
+# both sides: acb's default, and `DOCKER_BUILDKIT=0` for the CLI.
+if [ "$docker_ok" = 1 ]; then
+  log "build contexts: generating 900 MB of large files and 20,000 small files in $tmp"
+  mkdir -p "$tmp/c900" "$tmp/c600" "$tmp/c300" "$tmp/csmall"
+  for i in 1 2 3 4 5 6 7 8 9; do
+    head -c 100000000 /dev/urandom >"$tmp/c900/f$i"
+    # Hard links, one name per context: the same bytes on disk, regular files to both walkers.
+    if [ "$i" -le 6 ]; then ln "$tmp/c900/f$i" "$tmp/c600/f$i"; fi
+    if [ "$i" -le 3 ]; then ln "$tmp/c900/f$i" "$tmp/c300/f$i"; fi
+  done
+  python3 - "$tmp/csmall" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(100):
+    os.makedirs(f"{root}/d{d:03}", exist_ok=True)
+    for f in range(200):
+        with open(f"{root}/d{d:03}/f{f:03}.txt", "wb") as out:
+            out.write(os.urandom(1024))
+PY
+  ctx_names=(c300 c600 c900 csmall)
+  for c in "${ctx_names[@]}"; do
+    printf 'FROM %s\nRUN true\n' "$IMAGE" >"$tmp/$c/Dockerfile"
+    printf 'steps:\n  - build: -t taskrun-bench-ctx-%s:tr .\n' "$c" >"$tmp/build-$c.yaml"
+  done
+  build_tr() { "$bin" run -f "$tmp/build-$1.yaml" --output plain --color never "$tmp/$1"; }
+  build_old() { TASKRUN_HOST_CONTEXT=0 build_tr "$1"; }
+  build_cli() { DOCKER_BUILDKIT=0 docker build -q -t "taskrun-bench-ctx-$1:cli" "$tmp/$1"; }
+  for c in "${ctx_names[@]}"; do build_cli "$c" >/dev/null 2>&1 || die "docker build of $c failed"; done
+  for i in $(seq "$CONTEXT_RUNS"); do
+    log "context round $i/$CONTEXT_RUNS: 300, 600, 900 MB, 20,000 files (taskrun, taskrun with TASKRUN_HOST_CONTEXT=0, docker build)"
+    for c in "${ctx_names[@]}"; do
+      times_ms 1 build_tr "$c" >>"$tmp/ctx_tr_$c"
+      times_ms 1 build_old "$c" >>"$tmp/ctx_old_$c"
+      times_ms 1 build_cli "$c" >>"$tmp/ctx_cli_$c"
+    done
+  done
+  /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" run -f "$tmp/build-c900.yaml" --output plain --color never "$tmp/c900" >/dev/null 2>&1 \
+    || die "the 900 MB build failed"
+  ctx_kb=$(tail -1 "$tmp/rss")
+  cres() { echo "$(secs "$(median <"$tmp/$1")") ($(sort -n "$tmp/$1" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.2f–%.2f s", lo/1000, hi/1000}'))"; }
+  cratio() { awk -v a="$(median <"$tmp/$1")" -v b="$(median <"$tmp/$2")" 'BEGIN {printf "%.2f", a/b}'; }
+  for c in "${ctx_names[@]}"; do
+    case $c in
+      c300) what="one build over 300 MB (3 × 100 MB files)" ;;
+      c600) what="one build over 600 MB (6 × 100 MB files)" ;;
+      c900) what="one build over 900 MB (9 × 100 MB files)" ;;
+      csmall) what="one build over 20,000 files of 1 KB (100 directories)" ;;
+    esac
+    r=$(cratio "ctx_tr_$c" "ctx_cli_$c")
+    row "$what: taskrun" "$(cres "ctx_tr_$c"), ${r}× \`docker build\`" "≤ 1.0× (goal), ≤ 1.2×" "$(awk -v r="$r" 'BEGIN {print (r <= 1.0) ? "yes" : (r <= 1.2) ? "within 1.2×" : "**no**"}')"
+    row "the same with \`TASKRUN_HOST_CONTEXT=0\` (seeded workspace read back, as before)" "$(cres "ctx_old_$c"), $(cratio "ctx_old_$c" "ctx_cli_$c")×" "info" "–"
+    row "\`DOCKER_BUILDKIT=0 docker build -q\` of the same directory" "$(cres "ctx_cli_$c")" "baseline" "–"
+  done
+  row "one build over 900 MB: taskrun's peak RSS" "$(mb "$ctx_kb")" "bounded (≪ 200 MB)" "$(yesno "$(lt "$ctx_kb" 65536 && echo 1 || echo 0)")"
+  for c in "${ctx_names[@]}"; do
+    docker image rm "taskrun-bench-ctx-$c:tr" "taskrun-bench-ctx-$c:cli" >/dev/null 2>&1 || true
+  done
+fi
+
 # --- the table -----------------------------------------------------------------------------------
 cores=$(nproc)
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
@@ -215,7 +284,7 @@ engine=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo "none
 echo
 echo "taskrun $("$bin" --version | awk '{print $2}') ($built_from), $(date -u +%Y-%m-%d), $cores cores, $mem, Docker $engine, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "Docker rows: median (min–max) of $RUNS interleaved runs; validate: $VALIDATE_RUNS runs."
+echo "Docker rows: median (min–max) of $RUNS interleaved runs; build contexts: $CONTEXT_RUNS interleaved runs; validate: $VALIDATE_RUNS runs."
 echo
 echo "| Benchmark | Result | Target | Met |"
 echo "| --- | --- | --- | --- |"

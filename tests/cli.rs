@@ -739,7 +739,10 @@ fn a_dry_run_invents_no_digest_and_accepts_images_earlier_steps_make() {
     ]);
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("Would push image: reg.local/made-by-a-cmd:1"), "{text}");
+    assert!(
+        text.contains("Would push image: reg.local/made-by-a-cmd:1"),
+        "{text}"
+    );
     assert!(!text.contains("@sha256:"), "{text}");
 }
 
@@ -754,7 +757,8 @@ fn serve_once_with_nothing_to_do_says_what_it_checked() {
         .expect("run taskrun");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("serve: checked 0 task(s)") && stderr(&out).contains("nothing changed"),
+        stderr(&out).contains("serve: checked 0 task(s)")
+            && stderr(&out).contains("nothing changed"),
         "{}",
         stderr(&out)
     );

@@ -434,6 +434,133 @@ fn a_dockerfile_outside_the_build_context_is_sent_like_the_docker_cli() {
     assert!(!deps.contains("decoy-never"), "{deps}");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The context travels once: builds before any `cmd` step read the CONTEXT directory directly
+
+#[test]
+fn a_build_only_task_builds_the_host_context_with_its_dockerignore() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let root = image(&mut images, "once-root");
+    let sub = image(&mut images, "once-sub");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: root
+    build: -t {root} .
+  - id: sub
+    build: -t {sub} -f Dockerfile.sub sub
+"#
+    ));
+    ws.file("Dockerfile", &format!("FROM {BUSYBOX}\nCOPY . /ctx\n"));
+    ws.file("Dockerfile.sub", &format!("FROM {BUSYBOX}\nCOPY . /ctx\n"));
+    ws.file(".dockerignore", "*.log\nsub/skip.txt\n");
+    ws.file("a.txt", "a\n");
+    ws.file("drop.log", "d\n");
+    ws.file("sub/b.txt", "b\n");
+    ws.file("sub/skip.txt", "s\n");
+    ws.file("sub/.dockerignore", "*.tmp\n");
+    ws.file("sub/drop.tmp", "t\n");
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let listing = |image: &str| {
+        let mut l: Vec<String> = common::docker(&["run", "--rm", image, "find", "/ctx"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(
+        listing(&root),
+        [
+            "/ctx",
+            "/ctx/.dockerignore",
+            "/ctx/Dockerfile",
+            "/ctx/Dockerfile.sub",
+            "/ctx/a.txt",
+            "/ctx/sub",
+            "/ctx/sub/.dockerignore",
+            "/ctx/sub/b.txt",
+            "/ctx/sub/drop.tmp",
+        ],
+        "{}",
+        run.all()
+    );
+    // `sub` with a root .dockerignore: read from the seeded workspace (which lacks what the
+    // root rules exclude), with sub's own rules applied on top.
+    assert_eq!(
+        listing(&sub),
+        ["/ctx", "/ctx/.dockerignore", "/ctx/b.txt"],
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_file_a_cmd_step_wrote_is_in_a_later_builds_context_and_a_parallel_build_works() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let early = image(&mut images, "once-early");
+    let parallel = image(&mut images, "once-parallel");
+    let late = image(&mut images, "once-late");
+    let ws = Ws::new(&format!(
+        r#"steps:
+  - id: early
+    build: -t {early} .
+  - id: write
+    when: [early]
+    cmd: BUSYBOX sh -c 'sleep 1; mv /workspace/gone.txt /workspace/made.txt'
+  - id: parallel
+    when: [early]
+    build: -t {parallel} .
+  - id: late
+    when: [write, parallel]
+    build: -t {late} .
+  - id: showearly
+    when: [late]
+    cmd: {early} ls -A /ctx
+  - id: showlate
+    cmd: {late} sh -c 'ls -A /ctx; cat /ctx/made.txt'
+  - id: showparallel
+    cmd: {parallel} ls -A /ctx
+"#
+    ));
+    ws.file("Dockerfile", &format!("FROM {BUSYBOX}\nCOPY . /ctx\n"));
+    ws.file("a.txt", "a\n");
+    ws.file("gone.txt", "g\n");
+    let run = ws.run();
+    run.expect(0).left_nothing();
+    let listing = |step: &str| {
+        let mut l: Vec<String> = run.output_of(step);
+        l.sort();
+        l
+    };
+    assert_eq!(
+        listing("showearly"),
+        ["Dockerfile", "a.txt", "gone.txt"],
+        "{}",
+        run.all()
+    );
+    // The build after the cmd step sees the file as the step renamed it (one atomic change).
+    assert_eq!(
+        listing("showlate"),
+        ["Dockerfile", "a.txt", "g", "made.txt"],
+        "{}",
+        run.all()
+    );
+    // The parallel build saw the workspace before or after `write`: either is a valid order of
+    // two parallel steps, and nothing else.
+    let p = listing("showparallel");
+    assert!(
+        p == ["Dockerfile", "a.txt", "gone.txt"] || p == ["Dockerfile", "a.txt", "made.txt"],
+        "{p:?}: {}",
+        run.all()
+    );
+    // The user's directory is never written.
+    assert!(ws.ctx().join("gone.txt").exists());
+    assert!(!ws.ctx().join("made.txt").exists());
+}
+
 #[test]
 fn every_add_host_of_a_build_reaches_its_run_steps() {
     let _engine = need_docker();

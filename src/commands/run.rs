@@ -187,9 +187,10 @@ pub fn execute(
         insecure_registries: args.insecure_registries.clone(),
         precreate: !args.dry_run,
         start_ahead: start_ahead(),
+        host_context: env_on("TASKRUN_HOST_CONTEXT"),
         docker_cli,
         dry_run: args.dry_run,
-        mount_proxy: !env_off("TASKRUN_ENGINE_PROXY"),
+        mount_proxy: env_on("TASKRUN_ENGINE_PROXY"),
         timeout: args.timeout.map(std::time::Duration::from_secs),
         run_registry: args.file.registry.clone().unwrap_or_default(),
         task_name: args.file.name.clone().unwrap_or_default(),
@@ -368,12 +369,12 @@ fn docker_cli() -> Option<std::path::PathBuf> {
 /// `TASKRUN_START_AHEAD=0` (or `false`, `off`, `no`) turns off starting step containers ahead
 /// at the gate (see `engine::gate`); they are then only created ahead.
 fn start_ahead() -> bool {
-    !env_off("TASKRUN_START_AHEAD")
+    env_on("TASKRUN_START_AHEAD")
 }
 
-/// Whether the variable `name` says `0`, `false`, `off` or `no`.
-fn env_off(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| {
+/// False when the variable `name` is `0`, `false`, `off` or `no`.
+fn env_on(name: &str) -> bool {
+    !std::env::var(name).is_ok_and(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),
             "0" | "false" | "off" | "no"

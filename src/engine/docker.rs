@@ -691,6 +691,10 @@ impl Engine for DockerEngine {
         super::shell::run(request, sink, cancel).await
     }
 
+    async fn host_name(&self) -> Option<String> {
+        self.docker.info().await.ok().and_then(|i| i.name)
+    }
+
     fn local_socket(&self) -> Option<std::path::PathBuf> {
         self.endpoint
             .strip_prefix("unix://")

@@ -507,6 +507,11 @@ pub trait Engine: Clone + Send + Sync + 'static {
         None
     }
 
+    /// The host name of the engine's machine (`docker info`'s `Name`), when it can be asked.
+    fn host_name(&self) -> impl Future<Output = Option<String>> + Send {
+        async { None }
+    }
+
     /// The `DOCKER_HOST` (and TLS) variables a docker CLI on this host uses to reach this
     /// engine directly.
     fn cli_environment(&self) -> Vec<(String, String)> {

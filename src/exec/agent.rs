@@ -83,7 +83,7 @@ impl AgentShell {
 impl Agent {
     /// Sets up the agent of a run: the proxy (local engines only; the fake engine of a dry run
     /// has none), and the shell's home when some `cmd` step needs the shell.
-    pub fn start<E: Engine>(
+    pub async fn start<E: Engine>(
         engine: &E,
         task: &Task,
         options: &RunOptions,
@@ -136,7 +136,7 @@ impl Agent {
         Ok(Self {
             dir,
             run: options.key.as_string(),
-            mount_proxy: options.mount_proxy,
+            mount_proxy: options.mount_proxy && engine_sees_our_files(engine).await,
             proxy,
             shell,
         })
@@ -179,6 +179,24 @@ impl Drop for Agent {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// Whether the engine can bind-mount a file of this machine's temporary directory. On a host
+/// (no `/.dockerenv`) a local engine always can. In a container it can when the engine runs in
+/// the same machine, which the engine's host name tells (taskrun in its own container, talking
+/// to the host's engine through a mounted socket, has another host name; the engine could not
+/// see the proxy's socket there, so steps get the engine's own socket instead).
+async fn engine_sees_our_files<E: Engine>(engine: &E) -> bool {
+    if !Path::new("/.dockerenv").exists() {
+        return true;
+    }
+    let ours = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    engine
+        .host_name()
+        .await
+        .is_some_and(|theirs| !ours.is_empty() && theirs == ours)
 }
 
 /// Writes `text` to `path`, creating private (0700) directories and a 0600 file.

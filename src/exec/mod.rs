@@ -65,6 +65,10 @@ pub struct RunOptions {
     /// Also start them ahead, held at the gate (see `engine::gate`), when the engine allows it.
     /// Off with `TASKRUN_START_AHEAD=0`.
     pub start_ahead: bool,
+    /// Build steps read their context from the CONTEXT directory while no `cmd` step has
+    /// started (see `exec::step::host`). Off with `TASKRUN_HOST_CONTEXT=0` (every build then
+    /// reads the seeded workspace volume, as before; for comparisons).
+    pub host_context: bool,
     /// The docker CLI of the agent's shell (`cmd` lines that need a shell; see `exec::agent`).
     pub docker_cli: Option<PathBuf>,
     /// The whole-run timeout (`--timeout`; named tasks' timeout): the run stops as on Ctrl-C,
@@ -126,13 +130,13 @@ pub async fn run<E: Engine>(
             options.precreate && options.start_ahead && crate::engine::gate::supported(&info);
         let mut env = setup::names(&task, &options, gate);
         env.agent = Some(Arc::new(
-            agent::Agent::start(&engine, &task, &options).map_err(|e| {
-                crate::engine::EngineError::Failed {
+            agent::Agent::start(&engine, &task, &options)
+                .await
+                .map_err(|e| crate::engine::EngineError::Failed {
                     operation: "prepare the agent",
                     subject: std::env::temp_dir().display().to_string(),
                     message: e.to_string(),
-                }
-            })?,
+                })?,
         ));
         let env = Arc::new(env);
         let (volumes_made, volumes_exist) = tokio::sync::oneshot::channel();

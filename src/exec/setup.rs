@@ -1,4 +1,5 @@
-//! Run preparation and cleanup: networks, the workspace volume seeded from CONTEXT, the home
+//! Run preparation and cleanup: networks, the workspace volume seeded from CONTEXT (unless
+//! nothing reads it: see `exec::step::host`), the home
 //! volume with the run's docker config, task secret volumes; and removal of everything labelled
 //! with the run key (and of leftovers of killed runs).
 
@@ -28,6 +29,16 @@ pub struct RunEnv {
     pub gate: Option<String>,
     /// The run's agent: name proxy and shell (see `exec::agent`).
     pub agent: Option<std::sync::Arc<crate::exec::agent::Agent>>,
+    /// The ids of the build steps that read their context from the CONTEXT directory while no
+    /// `cmd` step has started (decided when the run is prepared; see `exec::step::host`).
+    pub host_builds: std::collections::BTreeSet<String>,
+    /// Set when the workspace may differ from the CONTEXT directory: the first `cmd` step starts
+    /// (before its container is created, started or released), or a build fetches a remote
+    /// context into it. From then on builds read their context from the workspace volume.
+    pub cmd_started: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the workspace is seeded from the CONTEXT directory: not when nothing would read
+    /// it (no `cmd` step, every build reads the host, no `--keep-workspace`).
+    pub seed_workspace: bool,
 }
 
 /// The label of volumes kept with `--keep-workspace`: never removed as leftovers.
@@ -64,6 +75,11 @@ pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
 /// containers are started ahead (the gate volume is only made for a task with `cmd` steps).
 pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
     let key = &options.key;
+    let host_builds = if options.host_context {
+        crate::exec::step::host::host_builds(task, &options.context_dir)
+    } else {
+        std::collections::BTreeSet::new()
+    };
     let mut networks = BTreeMap::new();
     let mut default_network = None;
     if task.networks.is_empty() {
@@ -97,6 +113,13 @@ pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
                 .any(|s| matches!(s.kind, StepKind::Cmd(_))))
         .then(|| key.name("gate")),
         agent: None,
+        seed_workspace: crate::exec::step::host::needs_seeding(
+            task,
+            &host_builds,
+            options.keep_workspace,
+        ),
+        host_builds,
+        cmd_started: std::sync::Arc::default(),
     }
 }
 
@@ -137,7 +160,8 @@ pub async fn make_networks<E: Engine>(
 }
 
 /// Creates the run's volumes (all at once; `created` is told when they exist, and the gate
-/// volume is filled) and fills them: the workspace from the CONTEXT directory, the home volume
+/// volume is filled) and fills them: the workspace from the CONTEXT directory (when something
+/// reads it: [`RunEnv::seed_workspace`]), the home volume
 /// with the docker config holding the run's registry logins, and the task's secret volumes.
 pub async fn make_volumes<E: Engine>(
     engine: &E,
@@ -177,9 +201,16 @@ pub async fn make_volumes<E: Engine>(
         let _ = created.send(());
         Ok::<(), EngineError>(())
     };
+    let workspace = async {
+        if env.seed_workspace {
+            seed_workspace(engine, &env.workspace, options, reporter).await
+        } else {
+            Ok(())
+        }
+    };
     futures_util::try_join!(
         gate,
-        seed_workspace(engine, &env.workspace, options, reporter),
+        workspace,
         seed_home(engine, &env.home, options),
         seed_volumes(engine, task, env, reporter),
     )?;

@@ -17,6 +17,7 @@ use crate::registry::reference::registry_of;
 
 mod build;
 mod cmd;
+pub(crate) mod host;
 mod shell;
 
 /// How long a timed-out step's body gets to stop its container after cancellation.
@@ -160,6 +161,14 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
                 return result;
             }
         }
+    }
+    if matches!(step.kind, StepKind::Cmd(_)) {
+        // Before the step's container is created, started or released from the gate: from now
+        // on the workspace may differ from the CONTEXT directory, so builds read the volume
+        // (see `step::host`).
+        ctx.env
+            .cmd_started
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
     let started = Instant::now();
     // One deadline covers the whole step body: the pull (if any) and every attempt. (acb starts

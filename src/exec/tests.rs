@@ -50,10 +50,14 @@ fn task(yaml: &str) -> Task {
 }
 
 fn options() -> Arc<RunOptions> {
+    options_in(std::env::temp_dir().join(format!("taskrun-exec-test-{}", std::process::id())))
+}
+
+fn options_in(context_dir: std::path::PathBuf) -> Arc<RunOptions> {
     Arc::new(RunOptions {
         run_id: "ca1".into(),
         key: RunKey::generate(),
-        context_dir: std::env::temp_dir().join(format!("taskrun-exec-test-{}", std::process::id())),
+        context_dir,
         max_parallel: None,
         keep_workspace: false,
         credentials: Credentials::default(),
@@ -67,6 +71,7 @@ fn options() -> Arc<RunOptions> {
         mount_proxy: true,
         timeout: None,
         start_ahead: false,
+        host_context: true,
         run_registry: String::new(),
         task_name: String::new(),
         task_source: String::new(),
@@ -78,7 +83,15 @@ async fn run_with(
     yaml: &str,
     interrupt: CancellationToken,
 ) -> (RunSummary, Vec<String>) {
-    let opts = options();
+    run_with_options(engine, yaml, interrupt, options()).await
+}
+
+async fn run_with_options(
+    engine: &FakeEngine,
+    yaml: &str,
+    interrupt: CancellationToken,
+    opts: Arc<RunOptions>,
+) -> (RunSummary, Vec<String>) {
     std::fs::create_dir_all(&opts.context_dir).expect("context dir");
     let task = Arc::new(task(yaml));
     let plan = Plan::new(&task);
@@ -774,4 +787,128 @@ async fn a_failed_fetch_fails_the_step_naming_the_masked_url() {
         "{error}"
     );
     assert!(!engine.transcript().iter().any(|l| l.starts_with("build")));
+}
+
+/// A CONTEXT directory of its own with a Dockerfile and a 1000-byte file.
+fn context_with_dockerfile(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("taskrun-exec-ctx-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("context dir");
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY . /\n").expect("Dockerfile");
+    std::fs::write(dir.join("data"), vec![b'x'; 1000]).expect("data");
+    dir
+}
+
+fn workspace_calls(t: &[String]) -> Vec<&String> {
+    t.iter()
+        .filter(|l| {
+            l.starts_with("get_from_volume")
+                || (l.starts_with("put_into_volume") && l.contains("-workspace:"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_build_only_task_sends_its_context_from_the_host_and_never_seeds_the_workspace() {
+    let engine = FakeEngine::new();
+    let dir = context_with_dockerfile("build-only");
+    let (summary, _) = run_with_options(
+        &engine,
+        "steps:\n  - id: b\n    build: -t app:1 .\n  - id: p\n    build: -t app:2 -f Dockerfile .\n",
+        CancellationToken::new(),
+        options_in(dir.clone()),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    assert!(workspace_calls(&t).is_empty(), "{t:#?}");
+    let builds: Vec<&String> = t.iter().filter(|l| l.starts_with("build ")).collect();
+    assert_eq!(builds.len(), 2, "{t:#?}");
+    for b in builds {
+        // Dockerfile + data + their tar headers: the host directory itself was sent.
+        let bytes: u64 = b
+            .rsplit("context_bytes=")
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(bytes >= 1000 + 1024, "{b}");
+        assert!(b.contains("dockerfile=Dockerfile"), "{b}");
+    }
+    // The Dockerfile of the dependency scan came from the host too.
+    assert_eq!(summary.steps[0].dependencies.len(), 1, "{summary:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_build_after_a_cmd_step_reads_the_seeded_workspace() {
+    let engine = FakeEngine::new();
+    let dir = context_with_dockerfile("after-cmd");
+    let (summary, _) = run_with_options(
+        &engine,
+        "steps:\n  - id: early\n    build: -t app:0 .\n  - id: c\n    cmd: img true\n    when: [early]\n  - id: b\n    build: -t app:1 .\n    when: [c]\n",
+        CancellationToken::new(),
+        options_in(dir.clone()),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    let calls = workspace_calls(&t);
+    // Seeded (a cmd step reads it); the first build read the host, the one after `c` the volume.
+    assert!(calls[0].starts_with("put_into_volume"), "{t:#?}");
+    let first_build = position(&t, "build tags=[app:0]").expect("first build");
+    let second_build = position(&t, "build tags=[app:1]").expect("second build");
+    let reads: Vec<usize> = t
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("get_from_volume"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(reads.iter().all(|&i| i > first_build), "{t:#?}");
+    assert!(
+        t.iter()
+            .any(|l| l.starts_with("get_from_volume") && l.ends_with("-workspace:/.")),
+        "{t:#?}"
+    );
+    assert!(reads.iter().any(|&i| i < second_build), "{t:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn keep_workspace_or_a_build_the_host_cannot_serve_still_seeds() {
+    let dir = context_with_dockerfile("seeds");
+    // A root .dockerignore and a sub-directory context: the workspace lacks what the root
+    // rules exclude, so the build reads the seeded volume.
+    std::fs::create_dir_all(dir.join("sub")).expect("sub");
+    std::fs::write(dir.join("sub/Dockerfile"), "FROM scratch\n").expect("Dockerfile");
+    std::fs::write(dir.join(".dockerignore"), "data\n").expect("ignore");
+    let engine = FakeEngine::new();
+    let (summary, _) = run_with_options(
+        &engine,
+        "steps:\n  - id: b\n    build: -t app:1 sub\n",
+        CancellationToken::new(),
+        options_in(dir.clone()),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    let calls = workspace_calls(&t);
+    assert!(calls[0].starts_with("put_into_volume"), "{t:#?}");
+    assert!(calls.iter().any(|l| l.ends_with(":/sub/.")), "{t:#?}");
+    // --keep-workspace: the user asked for the workspace, so it is filled.
+    let engine = FakeEngine::new();
+    let mut opts = (*options_in(dir.clone())).clone();
+    opts.keep_workspace = true;
+    let (summary, _) = run_with_options(
+        &engine,
+        "steps:\n  - id: b\n    build: -t app:1 .\n",
+        CancellationToken::new(),
+        Arc::new(opts),
+    )
+    .await;
+    assert!(summary.success, "{summary:?}");
+    let t = engine.transcript();
+    let calls = workspace_calls(&t);
+    assert_eq!(calls.len(), 1, "{t:#?}");
+    assert!(calls[0].starts_with("put_into_volume"), "{t:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,7 @@
 //! `build` steps: the docker-build string parsed without a shell (model::buildargs), the context
-//! read back from the workspace volume (so files written by earlier steps are in it), filtered
+//! read from the CONTEXT directory while no `cmd` step has started (one pass, see
+//! `step::host`), else read back from the workspace volume (so files written by earlier steps
+//! are in it), filtered
 //! by `.dockerignore` with Docker's rules, and built by the engine's classic builder, or by its
 //! BuildKit when the step's env has `DOCKER_BUILDKIT=1` or the step has `cache: enabled` (see
 //! [`Builder`] and `docs/compat.md`). A Dockerfile outside the context (but inside the
@@ -18,6 +20,7 @@ use crate::context::remote::{self, FetchOptions, RemoteSource};
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::RunOptions;
+use crate::exec::step::host::{self, ContextSource};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
 use crate::model::buildargs::{BuildArgs, parse_build};
@@ -69,42 +72,34 @@ pub(crate) async fn run<E: Engine>(
         sink.line(LogStream::Stdout, &note);
     }
     let image_id: Arc<Mutex<Option<String>>> = Arc::default();
-    let (plan, parsed, sink_ref, image_slot, builder_ref) =
-        (&plan, &parsed, &sink, &image_id, &builder);
+    // Where the last attempt read its context (the dependency scan reads the same Dockerfile).
+    let source: Mutex<ContextSource> = Mutex::new(ContextSource::Volume);
+    let (plan, parsed, sink_ref, image_slot, builder_ref, source_ref) =
+        (&plan, &parsed, &sink, &image_id, &builder, &source);
     let outcome = attempts(ctx, step, &sink, cancel, move |_n| {
         Box::pin(async move {
             let (sink, image_id, builder) = (sink_ref, image_slot, builder_ref);
-            let ignore = read_ignore(ctx, plan).await?;
-            let outside = match &plan.dockerfile {
-                DockerfilePlace::Inside(_) => None,
-                DockerfilePlace::Outside(path) => match read_dockerfile(ctx, path).await? {
-                    Ok(bytes) => Some(bytes),
-                    Err(message) => {
-                        sink.line(LogStream::Stderr, &message);
-                        return Ok(1);
-                    }
-                },
+            let now = ContextSource::now(ctx, step);
+            if let Ok(mut slot) = source_ref.lock() {
+                *slot = now.clone();
+            }
+            let context = match &now {
+                ContextSource::Host(dir) => host::context_from_host(dir, plan).await,
+                ContextSource::Volume => volume_context(ctx, plan).await?,
             };
-            let archive = ctx
-                .engine
-                .get_from_volume(&ctx.env.workspace, &plan.volume_path_contents())
-                .await?;
-            let mut filter =
-                context::TarFilter::new(&ignore, plan.dockerfile_in_context()).strip_prefix(".");
-            let dockerfile = match outside {
-                Some(bytes) => filter.add_outside_dockerfile(bytes),
-                None => plan
-                    .dockerfile_in_context()
-                    .unwrap_or("Dockerfile")
-                    .to_owned(),
+            let (filtered, dockerfile) = match context {
+                Ok(c) => c,
+                Err(message) => {
+                    sink.line(LogStream::Stderr, &message);
+                    return Ok(1);
+                }
             };
-            let filtered = filter.stream_from(archive);
             let left_out = filtered.handle();
             if let Some(cache) = &builder.cache {
                 pull_cache(ctx, cache).await;
             }
             let pulled = if builder.buildkit {
-                pull_private_bases(ctx, step, plan, parsed, sink).await?
+                pull_private_bases(ctx, step, plan, parsed, sink, &now).await?
             } else {
                 false
             };
@@ -177,10 +172,69 @@ pub(crate) async fn run<E: Engine>(
             exit_code,
             pushed,
             image_id: built,
-            dependencies: scan_dependencies(ctx, step, plan, parsed).await,
+            dependencies: {
+                let last = source
+                    .lock()
+                    .map(|s| s.clone())
+                    .unwrap_or(ContextSource::Volume);
+                scan_dependencies(ctx, step, plan, parsed, &last).await
+            },
         },
         other => other,
     }
+}
+
+/// The build's context read back from the workspace volume (so files written by earlier steps
+/// are in it) and filtered by its ignore rules, with the Dockerfile's name in it; `Err` is the
+/// message the step fails with.
+async fn volume_context<E: Engine>(
+    ctx: &StepContext<E>,
+    plan: &Located,
+) -> Result<Result<(context::ContextStream, String), String>, EngineError> {
+    let ignore = read_ignore(ctx, plan).await?;
+    let outside = match &plan.dockerfile {
+        DockerfilePlace::Inside(_) => None,
+        DockerfilePlace::Outside(path) => match read_dockerfile(ctx, path).await? {
+            Ok(bytes) => Some(bytes),
+            Err(message) => return Ok(Err(message)),
+        },
+    };
+    let archive = ctx
+        .engine
+        .get_from_volume(&ctx.env.workspace, &plan.volume_path_contents())
+        .await?;
+    let mut filter =
+        context::TarFilter::new(&ignore, plan.dockerfile_in_context()).strip_prefix(".");
+    let dockerfile = match outside {
+        Some(bytes) => filter.add_outside_dockerfile(bytes),
+        None => plan
+            .dockerfile_in_context()
+            .unwrap_or("Dockerfile")
+            .to_owned(),
+    };
+    Ok(Ok((filter.stream_from(archive), dockerfile)))
+}
+
+/// The step's Dockerfile as the build reads it: from the host or from the workspace volume.
+async fn dockerfile_text<E: Engine>(
+    ctx: &StepContext<E>,
+    plan: &Located,
+    source: &ContextSource,
+) -> Option<String> {
+    if let ContextSource::Host(dir) = source {
+        return Some(host::dockerfile_text(dir, plan));
+    }
+    let path = plan.dockerfile_in_workspace();
+    let mut stream = ctx
+        .engine
+        .get_from_volume(&ctx.env.workspace, &path)
+        .await
+        .ok()?;
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        bytes.extend_from_slice(&chunk);
+    }
+    Some(first_file(&bytes).unwrap_or_default())
 }
 
 /// Which builder a build step uses, and its cache image.
@@ -343,15 +397,11 @@ async fn pull_private_bases<E: Engine>(
     plan: &Located,
     parsed: &BuildArgs,
     sink: &Arc<StepSink>,
+    source: &ContextSource,
 ) -> Result<bool, EngineError> {
-    let path = plan.dockerfile_in_workspace();
-    let Ok(mut stream) = ctx.engine.get_from_volume(&ctx.env.workspace, &path).await else {
+    let Some(text) = dockerfile_text(ctx, plan, source).await else {
         return Ok(false);
     };
-    let mut bytes = Vec::new();
-    while let Some(Ok(chunk)) = stream.next().await {
-        bytes.extend_from_slice(&chunk);
-    }
     let options = crate::deps::ScanOptions {
         build_args: build_args(parsed, step)
             .into_iter()
@@ -360,7 +410,7 @@ async fn pull_private_bases<E: Engine>(
         target: parsed.target.clone(),
         platform: parsed.platform.clone(),
     };
-    let Ok(scanned) = crate::deps::scan(&first_file(&bytes).unwrap_or_default(), &options) else {
+    let Ok(scanned) = crate::deps::scan(&text, &options) else {
         return Ok(false);
     };
     let bases: Vec<String> = scanned
@@ -403,6 +453,10 @@ async fn fetch_remote<E: Engine>(
         ..FetchOptions::default()
     };
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
+    // The fetch writes the workspace: later builds must read it back, not the CONTEXT directory.
+    ctx.env
+        .cmd_started
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     match ctx
         .engine
         .put_remote_context(
@@ -432,7 +486,7 @@ async fn fetch_remote<E: Engine>(
     }
 }
 
-/// Scans the step's Dockerfile (as built, from the workspace) for its base images: acb's
+/// Scans the step's Dockerfile (as built: from the host or the workspace) for its base images: acb's
 /// dependency records, one per tag, digests filled at the end of the run. A Dockerfile the
 /// scanner cannot read is reported as a step message, never a failure (the build succeeded).
 async fn scan_dependencies<E: Engine>(
@@ -440,18 +494,10 @@ async fn scan_dependencies<E: Engine>(
     step: &Step,
     plan: &Located,
     parsed: &BuildArgs,
+    source: &ContextSource,
 ) -> Vec<crate::deps::Dependencies> {
     let path = plan.dockerfile_in_workspace();
-    let text = match ctx.engine.get_from_volume(&ctx.env.workspace, &path).await {
-        Ok(mut stream) => {
-            let mut bytes = Vec::new();
-            while let Some(Ok(chunk)) = stream.next().await {
-                bytes.extend_from_slice(&chunk);
-            }
-            first_file(&bytes).unwrap_or_default()
-        }
-        Err(_) => String::new(),
-    };
+    let text = dockerfile_text(ctx, plan, source).await.unwrap_or_default();
     let options = crate::deps::ScanOptions {
         build_args: build_args(parsed, step)
             .into_iter()
