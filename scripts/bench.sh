@@ -6,6 +6,7 @@
 #   TASKRUN_BIN=path [BENCH_LABEL=text] scripts/bench.sh  # use this binary (no build)
 #   RUNS=5 VALIDATE_RUNS=10 SKIP_DOCKER=1 scripts/bench.sh
 #   ONLY=context CONTEXT_RUNS=3 scripts/bench.sh   # only the build-context rows
+#   ONLY=steps RUNS=3 scripts/bench.sh             # everything but the build-context rows
 #
 # Needs: python3, /usr/bin/time (package `time`); hyperfine is used for `validate` when present
 # (else repeated runs timed with `date +%s%N`). The docker rows need the test environment
@@ -18,7 +19,7 @@ repo=$(pwd)
 RUNS=${RUNS:-5}                    # runs of each docker benchmark (median reported)
 VALIDATE_RUNS=${VALIDATE_RUNS:-10} # runs of each validate benchmark
 CONTEXT_RUNS=${CONTEXT_RUNS:-3}    # runs of each build-context benchmark
-ONLY=${ONLY:-}                     # `context`: only the build-context rows
+ONLY=${ONLY:-}                     # `context`: only the build-context rows; `steps`: all but them
 IMAGE=taskrun-busybox:latest
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -219,7 +220,7 @@ fi
 # Each context gets a trivial Dockerfile (`RUN true`, cached after the first run), so the engine's
 # own receiving and unpacking of the context counts the same for both. The classic builder on
 # both sides: acb's default, and `DOCKER_BUILDKIT=0` for the CLI.
-if [ "$docker_ok" = 1 ]; then
+if [ "$docker_ok" = 1 ] && [ "$ONLY" != steps ]; then
   log "build contexts: generating 900 MB of large files and 20,000 small files in $tmp"
   mkdir -p "$tmp/c900" "$tmp/c600" "$tmp/c300" "$tmp/csmall"
   for i in 1 2 3 4 5 6 7 8 9; do

@@ -1,6 +1,7 @@
 //! `cmd` steps: the docker-run line parsed without a shell (model::cmdline) → one container per
 //! attempt, joined to the run network under the step id, with the workspace, home volume and
-//! engine socket mounted as in ACR.
+//! engine socket mounted as in ACR. A line that needs the agent's shell goes to
+//! [`super::shell`] instead.
 
 use std::sync::Arc;
 
@@ -119,9 +120,8 @@ pub(crate) fn prepare<E: Engine>(
     line: &str,
 ) -> Result<(ContainerSpec, bool), String> {
     let parsed = parse_cmd(line).map_err(|e| format!("cannot parse the cmd line: {e}"))?;
-    if let Some(c) = parsed.refused().next() {
-        return Err(format!("{} ({})", c.message(), c.help()));
-    }
+    // A line with host-shell constructs never gets here: `run` hands it to the agent's shell.
+    debug_assert!(!parsed.needs_shell());
     let CmdLine {
         run: flags,
         image,
