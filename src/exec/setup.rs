@@ -84,7 +84,12 @@ pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
     let mut default_network = None;
     // acb's default network is for `cmd` containers; a task without `cmd` steps (a quick build,
     // builds and pushes) needs none, and creating it is the slowest part of the setup.
-    if task.networks.is_empty() && task.steps.iter().any(|s| matches!(s.kind, StepKind::Cmd(_))) {
+    if task.networks.is_empty()
+        && task
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Cmd(_)))
+    {
         default_network = Some(key.name("network"));
     }
     for n in &task.networks {
