@@ -23,7 +23,9 @@ while IFS=$'\t' read -r file expect _reason; do
     if [ "$code" -eq 0 ]; then acc_ok=$((acc_ok + 1)); else failures+=("accept $file: exit $code: $(printf '%s' "$err" | grep -m1 'taskrun::' | head -c 200)"); fi
   else
     rej_all=$((rej_all + 1))
-    if [ "$code" -eq 2 ] && printf '%s' "$err" | grep -q 'taskrun::'; then rej_ok=$((rej_ok + 1)); else failures+=("reject $file: exit $code"); fi
+    # (A pattern test, not `printf | grep -q`: grep stopping early would SIGPIPE printf, and
+    # pipefail would then fail the check.)
+    if [ "$code" -eq 2 ] && [[ $err == *taskrun::* ]]; then rej_ok=$((rej_ok + 1)); else failures+=("reject $file: exit $code"); fi
   fi
 done < "$corpus/EXPECT.tsv"
 
