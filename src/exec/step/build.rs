@@ -402,14 +402,7 @@ async fn pull_private_bases<E: Engine>(
     let Some(text) = dockerfile_text(ctx, plan, source).await else {
         return Ok(false);
     };
-    let options = crate::deps::ScanOptions {
-        build_args: build_args(parsed, step)
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect(),
-        target: parsed.target.clone(),
-        platform: parsed.platform.clone(),
-    };
+    let options = scan_options(parsed, step);
     let Ok(scanned) = crate::deps::scan(&text, &options) else {
         return Ok(false);
     };
@@ -498,14 +491,7 @@ async fn scan_dependencies<E: Engine>(
 ) -> Vec<crate::deps::Dependencies> {
     let path = plan.dockerfile_in_workspace();
     let text = dockerfile_text(ctx, plan, source).await.unwrap_or_default();
-    let options = crate::deps::ScanOptions {
-        build_args: build_args(parsed, step)
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect(),
-        target: parsed.target.clone(),
-        platform: parsed.platform.clone(),
-    };
+    let options = scan_options(parsed, step);
     let scanned = match crate::deps::scan(&text, &options) {
         Ok(s) => s,
         Err(e) => {
@@ -523,6 +509,18 @@ async fn scan_dependencies<E: Engine>(
                 .step_message(&step.id, &format!("Could not record dependencies: {e}"));
             Vec::new()
         }
+    }
+}
+
+/// The Dockerfile scanner's view of a build: its build arguments, target and platform.
+fn scan_options(parsed: &BuildArgs, step: &Step) -> crate::deps::ScanOptions {
+    crate::deps::ScanOptions {
+        build_args: build_args(parsed, step)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect(),
+        target: parsed.target.clone(),
+        platform: parsed.platform.clone(),
     }
 }
 
