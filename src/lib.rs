@@ -3,8 +3,9 @@
 //! The pipeline follows ACR's runner: read → version sniff → `$` aliases → Go-template render →
 //! YAML parse → validate → plan → run. Each stage is one module:
 //! [`render`] (text → text), [`syntax`] (text → spanned AST), [`validate`] (AST → [`model::Task`]),
-//! [`plan`] (task → graph). [`report`] is the only module that prints. [`cli`] and [`commands`]
-//! wire them to the command line.
+//! [`plan`] (task → graph). [`ops`] is the library's entry (a request in, a typed outcome out),
+//! [`service`] the local ACR Tasks service on top of it. [`report`] is the only module that
+//! prints. [`cli`] and [`commands`] map the command line onto them.
 
 pub mod cli;
 pub mod commands;
@@ -16,11 +17,13 @@ pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod quick;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod secrets;
 pub mod service;
 pub mod source;
 pub mod store;

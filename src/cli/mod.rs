@@ -1,7 +1,6 @@
 //! The command line (clap derive). Names and flags follow SPEC §3 and are part of the contract.
 
 pub mod reference;
-mod settings;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -12,7 +11,9 @@ use crate::render::Delims;
 use crate::report::run::OutputMode;
 use crate::store::RunStatus;
 
-pub use settings::{Inputs, STDIN_NAME, locate_task_file, resolve_inputs};
+use crate::ops::FileRequest;
+pub use crate::report::ColorChoice;
+pub use crate::report::tasks::TableFormat;
 
 /// The version shown by `--version`: the crate version and the git commit it was built from.
 pub const VERSION: &str = if env!("TASKRUN_COMMIT").is_empty() {
@@ -35,17 +36,6 @@ pub struct Cli {
     /// When to use colours: auto, always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
-}
-
-/// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// On a terminal, unless `NO_COLOR` is set.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
 }
 
 /// The subcommands.
@@ -201,19 +191,32 @@ pub struct FileArgs {
     /// Override an image alias of v1.1.0 files (`bash`, `az`, `acr`, `curl`, `cssc`, or a new one).
     #[arg(long = "image-alias", value_name = "NAME=REF")]
     pub image_alias: Vec<String>,
-    /// The workspace volume name `.Run.SharedVolume` renders (set by `run`, which knows it).
-    #[arg(skip)]
-    pub shared_volume: Option<String>,
-    /// A generated task (quick build, quick run) used in place of a file: its name and text.
-    #[arg(skip)]
-    pub generated: Option<(String, String)>,
-    /// The CONTEXT directory, where a relative `-f` is looked up first (set by `run` and
-    /// `validate`).
-    #[arg(skip)]
-    pub context_dir: Option<PathBuf>,
-    /// More values to mask in all output (the `--secret-build-arg` values of a quick build).
-    #[arg(skip)]
-    pub masked: Vec<String>,
+}
+
+impl FileArgs {
+    /// The library request these flags ask for.
+    pub fn request(&self) -> FileRequest {
+        FileRequest {
+            file: self.file.clone(),
+            set: self.set.clone(),
+            values: self.values.clone(),
+            set_secret: self.set_secret.clone(),
+            secret: self.secret.clone(),
+            secrets_file: self.secrets_file.clone(),
+            registry: self.registry.clone(),
+            run_id: self.run_id.clone(),
+            commit: self.commit.clone(),
+            branch: self.branch.clone(),
+            git_tag: self.git_tag.clone(),
+            repository: self.repository.clone(),
+            triggered_by: self.triggered_by.clone(),
+            name: self.name.clone(),
+            strict: self.strict,
+            delims: self.delims,
+            image_alias: self.image_alias.clone(),
+            ..FileRequest::default()
+        }
+    }
 }
 
 /// `validate`: the file flags and, optionally, the CONTEXT directory `run` would use.
@@ -404,16 +407,6 @@ pub enum TaskCommand {
     Logs(LogsArgs),
     /// Cancel a queued or running run, like `az acr task cancel-run`.
     CancelRun(CancelRunArgs),
-}
-
-/// Table or JSON output of `task` commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum TableFormat {
-    /// A table.
-    #[default]
-    Table,
-    /// JSON, for scripts.
-    Json,
 }
 
 /// `-o table|json`.

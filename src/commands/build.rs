@@ -1,8 +1,9 @@
 //! `taskrun build` (quick build, as `az acr build`): the flags become a generated one-step task
-//! (`quick::build_task`), which runs through the normal run path (`run::execute`).
+//! (`quick::build_task`), which runs through the normal run path ([`ops::run`]).
 
-use crate::cli::{BuildArgs, FileArgs, RunArgs};
+use crate::cli::BuildArgs;
 use crate::commands::ExitStatus;
+use crate::ops::{self, FileRequest, RunRequest};
 use crate::quick::{self, QuickBuild};
 use crate::report::Printer;
 
@@ -25,8 +26,8 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
         printer.problems(&problems, &quick::secret_values(&args.secret_build_args));
         return ExitStatus::InvalidInput;
     }
-    let run = RunArgs {
-        file: FileArgs {
+    let run = RunRequest {
+        file: FileRequest {
             registry: Some(args.registry.clone()),
             run_id: args.run_id.clone(),
             generated: Some((
@@ -34,7 +35,7 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
                 quick::build_task(&quick),
             )),
             masked: quick::secret_values(&args.secret_build_args),
-            ..FileArgs::default()
+            ..FileRequest::default()
         },
         context: Some(args.context.clone()),
         dry_run: args.dry_run,
@@ -43,8 +44,8 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
         deps_file: args.deps_file.clone(),
         insecure_registries: args.insecure_registries.clone(),
         keep_workspace: args.keep_workspace,
-        timeout: args.timeout,
-        ..RunArgs::default()
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        ..RunRequest::default()
     };
-    super::run::execute(&run, printer, None).0
+    ops::run(run, printer).exit_status()
 }

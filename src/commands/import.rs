@@ -51,15 +51,9 @@ pub fn import(args: &ImportArgs, printer: &Printer) -> ExitStatus {
         .as_deref()
         .and_then(|h| credentials.for_registry(h));
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            printer.status(&format!("error: cannot start the async runtime: {e}"));
-            return ExitStatus::Environment;
-        }
+    let Some(runtime) = crate::ops::runtime::new(crate::ops::runtime::Threads::Many, printer)
+    else {
+        return ExitStatus::Environment;
     };
     let result = runtime.block_on(run_import(
         &args.source,

@@ -1,8 +1,8 @@
-//! One small function per subcommand, and the dispatch `match`. Commands return an
-//! [`ExitStatus`]; only the report layer prints.
+//! One small function per subcommand, and the dispatch `match`: each maps its clap arguments
+//! onto a library request ([`crate::ops`], [`crate::service`]) and returns an [`ExitStatus`];
+//! only the report layer prints.
 
 mod build;
-pub mod check;
 mod graph;
 mod import;
 mod render;
@@ -10,41 +10,13 @@ mod run;
 mod scan;
 mod schema;
 mod serve;
-pub mod task;
+mod task;
 mod validate;
 
-pub use check::{Checked, check};
+pub use crate::ops::ExitStatus;
 
 use crate::cli::{Cli, Command};
 use crate::report::Printer;
-
-/// Exit codes of SPEC §3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// 0: success.
-    Success,
-    /// 1: a step failed or timed out.
-    StepFailed,
-    /// 2: invalid input (file, flags, template, values).
-    InvalidInput,
-    /// 3: environment failure (engine or registry unreachable, permission denied).
-    Environment,
-    /// 130: interrupted.
-    Interrupted,
-}
-
-impl ExitStatus {
-    /// The process exit code.
-    pub fn as_u8(self) -> u8 {
-        match self {
-            ExitStatus::Success => 0,
-            ExitStatus::StepFailed => 1,
-            ExitStatus::InvalidInput => 2,
-            ExitStatus::Environment => 3,
-            ExitStatus::Interrupted => 130,
-        }
-    }
-}
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> ExitStatus {
@@ -77,13 +49,5 @@ pub fn execute(cli: Cli) -> ExitStatus {
             ExitStatus::Success
         }
         Some(Command::Import(args)) => import::import(&args, &printer),
-    }
-}
-
-/// Prints the problems of a failed check, then its note.
-fn print_failed(failed: &check::Failed, printer: &Printer) {
-    printer.problems(&failed.problems, &failed.masked);
-    if let Some(note) = &failed.note {
-        printer.status(note);
     }
 }

@@ -1,13 +1,14 @@
 //! `taskrun render`: print the text after aliases and templates.
 
-use crate::cli::{RenderArgs, resolve_inputs};
+use crate::cli::RenderArgs;
 use crate::commands::ExitStatus;
+use crate::ops::{check, resolve_inputs};
 use crate::render;
 use crate::report::{Printer, mask};
 
 /// Prints the rendered text of the task file; exit 2 when it cannot be rendered.
 pub fn render(args: &RenderArgs, printer: &Printer) -> ExitStatus {
-    let mut inputs = match resolve_inputs(&args.file, std::env::vars()) {
+    let mut inputs = match resolve_inputs(&args.file.request(), std::env::vars()) {
         Ok(i) => i,
         Err(problems) => {
             printer.problems(&problems, &[]);
@@ -19,7 +20,7 @@ pub fn render(args: &RenderArgs, printer: &Printer) -> ExitStatus {
     } else {
         Vec::new()
     };
-    if let Some(note) = super::check::placeholder_note(&filled) {
+    if let Some(note) = check::placeholder_note(&filled) {
         printer.status(&note);
     }
     match render::render(&inputs.file, &inputs.data, &inputs.secrets, &inputs.render) {

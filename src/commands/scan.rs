@@ -76,15 +76,9 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
         }
     };
     if !args.no_digests {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                printer.status(&format!("error: cannot start the async runtime: {e}"));
-                return ExitStatus::Environment;
-            }
+        let Some(runtime) = crate::ops::runtime::new(crate::ops::runtime::Threads::Many, printer)
+        else {
+            return ExitStatus::Environment;
         };
         let warnings = runtime.block_on(async {
             let engine = match DockerEngine::connect().await {

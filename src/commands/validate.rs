@@ -2,7 +2,8 @@
 //! the directory `run` would seed `/workspace` from, made exactly as `run` makes them.
 
 use crate::cli::ValidateArgs;
-use crate::commands::{ExitStatus, check};
+use crate::commands::ExitStatus;
+use crate::ops::check;
 use crate::report::Printer;
 
 /// Checks the task file; exit 0 (warnings allowed) or 2.
@@ -11,9 +12,9 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
         printer.problems(&problem.into(), &[]);
         return ExitStatus::InvalidInput;
     }
-    let mut file = args.file.clone();
+    let mut file = args.file.request();
     file.context_dir.clone_from(&args.context);
-    match check(&file, true) {
+    match check::check(&file, true) {
         Ok(mut checked) => {
             if let Some(dir) = &args.context {
                 let found = check::context_problems(&checked.task, dir, checked.inputs.strict);
@@ -44,13 +45,13 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
                     n => format!(", {n} warnings"),
                 }
             ));
-            if let Some(note) = super::check::placeholder_note(&checked.placeholders) {
+            if let Some(note) = check::placeholder_note(&checked.placeholders) {
                 printer.status(&note);
             }
             ExitStatus::Success
         }
         Err(failed) => {
-            super::print_failed(&failed, printer);
+            printer.failed(&failed.problems, &failed.masked, failed.note.as_deref());
             ExitStatus::InvalidInput
         }
     }

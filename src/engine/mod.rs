@@ -9,6 +9,7 @@ pub mod buildkit;
 pub mod docker;
 pub mod fake;
 pub mod gate;
+pub mod names;
 pub mod proxy;
 pub mod shell;
 

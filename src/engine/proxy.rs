@@ -68,7 +68,7 @@ impl Names {
             "{}c{}-{}",
             self.prefix,
             self.counter,
-            crate::exec::resources::sanitize(name)
+            super::names::sanitize(name)
         );
         self.map.insert(name.to_owned(), actual.clone());
         actual

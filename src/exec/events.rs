@@ -99,6 +99,26 @@ pub struct RunSummary {
     pub dependencies: Vec<Dependencies>,
     /// Digests that could not be resolved (never a failure).
     pub dependency_warnings: Vec<String>,
+    /// How the run ended, as a type: what the exit status and a named task's recorded status
+    /// are chosen from (the booleans above are the JSON shape of the `finished` event).
+    #[serde(skip)]
+    pub end: RunEnd,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunEnd {
+    /// Every step succeeded (or was ignored).
+    #[default]
+    Succeeded,
+    /// A step failed (or timed out), or the run could not be prepared on a working engine.
+    StepFailed,
+    /// The whole-run timeout stopped it.
+    TimedOut,
+    /// Ctrl-C, SIGTERM or a cancel request stopped it.
+    Interrupted,
+    /// The engine could not be reached, or went away during the run.
+    EngineLost,
 }
 
 /// Receives run events. Implementations must be cheap and must not block for long: they are

@@ -31,7 +31,7 @@ use crate::model::Task;
 use crate::plan::Plan;
 use crate::registry::Credentials;
 
-pub use events::{Reporter, RunSummary, StepResult, StepStatus};
+pub use events::{Reporter, RunEnd, RunSummary, StepResult, StepStatus};
 pub use queue::ReadyQueue;
 pub use resources::RunKey;
 
@@ -159,9 +159,17 @@ pub async fn run<E: Engine>(
     let env = match ready {
         Ok(env) => env,
         Err(err) => {
+            let end = if interrupt.is_cancelled() {
+                RunEnd::Interrupted
+            } else if err.is_environment() {
+                RunEnd::EngineLost
+            } else {
+                RunEnd::StepFailed
+            };
             let summary = RunSummary {
                 run_id: options.run_id.clone(),
                 success: false,
+                end,
                 interrupted: interrupt.is_cancelled(),
                 timed_out: false,
                 duration: started.elapsed(),
@@ -296,9 +304,18 @@ pub async fn run<E: Engine>(
             }
         }
     }
+    let mut end = if interrupted {
+        RunEnd::Interrupted
+    } else if run_timed_out {
+        RunEnd::TimedOut
+    } else if success {
+        RunEnd::Succeeded
+    } else {
+        RunEnd::StepFailed
+    };
     // A failed run may have failed because the engine went away (stopped, restarted, crashed):
     // its steps then see killed containers or cut connections. Say so, and exit 3 (see
-    // `commands::run::exit_status`) instead of blaming the step.
+    // `ops::RunOutcome`) instead of blaming the step.
     if !success
         && !interrupted
         && let Ok(Err(e)) =
@@ -310,6 +327,7 @@ pub async fn run<E: Engine>(
              the engine is removed by the next taskrun run on this host",
             first_error.as_deref().unwrap_or("no step had failed yet")
         ));
+        end = RunEnd::EngineLost;
     }
     precreator.finish().await;
     setup::cleanup(&engine, &options, &*reporter).await;
@@ -324,6 +342,7 @@ pub async fn run<E: Engine>(
         timed_out: run_timed_out,
         duration: started.elapsed(),
         steps,
+        end,
         error: if interrupted {
             Some("interrupted".to_owned())
         } else {

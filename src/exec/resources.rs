@@ -100,18 +100,7 @@ pub fn local_owner_pid(tag: &str) -> Option<u32> {
     (host == host_tag()).then_some(pid)
 }
 
-/// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; anything else becomes `_`.
-pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::engine::names::sanitize;
 
 fn host_tag() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -6,6 +6,7 @@
 pub mod buildargs;
 pub mod buildpath;
 pub mod cmdline;
+pub mod platform;
 pub mod runopts;
 pub mod shellwords;
 pub mod support;

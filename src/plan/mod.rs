@@ -46,10 +46,10 @@ impl Plan {
         for step in &task.steps {
             let summary = match &step.kind {
                 crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => one_line(
-                    &crate::context::remote::mask_url(&crate::report::mask(s, masked)),
+                    &crate::context::remote::mask_url(&crate::secrets::mask(s, masked)),
                 ),
                 crate::model::StepKind::Push(images) => {
-                    crate::report::mask(&images.join(" "), masked)
+                    crate::secrets::mask(&images.join(" "), masked)
                 }
             };
             graph.add_node(PlanStep {

@@ -76,6 +76,21 @@ impl Credentials {
         Ok(Self { explicit, config })
     }
 
+    /// Every form of the passwords that malformed `--credential` values may still hold (an
+    /// error message may quote them), for masking.
+    pub fn passwords_in(credential_flags: &[String]) -> Vec<String> {
+        let mut forms = Vec::new();
+        for raw in credential_flags {
+            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(raw)
+                && let Some(p) = o.get("password")
+            {
+                let p = p.as_str().map_or_else(|| p.to_string(), str::to_owned);
+                forms.extend(crate::secrets::secret_forms([p.as_str()]));
+            }
+        }
+        forms
+    }
+
     /// Credentials from explicit entries only (tests).
     pub fn from_auths(auths: impl IntoIterator<Item = RegistryAuth>) -> Self {
         Self {

@@ -35,7 +35,7 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 
 use crate::engine::{Engine, EngineError, RegistryAuth};
-use crate::render::data::go_arch;
+use crate::model::platform::go_arch;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";

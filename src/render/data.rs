@@ -73,16 +73,7 @@ pub fn format_run_date(now: DateTime<Utc>) -> String {
     now.format("%Y%m%d-%H%M%Sz").to_string()
 }
 
-/// Go's `GOARCH` name for a Rust `target_arch`.
-pub fn go_arch(arch: &str) -> &str {
-    match arch {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64",
-        other => other,
-    }
-}
+pub use crate::model::platform::go_arch;
 
 /// Everything the template engine gets, before conversion to template values.
 #[derive(Debug, Clone, Default)]

@@ -432,6 +432,17 @@ fn format_duration_whole(d: Duration) -> String {
     }
 }
 
+/// The engine calls a dry run would make, one per line under a heading.
+pub fn dry_run_calls(transcript: &[String]) -> String {
+    let mut calls = String::from("\nEngine calls (dry run, nothing was executed):\n");
+    for line in transcript {
+        calls.push_str("  ");
+        calls.push_str(line);
+        calls.push('\n');
+    }
+    calls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +496,7 @@ mod tests {
             error: None,
             dependencies: Vec::new(),
             dependency_warnings: Vec::new(),
+            end: crate::exec::RunEnd::Succeeded,
         });
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("[build] token=*** ok\n"), "{text}");

@@ -1,16 +1,45 @@
-//! The local ACR Tasks service's logic behind `taskrun task …` and `taskrun serve` that is more
-//! than wiring: what one run of a named task uses ([`overrides`]: the task's stored settings
-//! with the `task run` flags over them), its log as it goes ([`runlog`]), and stopping a run
-//! another process owns ([`cancel`]).
-//! The command files in `commands` stay thin; nothing here prints.
+//! The local ACR Tasks service as a library, behind `taskrun task …` and `taskrun serve`: the
+//! store of named tasks and runs is [`crate::store`]; here is what uses it.
+//! - [`run`]: one recorded run of a named task ([`run_task`]), from the task's stored settings
+//!   with the `task run` flags over them ([`overrides`]), its log as it goes ([`runlog`]);
+//! - [`triggers`]: `serve`'s cycle (base-image updates, pushes, timers, commits);
+//! - [`cancel`]: stopping a run another process owns;
+//! - [`definition`]: task definitions from `task create` / `task update` requests.
+//!
+//! The command files in `commands` are argument mapping and a call; output goes through the
+//! report layer's [`Printer`].
 
 pub mod cancel;
+pub mod definition;
 pub mod overrides;
+pub mod run;
 pub mod runlog;
+pub mod triggers;
 
 pub use cancel::{CancelError, CancelHow, Canceled, cancel_run};
+pub use definition::{TaskDefRequest, create_task, parse_pairs, update_task};
 pub use overrides::{RunInputs, RunOverrides};
+pub use run::{TaskRunOutcome, TaskRunRequest, record_digest, run_task};
 pub use runlog::RunLog;
+pub use triggers::{ServeRequest, cycle, serve};
+
+use crate::report::Printer;
+use crate::store::Store;
+
+/// Runs left `Running` by a taskrun process that was killed are finished as `Error` (their
+/// engine resources are removed by the next `taskrun run`, see `exec::setup`).
+pub fn reap_orphans(store: &Store, printer: &Printer) {
+    match store.reap_orphans(crate::exec::resources::owner_is_gone) {
+        Ok(ids) => {
+            for id in ids {
+                printer.status(&format!(
+                    "Run {id} was marked Error: the taskrun process running it has ended"
+                ));
+            }
+        }
+        Err(e) => printer.status(&format!("warning: {e}")),
+    }
+}
 
 use std::path::Path;
 

@@ -94,3 +94,17 @@ pub enum StoreError {
     #[error("no run-id prefix left for registry {0:?}: the store already tracks 624 registries")]
     RunIdPrefixesExhausted(String),
 }
+
+impl From<StoreError> for crate::diag::Problem {
+    /// A store failure as a diagnostic of a `task` command: a missing run has its own code;
+    /// everything else is reported against the command's flags.
+    fn from(e: StoreError) -> Self {
+        use crate::diag::{Code, Problem};
+        match e {
+            StoreError::RunNotFound(_) => Problem::error(Code::RunNotFound, e.to_string())
+                .with_help("`taskrun task list-runs` lists the recorded runs and their ids"),
+            e => Problem::error(Code::FlagFormat, e.to_string())
+                .with_help("see `taskrun task --help`"),
+        }
+    }
+}

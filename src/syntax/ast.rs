@@ -14,7 +14,7 @@ use std::ops::Range;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 
-use super::schema::{Alias, Flag, Number, Text};
+use super::scalars::{Alias, Flag, Number, Text};
 
 /// A value with the byte range of its YAML node in the parsed (rendered) text.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@ pub mod ast;
 mod convert;
 mod keys;
 mod node;
+mod scalars;
 mod schema;
 pub(crate) mod suggest;
 

@@ -1,4 +1,5 @@
-//! Flags, environment and files → the resolved inputs of a command (ripgrep's low → high args).
+//! A [`FileRequest`] (the task file and the values it is rendered with), the environment and
+//! files → the resolved [`Inputs`] of a command (ripgrep's low → high args).
 //!
 //! Reads the task file, the values file and the secrets file; every problem is collected.
 
@@ -7,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use crate::cli::FileArgs;
 use crate::diag::{Code, Problem, Problems};
 use crate::render::alias::DEFAULT_IMAGE_ALIASES;
 use crate::render::{RenderOptions, RunInfo, SecretValues, TemplateData, values};
@@ -15,6 +15,55 @@ use crate::source::Source;
 
 /// The run id used by `render`, `validate` and `graph` when `--run-id` is not given.
 pub const DEFAULT_RUN_ID: &str = "local";
+
+/// The task file and the values it is rendered with, as the CLI (`FileArgs`), named tasks and
+/// quick tasks ask for them. Raw flag text is kept: [`resolve_inputs`] parses it and reports
+/// every malformed entry with the flag's name.
+#[derive(Debug, Clone, Default)]
+pub struct FileRequest {
+    /// `-f FILE`; `None`: `acr-task.yaml`, else `acb.yaml`; `-`: standard input.
+    pub file: Option<PathBuf>,
+    /// `--set KEY=VALUE` entries.
+    pub set: Vec<String>,
+    /// `--values FILE`.
+    pub values: Option<PathBuf>,
+    /// `--set-secret KEY=VALUE` entries (masked).
+    pub set_secret: Vec<String>,
+    /// `--secret ID=VALUE` entries (task secrets).
+    pub secret: Vec<String>,
+    /// `--secrets-file FILE`.
+    pub secrets_file: Option<PathBuf>,
+    /// The run registry, `.Run.Registry`.
+    pub registry: Option<String>,
+    /// The run id, `.Run.ID`.
+    pub run_id: Option<String>,
+    /// `.Run.Commit`.
+    pub commit: Option<String>,
+    /// `.Run.Branch`.
+    pub branch: Option<String>,
+    /// `.Run.GitTag`.
+    pub git_tag: Option<String>,
+    /// `.Run.Repository`.
+    pub repository: Option<String>,
+    /// `.Run.TriggeredBy`.
+    pub triggered_by: Option<String>,
+    /// The task name, `.Run.TaskName`.
+    pub name: Option<String>,
+    /// Warnings are errors.
+    pub strict: bool,
+    /// Template delimiters; `None`: detected.
+    pub delims: Option<crate::render::Delims>,
+    /// `--image-alias NAME=REF` entries.
+    pub image_alias: Vec<String>,
+    /// The workspace volume name `.Run.SharedVolume` renders (set by a run, which knows it).
+    pub shared_volume: Option<String>,
+    /// A generated task (quick build, quick run) used in place of a file: its name and text.
+    pub generated: Option<(String, String)>,
+    /// The CONTEXT directory, where a relative `-f` is looked up first.
+    pub context_dir: Option<PathBuf>,
+    /// More values to mask in all output (the `--secret-build-arg` values of a quick build).
+    pub masked: Vec<String>,
+}
 
 /// Everything a command needs to render and check a task file.
 #[derive(Debug, Clone)]
@@ -35,7 +84,7 @@ pub struct Inputs {
 
 /// Resolves the file flags. `env` is the process environment (for `TASKRUN_SECRET_*`).
 pub fn resolve_inputs(
-    args: &FileArgs,
+    args: &FileRequest,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Inputs, Problems> {
     let mut problems = Problems::new();
@@ -187,7 +236,7 @@ pub fn resolve_inputs(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let masked = crate::report::secret_forms(masked.iter().map(String::as_str));
+    let masked = crate::secrets::secret_forms(masked.iter().map(String::as_str));
     Ok(Inputs {
         data: TemplateData {
             run,
@@ -227,15 +276,15 @@ fn without_secret_text(p: Problem) -> Problem {
 /// Problems found before the inputs are complete, with every secret value known so far
 /// already replaced by `***` (the caller has no mask list yet).
 fn mask_problems(problems: Problems, masked: &[String]) -> Problems {
-    let forms = crate::report::secret_forms(masked.iter().map(String::as_str));
+    let forms = crate::secrets::secret_forms(masked.iter().map(String::as_str));
     let mut problems = problems;
     problems.map_in_place(|p| {
-        p.message = crate::report::mask(&p.message, &forms);
+        p.message = crate::secrets::mask(&p.message, &forms);
         if let Some(h) = &p.help {
-            p.help = Some(crate::report::mask(h, &forms));
+            p.help = Some(crate::secrets::mask(h, &forms));
         }
         for l in &mut p.labels {
-            l.text = crate::report::mask(&l.text, &forms);
+            l.text = crate::secrets::mask(&l.text, &forms);
         }
     });
     problems
@@ -246,7 +295,7 @@ pub const STDIN_NAME: &str = "(stdin)";
 
 /// `-f FILE` (see [`locate_task_file`]), else `acr-task.yaml`, else `acb.yaml` (ACR's default
 /// name).
-fn task_path(args: &FileArgs) -> PathBuf {
+fn task_path(args: &FileRequest) -> PathBuf {
     if let Some(f) = &args.file {
         return locate_task_file(f, args.context_dir.as_deref());
     }

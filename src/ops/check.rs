@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::cli::{FileArgs, Inputs, resolve_inputs};
+use super::inputs::{FileRequest, Inputs, resolve_inputs};
 use crate::diag::{Code, Problem, Problems};
 use crate::model::{StepKind, Task};
 use crate::plan::Plan;
@@ -43,7 +43,7 @@ pub struct Failed {
 /// Reads, renders, parses, validates and plans the task file named by `args`. With
 /// `placeholders`, values the file refers to but nobody gave are filled with placeholders
 /// (`validate`, `graph`); `run` and `render` use exactly what was given, as acb.
-pub fn check(args: &FileArgs, placeholders: bool) -> Result<Checked, Failed> {
+pub fn check(args: &FileRequest, placeholders: bool) -> Result<Checked, Failed> {
     let mut inputs = resolve_inputs(args, std::env::vars()).map_err(|problems| Failed {
         problems,
         masked: Vec::new(),
