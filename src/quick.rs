@@ -227,7 +227,7 @@ mod tests {
 
     fn cmd_of(task: &crate::model::Task) -> String {
         match &task.steps[0].kind {
-            crate::model::StepKind::Cmd(c) => c.clone(),
+            crate::model::StepKind::Cmd(c) => c.line.clone(),
             other => panic!("not a cmd step: {other:?}"),
         }
     }

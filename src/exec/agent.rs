@@ -100,7 +100,7 @@ impl Agent {
                 for step in &task.steps {
                     p.alias(&step.id, &options.key.name(&step.id));
                     if let StepKind::Cmd(line) = &step.kind
-                        && let Ok(parsed) = crate::model::cmdline::parse_cmd(line)
+                        && let Some(parsed) = line.parsed()
                         && let Some(name) = &parsed.cmd.run.name
                     {
                         p.alias(name, &options.key.name(&step.id));
@@ -111,7 +111,7 @@ impl Agent {
             None => None,
         };
         let needs_shell = task.steps.iter().any(|s| match &s.kind {
-            StepKind::Cmd(line) => crate::model::cmdline::needs_shell(line, &s.env),
+            StepKind::Cmd(line) => line.needs_shell(&s.env),
             _ => false,
         });
         let shell = match (&options.docker_cli, needs_shell) {

@@ -396,29 +396,37 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
 /// `validate` reports as a warning and `run` refuses (build flags and contexts taskrun does not
 /// carry out) is turned into an error by [`crate::diag::Problems::refuse_for_run`], so each
 /// problem is reported once.
-pub fn refusals(task: &Task, docker_cli: bool) -> crate::diag::Problems {
+pub fn refusals(
+    task: &Task,
+    docker_cli: bool,
+    source: &crate::source::Source,
+) -> crate::diag::Problems {
     use crate::diag::{Code, Problem};
     use crate::model::StepKind;
     let mut problems = crate::diag::Problems::new();
     for step in &task.steps {
         if let StepKind::Cmd(line) = &step.kind
             && !docker_cli
-            && crate::model::cmdline::needs_shell(line, &step.env)
+            && line.needs_shell(&step.env)
         {
-            problems.push(
-                Problem::error(
-                    Code::AgentShell,
-                    format!(
-                        "{}: this cmd line needs the agent's shell (acb runs it as `/bin/sh -c \
+            let mut problem = Problem::error(
+                Code::AgentShell,
+                format!(
+                    "{}: this cmd line needs the agent's shell (acb runs it as `/bin/sh -c \
                          \"docker run … <cmd>\"`), and no docker CLI was found",
-                        step.label()
-                    ),
-                )
-                .with_help(
-                    "install the docker CLI (e.g. `apt-get install docker.io`) or point \
-                     TASKRUN_DOCKER_CLI at one; the shell is /bin/sh",
+                    step.label()
                 ),
+            )
+            .with_help(
+                "install the docker CLI (e.g. `apt-get install docker.io`) or point \
+                     TASKRUN_DOCKER_CLI at one; the shell is /bin/sh",
             );
+            if !line.span.is_empty() {
+                problem = problem
+                    .in_source(source)
+                    .with_label(line.span.clone(), "needs the agent's shell");
+            }
+            problems.push(problem);
         }
     }
     problems

@@ -50,7 +50,7 @@ pub(crate) fn precreate_spec<E: Engine>(
     let StepKind::Cmd(line) = &step.kind else {
         return None;
     };
-    if step.pull || step.detach || crate::model::cmdline::needs_shell(line, &step.env) {
+    if step.pull || step.detach || line.needs_shell(&step.env) {
         return None;
     }
     let (spec, detach) = cmd::prepare(ctx, step, line).ok()?;

@@ -75,12 +75,6 @@ pub fn env_word(entry: &str) -> Option<String> {
     }
 }
 
-/// Whether a `cmd` step (its line and its merged `env`) needs the agent's shell. A line that
-/// does not parse is left to the parser's diagnostics (false).
-pub fn needs_shell(line: &str, env: &[String]) -> bool {
-    parse_cmd(line).is_ok_and(|p| p.needs_shell()) || env.iter().any(|e| env_word(e).is_none())
-}
-
 /// The container a `cmd` step runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CmdLine {

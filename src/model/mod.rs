@@ -88,8 +88,8 @@ pub struct VolumeMount {
 pub enum StepKind {
     /// `build:` — docker-build arguments.
     Build(String),
-    /// `cmd:` — a docker-run line (optional flags, image, arguments).
-    Cmd(String),
+    /// `cmd:` — a docker-run line (optional flags, image, arguments), parsed once.
+    Cmd(CmdStep),
     /// `push:` — image references, normalised (`:latest` added) and de-duplicated.
     Push(Vec<String>),
 }
@@ -102,6 +102,70 @@ impl StepKind {
             StepKind::Cmd(_) => "cmd",
             StepKind::Push(_) => "push",
         }
+    }
+}
+
+/// A `cmd` step's line and its one parse ([`cmdline::parse_cmd`]), made when the step is made
+/// (by `validate`, or by the command-alias expansion after it); `exec` reads the parse and never
+/// parses the line again. Dereferences to the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdStep {
+    /// The line as rendered.
+    pub line: String,
+    /// Byte range of the `cmd` value in the checked text (`0..0` for steps made in code).
+    pub span: std::ops::Range<usize>,
+    /// The parse; an error was reported by `validate`, and such a task never runs.
+    pub parsed: Result<Box<cmdline::ParsedCmd>, cmdline::CmdError>,
+}
+
+impl CmdStep {
+    /// The step for `line`, parsed.
+    pub fn new(line: impl Into<String>) -> Self {
+        let line = line.into();
+        let parsed = cmdline::parse_cmd(&line).map(Box::new);
+        Self {
+            line,
+            span: 0..0,
+            parsed,
+        }
+    }
+
+    /// The same line at `span` of the checked text.
+    pub fn at(mut self, span: std::ops::Range<usize>) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// The parse, when the line is valid.
+    pub fn parsed(&self) -> Option<&cmdline::ParsedCmd> {
+        self.parsed.as_deref().ok()
+    }
+
+    /// Whether the step (its line and its merged `env` entries) needs the agent's shell: the
+    /// line has constructs only a shell carries out, or an `env` entry only a shell can read.
+    /// A line that does not parse is left to its diagnostics (false).
+    pub fn needs_shell(&self, env: &[String]) -> bool {
+        self.parsed().is_some_and(cmdline::ParsedCmd::needs_shell)
+            || env.iter().any(|e| cmdline::env_word(e).is_none())
+    }
+}
+
+impl std::ops::Deref for CmdStep {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.line
+    }
+}
+
+impl From<&str> for CmdStep {
+    fn from(line: &str) -> Self {
+        Self::new(line)
+    }
+}
+
+impl From<String> for CmdStep {
+    fn from(line: String) -> Self {
+        Self::new(line)
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Checked {
     pub inputs: Inputs,
     /// The rendered text and render facts.
     pub rendered: Rendered,
+    /// The text that was parsed and validated (the rendered text, yaml.v2's `[-]` read as
+    /// yaml.v2 reads it): the spans of the task's steps point into it.
+    pub source: crate::source::Source,
     /// The validated task.
     pub task: Task,
     /// The step graph.
@@ -98,7 +101,7 @@ pub fn check(args: &FileRequest, placeholders: bool) -> Result<Checked, Failed> 
             if let StepKind::Cmd(cmd) = &mut step.kind
                 && let Some(expanded) = alias::expand_command_alias(cmd, &rendered.aliases)
             {
-                *cmd = expanded;
+                *cmd = crate::model::CmdStep::new(expanded).at(cmd.span.clone());
             }
         }
     }
@@ -106,6 +109,7 @@ pub fn check(args: &FileRequest, placeholders: bool) -> Result<Checked, Failed> 
     Ok(Checked {
         inputs,
         rendered,
+        source: yaml_src,
         task,
         plan,
         warnings: problems,

@@ -265,7 +265,11 @@ fn admit(
             )),
         );
     }
-    problems.extend(exec::refusals(&checked.task, settings.docker_cli.is_some()));
+    problems.extend(exec::refusals(
+        &checked.task,
+        settings.docker_cli.is_some(),
+        &checked.source,
+    ));
     problems.extend(check::context_problems(
         &checked.task,
         context_dir,

@@ -44,10 +44,14 @@ impl Plan {
     pub fn new_masked(task: &Task, masked: &[String]) -> Self {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         for step in &task.steps {
+            let line = |s: &str| {
+                one_line(&crate::context::remote::mask_url(&crate::secrets::mask(
+                    s, masked,
+                )))
+            };
             let summary = match &step.kind {
-                crate::model::StepKind::Build(s) | crate::model::StepKind::Cmd(s) => one_line(
-                    &crate::context::remote::mask_url(&crate::secrets::mask(s, masked)),
-                ),
+                crate::model::StepKind::Build(s) => line(s),
+                crate::model::StepKind::Cmd(c) => line(c),
                 crate::model::StepKind::Push(images) => {
                     crate::secrets::mask(&images.join(" "), masked)
                 }
@@ -153,7 +157,7 @@ mod tests {
     pub(crate) fn task(spec: &[(&str, Needs)]) -> Task {
         let mut steps = Vec::new();
         for (i, (id, needs)) in spec.iter().enumerate() {
-            let mut s = Step::new(i, (*id).to_owned(), StepKind::Cmd(format!("img{i}")));
+            let mut s = Step::new(i, (*id).to_owned(), StepKind::Cmd(format!("img{i}").into()));
             s.deps = match needs {
                 Needs::Previous => i.checked_sub(1).into_iter().collect(),
                 Needs::Start => vec![],

@@ -15,15 +15,20 @@ use crate::model::{Step, StepKind};
 use crate::syntax::ast::Spanned;
 use crate::validate::{StepInfo, Validator};
 
-/// Checks the step's `cmd` or `build` string.
-pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
+/// Checks the step's `cmd` or `build` string. A `cmd` step's line was parsed once when its
+/// kind was made (`kind`); only a step whose kind could not be made is parsed here, for its
+/// diagnostics.
+pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>, kind: Option<&StepKind>) {
     if let Some(cmd) = info
         .step
         .cmd
         .as_ref()
         .filter(|c| !c.value.trim().is_empty())
     {
-        check_cmd(v, info, cmd);
+        match kind {
+            Some(StepKind::Cmd(step)) => check_cmd(v, info, cmd, &step.parsed),
+            _ => check_cmd(v, info, cmd, &parse_cmd(&cmd.value).map(|_| ())),
+        }
     }
     if let Some(build) = info
         .step
@@ -35,8 +40,13 @@ pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>) {
     }
 }
 
-fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) {
-    match parse_cmd(&cmd.value) {
+fn check_cmd<T>(
+    v: &mut Validator<'_>,
+    info: &StepInfo<'_>,
+    cmd: &Spanned<String>,
+    parsed: &Result<T, crate::model::cmdline::CmdError>,
+) {
+    match parsed {
         // Host-shell constructs are no problem: such a line runs through the agent's shell, as
         // on ACR (`exec::step::shell`).
         Ok(_) => {}
@@ -44,7 +54,7 @@ fn check_cmd(v: &mut Validator<'_>, info: &StepInfo<'_>, cmd: &Spanned<String>) 
             // Every bad flag value at once when there are several; else the one error.
             let mut errors = flag_value_errors(&cmd.value);
             if errors.is_empty() {
-                errors.push(first);
+                errors.push(first.clone());
             }
             for e in errors {
                 let code = if e.kind == CmdErrorKind::Unsupported {

@@ -74,7 +74,7 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
     for info in &infos {
         let (kind, (needs, deps)) = v.step_rules(info, file, &mut ids, &infos);
         let step_env = env::check_entries(&mut v, info.step.env.as_ref(), &info.name);
-        lines::check(&mut v, info);
+        lines::check(&mut v, info, kind.as_ref());
         let Some(kind) = kind else {
             all_kinds = false;
             continue;
@@ -327,7 +327,9 @@ impl Validator<'_> {
         let mut kind = None;
         if let Some(cmd) = s.cmd.as_ref().filter(|c| !c.value.is_empty()) {
             present.push(("cmd", cmd.span.clone()));
-            kind = Some(StepKind::Cmd(cmd.value.clone()));
+            kind = Some(StepKind::Cmd(
+                model::CmdStep::new(cmd.value.clone()).at(cmd.span.clone()),
+            ));
         }
         if let Some(build) = s.build.as_ref().filter(|b| !b.value.is_empty()) {
             present.push(("build", build.span.clone()));

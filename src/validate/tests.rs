@@ -94,10 +94,10 @@ fn step_kind_multiple() {
     assert_eq!(ps.len(), 1);
     assert_eq!(ps[0].labels.len(), 3);
     // An empty value does not count.
-    assert_eq!(
-        task("steps:\n  - cmd: x\n    build: ''\n    push: []\n").steps[0].kind,
-        StepKind::Cmd("x".into())
-    );
+    assert!(matches!(
+        &task("steps:\n  - cmd: x\n    build: ''\n    push: []\n").steps[0].kind,
+        StepKind::Cmd(c) if c.line == "x" && c.span == (16..17)
+    ));
 }
 
 // ---- ids

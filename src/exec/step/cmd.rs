@@ -9,18 +9,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, Mount};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts, base_spec, pull};
-use crate::model::Step;
-use crate::model::cmdline::{CmdLine, parse_cmd};
+use crate::model::cmdline::CmdLine;
 use crate::model::runopts::MountKind;
+use crate::model::{CmdStep, Step};
 
 /// Runs a `cmd` step.
 pub(crate) async fn run<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
-    line: &str,
+    line: &CmdStep,
     cancel: &CancellationToken,
 ) -> Outcome {
-    if crate::model::cmdline::needs_shell(line, &step.env) {
+    if line.needs_shell(&step.env) {
         return super::shell::run(ctx, step, line, cancel).await;
     }
     let (spec, detach) = match prepare(ctx, step, line) {
@@ -61,7 +61,7 @@ pub(crate) async fn run<E: Engine>(
         }
     }
     let detach = step.detach || detach;
-    let alias_name = parse_cmd(line).ok().and_then(|p| p.cmd.run.name);
+    let alias_name = line.parsed().and_then(|p| p.cmd.run.name.clone());
     let (spec, sink_ref, precreated) = (&spec, &sink, precreated.as_ref());
     let alias_name = &alias_name;
     attempts(ctx, step, &sink, cancel, move |n| {
@@ -117,9 +117,13 @@ pub(crate) async fn run<E: Engine>(
 pub(crate) fn prepare<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
-    line: &str,
+    line: &CmdStep,
 ) -> Result<(ContainerSpec, bool), String> {
-    let parsed = parse_cmd(line).map_err(|e| format!("cannot parse the cmd line: {e}"))?;
+    let parsed = line
+        .parsed
+        .as_deref()
+        .cloned()
+        .map_err(|e| format!("cannot parse the cmd line: {e}"))?;
     // A line with host-shell constructs never gets here: `run` hands it to the agent's shell.
     debug_assert!(!parsed.needs_shell());
     let CmdLine {

@@ -22,14 +22,13 @@ use crate::engine::{Engine, EngineError, LogSink, ShellRequest};
 use crate::exec::step::{
     Outcome, StepContext, StepSink, attempts, pull, step_network, takes_aliases, working_dir,
 };
-use crate::model::Step;
-use crate::model::cmdline::parse_cmd;
+use crate::model::{CmdStep, Step};
 
 /// Runs a `cmd` step through the agent's shell.
 pub(crate) async fn run<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
-    line: &str,
+    line: &CmdStep,
     cancel: &CancellationToken,
 ) -> Outcome {
     let Some(agent) = ctx.env.agent.clone() else {
@@ -40,7 +39,7 @@ pub(crate) async fn run<E: Engine>(
     };
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     if step.pull
-        && let Ok(parsed) = parse_cmd(line)
+        && let Some(parsed) = line.parsed()
     {
         sink.announce();
         if let Err(e) = pull(ctx, step, &parsed.cmd.image, true).await {
