@@ -1398,3 +1398,55 @@ fn a_named_task_created_from_another_directory_finds_its_file_in_the_context() {
     run.expect(0);
     assert_eq!(run.output_of("s"), ["inner"], "{}", run.all());
 }
+
+/// Every log line carries its real stream: a container's stderr, a classic build's `RUN`
+/// stderr (the daemon wraps it in colour escapes, which are removed), a BuildKit build's, and
+/// what the agent's shell and its containers print.
+#[test]
+fn log_lines_carry_their_real_stream() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let name = unique("trtest-streams");
+    let classic = images.add(&format!("{name}:classic"));
+    let kit = images.add(&format!("{name}:kit"));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: run
+    cmd: {BUSYBOX} sh -c 'echo run-out; echo run-err 1>&2'
+  - id: classic
+    build: -t {classic} --no-cache .
+  - id: kit
+    build: -t {kit} --no-cache .
+    env: [DOCKER_BUILDKIT=1]
+  - id: shell
+    cmd: {BUSYBOX} sh -c 'echo sh-err 1>&2' && echo agent-out
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN echo build-out && echo build-err 1>&2\n"),
+    );
+    let run = ws.run(&["--output", "json"]);
+    run.expect(0);
+    let stream_of = |step: &str, text: &str| -> Vec<String> {
+        run.events()
+            .iter()
+            .filter(|e| {
+                e["event"] == "log"
+                    && e["step"] == step
+                    && e["line"].as_str().unwrap().ends_with(text)
+            })
+            .map(|e| e["stream"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(stream_of("run", "run-out"), ["stdout"]);
+    assert_eq!(stream_of("run", "run-err"), ["stderr"]);
+    assert_eq!(stream_of("classic", "build-out"), ["stdout"]);
+    assert_eq!(stream_of("classic", "build-err"), ["stderr"]);
+    assert_eq!(stream_of("kit", "build-out"), ["stdout"]);
+    assert_eq!(stream_of("kit", "build-err"), ["stderr"]);
+    assert_eq!(stream_of("shell", "sh-err"), ["stderr"]);
+    assert_eq!(stream_of("shell", "agent-out"), ["stdout"]);
+    assert!(!run.stdout.contains("\\u001b[91m"), "{}", run.all());
+}

@@ -875,6 +875,7 @@ impl Engine for DockerEngine {
             let mut output =
                 docker.build_image(options.build(), auths, Some(bollard::body_try_stream(body)));
             let mut lines = LineSplitter::default();
+            let mut err_lines = LineSplitter::default();
             let mut image_id = None;
             while let Some(item) = output.next().await {
                 let info = match item {
@@ -902,8 +903,13 @@ impl Engine for DockerEngine {
                     }
                 };
                 if let Some(text) = info.stream.as_deref() {
-                    for line in lines.push(text.as_bytes()) {
-                        sink.line(LogStream::Stdout, &line);
+                    let (stream, text) = classic_build_stream(text);
+                    let splitter = match stream {
+                        LogStream::Stderr => &mut err_lines,
+                        LogStream::Stdout => &mut lines,
+                    };
+                    for line in splitter.push(text.as_bytes()) {
+                        sink.line(stream, &line);
                     }
                 }
                 if let Some(status) = info.status.as_deref()
@@ -921,6 +927,9 @@ impl Engine for DockerEngine {
             }
             if let Some(line) = lines.finish() {
                 sink.line(LogStream::Stdout, &line);
+            }
+            if let Some(line) = err_lines.finish() {
+                sink.line(LogStream::Stderr, &line);
             }
             let image_id = match image_id {
                 Some(id) => id,
@@ -1653,6 +1662,20 @@ fn credentials(auth: Option<&RegistryAuth>) -> DockerCredentials {
 }
 
 /// Whether a pull/build progress status is worth a line (not a byte-count progress update).
+/// The stream of one `stream` message of a classic build, and its text: the daemon writes what
+/// a `RUN` command prints on stderr as one message per write, wrapped in the colour escapes
+/// `ESC[91m` … `ESC[0m` (moby `streamformatter.NewStderrWriter`); those are stderr, without the
+/// escapes. Everything else is stdout, as written.
+fn classic_build_stream(text: &str) -> (LogStream, &str) {
+    match text.strip_prefix("\u{1b}[91m") {
+        Some(inner) => (
+            LogStream::Stderr,
+            inner.strip_suffix("\u{1b}[0m").unwrap_or(inner),
+        ),
+        None => (LogStream::Stdout, text),
+    }
+}
+
 fn is_interesting_status(status: &str, progress: Option<&bollard::models::ProgressDetail>) -> bool {
     if progress.is_some_and(|p| p.current.is_some() || p.total.is_some()) {
         return false;
@@ -2137,6 +2160,23 @@ fn extra_hosts_query(hosts: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classic_build_stderr_is_told_by_the_daemons_colour_escapes() {
+        assert_eq!(
+            classic_build_stream("\u{1b}[91mto-err\n\u{1b}[0m"),
+            (LogStream::Stderr, "to-err\n")
+        );
+        assert_eq!(
+            classic_build_stream("Step 2/2 : RUN x\n"),
+            (LogStream::Stdout, "Step 2/2 : RUN x\n")
+        );
+        // A write cut before its suffix is still stderr.
+        assert_eq!(
+            classic_build_stream("\u{1b}[91mpartial"),
+            (LogStream::Stderr, "partial")
+        );
+    }
 
     #[test]
     fn every_extra_host_is_its_own_query_parameter() {
