@@ -763,3 +763,41 @@ fn serve_once_with_nothing_to_do_says_what_it_checked() {
         stderr(&out)
     );
 }
+
+/// A dry run says what it cannot know instead of inventing it: the image a `cmd` step uses may
+/// or may not be on the engine, and a build that reads the workspace after a `cmd` step reads
+/// the Dockerfile CONTEXT seeds it with (no "no FROM instruction" for a Dockerfile that has
+/// one).
+#[test]
+fn dry_run_says_what_it_cannot_know() {
+    let (dir, path) = task_file(
+        "version: v1.1.0\nsteps:\n  - cmd: alpine sh -c 'echo hi > gen.txt'\n  - build: -t app:1 -f docker/Dockerfile docker\n",
+    );
+    std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+    std::fs::write(
+        dir.path().join("docker/Dockerfile"),
+        "FROM alpine:3.19\nRUN true\n",
+    )
+    .unwrap();
+    let out = taskrun(&[
+        "run",
+        "--dry-run",
+        "--output",
+        "plain",
+        "-f",
+        path.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("Could not scan"), "{text}");
+    assert!(!text.contains("Unable to find image"), "{text}");
+    assert!(
+        text.contains("a real run pulls 'alpine' if the engine does not have it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Dry run: docker/Dockerfile is read from CONTEXT"),
+        "{text}"
+    );
+}

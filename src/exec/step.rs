@@ -346,6 +346,9 @@ pub(crate) async fn pull<E: Engine>(
         &step.id,
         &if explicit {
             "Step specified pull. Performing an explicit pull...".to_owned()
+        } else if ctx.options.dry_run {
+            // The dry-run engine knows no images: say what a real run does, not what it found.
+            format!("Dry run: a real run pulls '{image}' if the engine does not have it")
         } else {
             format!("Unable to find image '{image}' locally; pulling it")
         },

@@ -224,6 +224,11 @@ async fn dockerfile_text<E: Engine>(
     if let ContextSource::Host(dir) = source {
         return Some(host::dockerfile_text(dir, plan));
     }
+    // A dry run has no workspace: the Dockerfile is the one CONTEXT seeds it with (an earlier
+    // `cmd` step may change it in a real run; `scan_dependencies` says so).
+    if ctx.options.dry_run {
+        return Some(host::dockerfile_text(&ctx.options.context_dir, plan));
+    }
     let path = plan.dockerfile_in_workspace();
     let mut stream = ctx
         .engine
@@ -490,6 +495,15 @@ async fn scan_dependencies<E: Engine>(
     source: &ContextSource,
 ) -> Vec<crate::deps::Dependencies> {
     let path = plan.dockerfile_in_workspace();
+    if ctx.options.dry_run && matches!(source, ContextSource::Volume) {
+        ctx.reporter.step_message(
+            &step.id,
+            &format!(
+                "Dry run: {path} is read from CONTEXT; an earlier cmd step may change it in a \
+                 real run"
+            ),
+        );
+    }
     let text = dockerfile_text(ctx, plan, source).await.unwrap_or_default();
     let options = scan_options(parsed, step);
     let scanned = match crate::deps::scan(&text, &options) {
