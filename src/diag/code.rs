@@ -86,6 +86,8 @@ pub enum Code {
     BuildPath,
     /// A real `docker run`/`docker build` flag that taskrun does not carry out.
     UnsupportedFlag,
+    /// A step's `ports`, `expose` or `cpus` is not in docker's syntax.
+    StepValue,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -128,6 +130,7 @@ impl Code {
         Code::WhenDuplicate,
         Code::NegativeCount,
         Code::CacheValue,
+        Code::StepValue,
         Code::Volume,
         Code::VolumeMount,
         Code::Secret,
@@ -172,6 +175,7 @@ impl Code {
             Code::WhenDuplicate => "taskrun::validate::when_duplicate",
             Code::NegativeCount => "taskrun::validate::negative_count",
             Code::CacheValue => "taskrun::validate::cache_value",
+            Code::StepValue => "taskrun::validate::step_value",
             Code::Volume => "taskrun::validate::volume",
             Code::VolumeMount => "taskrun::validate::volume_mount",
             Code::Secret => "taskrun::validate::secret",

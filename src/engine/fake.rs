@@ -376,7 +376,8 @@ fn describe_spec(spec: &ContainerSpec) -> String {
         })
         .collect();
     push_list(&mut line, "mounts", &mounts);
-    push_list(&mut line, "publish", &spec.publish);
+    let publish: Vec<String> = spec.publish.iter().map(ToString::to_string).collect();
+    push_list(&mut line, "publish", &publish);
     push_list(&mut line, "expose", &spec.expose);
     push_list(&mut line, "extra_hosts", &spec.extra_hosts);
     push_map(&mut line, "labels", &spec.labels);

@@ -118,7 +118,7 @@ pub struct ContainerSpec {
     /// Mounts.
     pub mounts: Vec<Mount>,
     /// Published ports in docker's `-p` syntax (`8080:80`, `127.0.0.1:8080:80/tcp`, `80`).
-    pub publish: Vec<String>,
+    pub publish: Vec<crate::model::ports::PublishedPort>,
     /// Exposed ports (`80`, `80/udp`).
     pub expose: Vec<String>,
     /// Extra `/etc/hosts` entries (`host:ip`).

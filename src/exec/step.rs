@@ -523,7 +523,7 @@ pub(crate) fn base_spec<E: Engine>(
         publish: step.ports.clone(),
         expose: step.expose.clone(),
         labels,
-        cpus: step.cpus.as_deref().and_then(|c| c.parse().ok()),
+        cpus: step.cpus,
         ..ContainerSpec::default()
     }
 }

@@ -96,8 +96,8 @@ pub struct RunFlags {
     pub env: Vec<String>,
     /// `-d`/`--detach`.
     pub detach: bool,
-    /// `-p`/`--publish` entries.
-    pub publish: Vec<String>,
+    /// `-p`/`--publish` entries, parsed ([`super::ports`]).
+    pub publish: Vec<super::ports::PublishedPort>,
     /// `-v`/`--volume` entries, verbatim.
     pub volumes: Vec<String>,
     /// `--name` (overrides the step-id container name acb sets before it).
@@ -118,7 +118,7 @@ pub struct RunFlags {
     pub network: Option<String>,
     /// `--privileged`.
     pub privileged: bool,
-    /// `--expose` entries.
+    /// `--expose` entries, as `port/protocol` names.
     pub expose: Vec<String>,
     /// `--add-host` entries.
     pub add_hosts: Vec<String>,
@@ -459,7 +459,9 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
     match flag.spec.canonical {
         "env" => run.env.push(value()),
         "detach" => run.detach = flag.enabled(),
-        "publish" => run.publish.push(value()),
+        "publish" => run
+            .publish
+            .extend(typed(flag, super::ports::parse_publish)?),
         "volume" => run.volumes.push(value()),
         "name" => run.name = Some(value()),
         "tty" => run.tty = flag.enabled(),
@@ -470,7 +472,7 @@ fn apply(run: &mut RunFlags, flag: &FlagUse<'_>) -> Result<(), CmdError> {
         "user" => run.user = Some(value()),
         "network" => run.network = Some(value()),
         "privileged" => run.privileged = flag.enabled(),
-        "expose" => run.expose.push(value()),
+        "expose" => run.expose.extend(typed(flag, super::ports::parse_expose)?),
         "add-host" => run.add_hosts.push(value()),
         "cpus" => run.cpus = Some(typed(flag, opts::parse_cpus)?),
         "memory" => run.memory = Some(typed(flag, opts::parse_size)?),
@@ -956,14 +958,15 @@ mod tests {
         let r = &p.cmd.run;
         assert_eq!(r.env, ["X=1", "Y=2"]);
         assert_eq!(r.rm, Some(true));
-        assert_eq!(r.publish, ["8080:80", "9090:90"]);
+        let shown: Vec<String> = r.publish.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["8080:80/tcp", "9090:90/tcp"]);
         assert_eq!(r.volumes, ["a:/b", "c:/d"]);
         assert_eq!(r.name.as_deref(), Some("n"));
         assert_eq!(r.workdir.as_deref(), Some("/w"));
         assert_eq!(r.user.as_deref(), Some("1000"));
         assert_eq!(r.network.as_deref(), Some("host"));
         assert!(r.privileged);
-        assert_eq!(r.expose, ["80"]);
+        assert_eq!(r.expose, ["80/tcp"]);
         assert_eq!(r.add_hosts, ["h:1.2.3.4"]);
         assert_eq!(r.cpus, Some(2_000_000_000));
         assert_eq!(r.memory, Some(1 << 30));
@@ -995,7 +998,7 @@ mod tests {
         assert!(p.cmd.run.tty && p.cmd.run.detach);
         let p = clean("-itp 80:80 alpine");
         assert!(p.cmd.run.tty && p.cmd.run.interactive);
-        assert_eq!(p.cmd.run.publish, ["80:80"]);
+        assert_eq!(p.cmd.run.publish[0].to_string(), "80:80/tcp");
         let p = clean("-ite X=1 alpine");
         assert_eq!(p.cmd.run.env, ["X=1"]);
     }
@@ -1004,7 +1007,7 @@ mod tests {
     fn attached_short_values() {
         let p = clean("-eX=1 -e=Y=2 -p80:80 -wdir alpine");
         assert_eq!(p.cmd.run.env, ["X=1", "Y=2"]);
-        assert_eq!(p.cmd.run.publish, ["80:80"]);
+        assert_eq!(p.cmd.run.publish[0].to_string(), "80:80/tcp");
         assert_eq!(p.cmd.run.workdir.as_deref(), Some("dir"));
     }
 

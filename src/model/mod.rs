@@ -7,6 +7,7 @@ pub mod buildargs;
 pub mod buildpath;
 pub mod cmdline;
 pub mod platform;
+pub mod ports;
 pub mod runopts;
 pub mod shellwords;
 pub mod support;
@@ -206,7 +207,7 @@ pub struct Step {
     /// `--privileged`.
     pub privileged: bool,
     /// Published ports (`-p`).
-    pub ports: Vec<String>,
+    pub ports: Vec<ports::PublishedPort>,
     /// Exposed ports.
     pub expose: Vec<String>,
     /// Network to join, when set on the step.
@@ -214,7 +215,7 @@ pub struct Step {
     /// `--isolation`.
     pub isolation: Option<String>,
     /// `--cpus`.
-    pub cpus: Option<String>,
+    pub cpus: Option<f64>,
     /// Keep the container after it exits (until the run ends).
     pub keep: bool,
     /// Start and do not wait.

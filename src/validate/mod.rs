@@ -10,6 +10,7 @@
 
 mod env;
 mod lines;
+mod ports;
 mod resources;
 mod when;
 
@@ -89,11 +90,9 @@ pub fn validate(file: &ast::File, src: &Source) -> (Option<Task>, Problems) {
         step.entry_point = text(&s.entry_point);
         step.user = text(&s.user);
         step.privileged = flag(&s.privileged);
-        step.ports = strings(&s.ports);
-        step.expose = strings(&s.expose);
+        (step.ports, step.expose, step.cpus) = ports::check(&mut v, info);
         step.network = text(&s.network);
         step.isolation = text(&s.isolation);
-        step.cpus = text(&s.cpus);
         step.keep = flag(&s.keep);
         step.detach = flag(&s.detach);
         step.timeout = positive(&s.timeout).unwrap_or(step_timeout);

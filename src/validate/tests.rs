@@ -323,12 +323,28 @@ fn step_fields_are_copied() {
     assert_eq!(s.user.as_deref(), Some("1000"));
     assert!(s.privileged && s.keep && s.detach && s.ignore_errors && s.pull);
     assert!(s.disable_working_directory_override);
-    assert_eq!(s.ports, ["80", "8080:80"]);
-    assert_eq!(s.expose, ["80"]);
+    let ports: Vec<String> = s.ports.iter().map(ToString::to_string).collect();
+    assert_eq!(ports, ["80/tcp", "8080:80/tcp"]);
+    assert_eq!(s.expose, ["80/tcp"]);
     assert_eq!(s.network.as_deref(), Some("host"));
     assert_eq!(s.isolation.as_deref(), Some("hyperv"));
-    assert_eq!(s.cpus.as_deref(), Some("2"));
+    assert_eq!(s.cpus, Some(2.0));
     assert_eq!(s.retry_on_errors, ["timeout"]);
+}
+
+#[test]
+fn ports_expose_and_cpus_are_parsed_once_with_positions() {
+    let ps = problems(
+        "steps:\n  - cmd: a\n    ports: ['8080:80', '70000']\n    expose: [http]\n    cpus: lots\n",
+    );
+    let codes: Vec<Code> = ps.iter().map(|p| p.code).collect();
+    assert_eq!(codes, [Code::StepValue, Code::StepValue, Code::StepValue]);
+    assert!(
+        ps[0].message.contains("`ports` of step 1"),
+        "{}",
+        ps[0].message
+    );
+    assert!(ps.iter().all(|p| p.labels.len() == 1));
 }
 
 // ---- push

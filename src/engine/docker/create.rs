@@ -42,34 +42,25 @@ pub(super) fn gate_container(
 }
 
 pub(super) fn container_body(spec: &ContainerSpec) -> EngineResult<ContainerCreateBody> {
-    let invalid = |message: String| EngineError::Failed {
-        operation: "create container",
-        subject: spec.name.clone(),
-        message,
-    };
     let mut exposed: Vec<String> = Vec::new();
-    for entry in &spec.expose {
-        for port in parse_expose(entry).map_err(invalid)? {
-            if !exposed.contains(&port) {
-                exposed.push(port);
-            }
+    for port in &spec.expose {
+        if !exposed.contains(port) {
+            exposed.push(port.clone());
         }
     }
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for entry in &spec.publish {
-        for published in parse_publish(entry).map_err(invalid)? {
-            if !exposed.contains(&published.container_port) {
-                exposed.push(published.container_port.clone());
-            }
-            bindings
-                .entry(published.container_port)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(PortBinding {
-                    host_ip: Some(published.host_ip),
-                    host_port: Some(published.host_port),
-                });
+    for published in &spec.publish {
+        if !exposed.contains(&published.container_port) {
+            exposed.push(published.container_port.clone());
         }
+        bindings
+            .entry(published.container_port.clone())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(published.host_ip.clone()),
+                host_port: Some(published.host_port.clone()),
+            });
     }
     let mounts = spec
         .mounts
@@ -379,121 +370,4 @@ pub(super) fn non_empty(items: &[String]) -> Option<Vec<String>> {
 
 pub(super) fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// One published port binding, in the engine's terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedPort {
-    /// Container port with protocol (`80/tcp`).
-    pub container_port: String,
-    /// Host address (empty: all addresses).
-    pub host_ip: String,
-    /// Host port or port range (empty: any free port).
-    pub host_port: String,
-}
-
-/// Parses docker's `-p` syntax: `80`, `8080:80`, `127.0.0.1:8080:80`, `8080:80/udp`,
-/// `127.0.0.1::80`, `[::1]:8080:80`, and ranges (`8000-8001:80-81`, `8000-8010:80`).
-pub fn parse_publish(spec: &str) -> Result<Vec<PublishedPort>, String> {
-    let invalid = |why: &str| format!("invalid published port `{spec}`: {why}");
-    let (rest, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
-    let (host_ip, host_port, container) = if let Some(after) = rest.strip_prefix('[') {
-        let (ip, tail) = after
-            .split_once("]:")
-            .ok_or_else(|| invalid("expected `[address]:host-port:container-port`"))?;
-        let (host_port, container) = tail
-            .split_once(':')
-            .ok_or_else(|| invalid("expected `[address]:host-port:container-port`"))?;
-        (ip.to_string(), host_port, container)
-    } else {
-        let parts: Vec<&str> = rest.split(':').collect();
-        match parts.as_slice() {
-            [container] => (String::new(), "", *container),
-            [host_port, container] => (String::new(), *host_port, *container),
-            [ip, host_port, container] => (ip.to_string(), *host_port, *container),
-            _ => return Err(invalid("too many `:`")),
-        }
-    };
-    if container.is_empty() {
-        return Err(invalid("missing container port"));
-    }
-    let (c_start, c_end) = parse_port_range(container).map_err(|why| invalid(&why))?;
-    let count = c_end - c_start + 1;
-    let host = if host_port.is_empty() {
-        None
-    } else {
-        Some(parse_port_range(host_port).map_err(|why| invalid(&why))?)
-    };
-    let mut out = Vec::new();
-    match host {
-        None => {
-            for port in c_start..=c_end {
-                out.push(PublishedPort {
-                    container_port: format!("{port}/{proto}"),
-                    host_ip: host_ip.clone(),
-                    host_port: String::new(),
-                });
-            }
-        }
-        Some((h_start, h_end)) if count == 1 => out.push(PublishedPort {
-            container_port: format!("{c_start}/{proto}"),
-            host_ip,
-            host_port: if h_start == h_end {
-                h_start.to_string()
-            } else {
-                format!("{h_start}-{h_end}")
-            },
-        }),
-        Some((h_start, h_end)) if h_end - h_start + 1 == count => {
-            for offset in 0..count {
-                out.push(PublishedPort {
-                    container_port: format!("{}/{proto}", c_start + offset),
-                    host_ip: host_ip.clone(),
-                    host_port: (h_start + offset).to_string(),
-                });
-            }
-        }
-        Some(_) => return Err(invalid("host and container port ranges differ in length")),
-    }
-    Ok(out)
-}
-
-/// Parses an exposed port (`80`, `80/udp`, `8000-8001`) into `port/proto` entries.
-pub fn parse_expose(spec: &str) -> Result<Vec<String>, String> {
-    let invalid = |why: &str| format!("invalid exposed port `{spec}`: {why}");
-    let (port, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
-    let (start, end) = parse_port_range(port).map_err(|why| invalid(&why))?;
-    Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())
-}
-
-pub(super) fn split_protocol(spec: &str) -> Result<(&str, &str), String> {
-    match spec.rsplit_once('/') {
-        Some((rest, proto)) => match proto {
-            "tcp" | "udp" | "sctp" => Ok((rest, proto)),
-            other => Err(format!("unknown protocol `{other}` (use tcp, udp or sctp)")),
-        },
-        None => Ok((spec, "tcp")),
-    }
-}
-
-pub(super) fn parse_port_range(text: &str) -> Result<(u32, u32), String> {
-    let port = |p: &str| -> Result<u32, String> {
-        match p.parse::<u16>() {
-            Ok(n) if n > 0 => Ok(u32::from(n)),
-            _ => Err(format!("`{p}` is not a port number (1-65535)")),
-        }
-    };
-    match text.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (port(a)?, port(b)?);
-            if a > b {
-                return Err(format!("`{text}` is not a valid port range"));
-            }
-            Ok((a, b))
-        }
-        None => {
-            let p = port(text)?;
-            Ok((p, p))
-        }
-    }
 }

@@ -1103,7 +1103,7 @@ mod tests;
 mod volumes;
 
 use create::*;
-pub use create::{PublishedPort, parse_expose, parse_publish};
+
 pub(crate) use errors::*;
 use output::*;
 use reference::*;

@@ -28,14 +28,6 @@ fn every_extra_host_is_its_own_query_parameter() {
     );
 }
 
-fn published(container: &str, ip: &str, host: &str) -> PublishedPort {
-    PublishedPort {
-        container_port: container.to_string(),
-        host_ip: ip.to_string(),
-        host_port: host.to_string(),
-    }
-}
-
 #[test]
 fn helper_names_identify_the_run_of_their_volume() {
     let key = crate::exec::RunKey::generate();
@@ -43,72 +35,6 @@ fn helper_names_identify_the_run_of_their_volume() {
     let (a, b) = (helper_name(&volume), helper_name(&volume));
     assert_ne!(a, b);
     assert_eq!(crate::exec::RunKey::from_name(&a), Some(key));
-}
-
-#[test]
-fn publish_forms() {
-    assert_eq!(
-        parse_publish("80").unwrap(),
-        vec![published("80/tcp", "", "")]
-    );
-    assert_eq!(
-        parse_publish("8080:80").unwrap(),
-        vec![published("80/tcp", "", "8080")]
-    );
-    assert_eq!(
-        parse_publish("127.0.0.1:8080:80").unwrap(),
-        vec![published("80/tcp", "127.0.0.1", "8080")]
-    );
-    assert_eq!(
-        parse_publish("8080:80/udp").unwrap(),
-        vec![published("80/udp", "", "8080")]
-    );
-    assert_eq!(
-        parse_publish("127.0.0.1::80").unwrap(),
-        vec![published("80/tcp", "127.0.0.1", "")]
-    );
-    assert_eq!(
-        parse_publish("[::1]:8080:80/tcp").unwrap(),
-        vec![published("80/tcp", "::1", "8080")]
-    );
-    assert_eq!(
-        parse_publish("8000-8001:80-81").unwrap(),
-        vec![
-            published("80/tcp", "", "8000"),
-            published("81/tcp", "", "8001")
-        ]
-    );
-    assert_eq!(
-        parse_publish("8000-8010:80").unwrap(),
-        vec![published("80/tcp", "", "8000-8010")]
-    );
-}
-
-#[test]
-fn publish_errors() {
-    for bad in [
-        "",
-        "x",
-        "80/foo",
-        "1:2:3:4",
-        "0",
-        "70000",
-        "8080:",
-        "9-8",
-        "8000-8002:80-81",
-        "[::1:80",
-    ] {
-        let err = parse_publish(bad).unwrap_err();
-        assert!(err.contains(bad), "{bad}: {err}");
-    }
-}
-
-#[test]
-fn expose_forms() {
-    assert_eq!(parse_expose("80").unwrap(), vec!["80/tcp"]);
-    assert_eq!(parse_expose("53/udp").unwrap(), vec!["53/udp"]);
-    assert_eq!(parse_expose("80-81").unwrap(), vec!["80/tcp", "81/tcp"]);
-    assert!(parse_expose("http").is_err());
 }
 
 fn parts(repo: &str, tag: Option<&str>, digest: Option<&str>) -> ReferenceParts {
@@ -240,8 +166,8 @@ fn container_body_maps_spec() {
         image: "img".into(),
         network: Some("net".into()),
         network_aliases: vec!["web".into()],
-        publish: vec!["8080:80".into()],
-        expose: vec!["90".into()],
+        publish: crate::model::ports::parse_publish("8080:80").unwrap(),
+        expose: vec!["90/tcp".into()],
         cpus: Some(1.5),
         mounts: vec![Mount::Volume {
             name: "vol".into(),
@@ -260,17 +186,6 @@ fn container_body_maps_spec() {
     let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
     assert_eq!(endpoints["net"].aliases, Some(vec!["web".to_string()]));
     assert_eq!(body.cmd, None);
-    let bad = ContainerSpec {
-        publish: vec!["x:y".into()],
-        ..spec
-    };
-    assert!(matches!(
-        container_body(&bad),
-        Err(EngineError::Failed {
-            operation: "create container",
-            ..
-        })
-    ));
     let host_net = ContainerSpec {
         network: Some("host".into()),
         network_aliases: vec!["web".into()],

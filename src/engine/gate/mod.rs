@@ -197,7 +197,7 @@ mod tests {
                 ..Default::default()
             },
             ContainerSpec {
-                publish: vec!["80".into()],
+                publish: crate::model::ports::parse_publish("80").unwrap(),
                 ..Default::default()
             },
             ContainerSpec {

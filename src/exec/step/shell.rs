@@ -119,7 +119,7 @@ pub(crate) fn script<E: Engine>(
         add("--detach");
     }
     for p in &step.ports {
-        add(&format!("-p {}", quote(p)));
+        add(&format!("-p {}", quote(&p.to_string())));
     }
     for e in &step.expose {
         add(&format!("--expose {}", quote(e)));
@@ -136,8 +136,8 @@ pub(crate) fn script<E: Engine>(
             add(&format!("--network-alias {}", quote(&step.id)));
         }
     }
-    if let Some(c) = &step.cpus {
-        add(&format!("--cpus {}", quote(c)));
+    if let Some(c) = step.cpus {
+        add(&format!("--cpus {c}"));
     }
     if let Some(ep) = &step.entry_point {
         add(&format!("--entrypoint {}", quote(ep)));
