@@ -1,5 +1,5 @@
 //! Entry points of the fuzz targets in `fuzz/` (cargo-fuzz, libFuzzer) and of
-//! `tests/fuzz_corpus.rs`, which replays the committed corpora on stable Rust.
+//! `tests/it/fuzz_corpus.rs`, which replays the committed corpora on stable Rust.
 //!
 //! Each function takes arbitrary bytes, turns them into text (invalid UTF-8 becomes U+FFFD) and
 //! drives one front-end stage through its public entry points, as the pipeline does. A target

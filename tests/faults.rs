@@ -16,6 +16,7 @@
 //! of dead runs). Leftover checks are scoped to the child's pid label. No assertion depends on
 //! timing; generous deadlines only turn a hang into a failure.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::io::{Read, Write};

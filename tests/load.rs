@@ -15,6 +15,7 @@
 //! The environment comes from `scripts/test-env.sh`; every test fails (never skips) without it.
 //! The tests load the shared engine, so they run one at a time.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

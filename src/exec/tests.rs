@@ -1,6 +1,6 @@
 //! Executor tests on the fake engine: ordering, parallelism, failure propagation, retries,
 //! repeat, timeouts, interrupts and cleanup, without Docker (the same behaviours are tested on
-//! the real engine in tests/run_engine.rs).
+//! the real engine in tests/it/run_engine.rs).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! base-image links are seeded through the library (`taskrun::store::Store`) where running real
 //! builds would add nothing.
 
-mod common;
+use crate::common;
 
 use common::{BIN, docker, docker_in, ok, registry_digest, runs, taskrun};
 

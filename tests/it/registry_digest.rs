@@ -6,7 +6,11 @@
 //! and process, pushed with the `docker` CLI (its own throwaway `DOCKER_CONFIG`, so `login` and
 //! `docker manifest` state never touch the user's), and removed locally when the test ends.
 
-mod common;
+// Each test holds the engine lock for its whole life, awaits included (one test per
+// current-thread runtime: nothing else waits on this thread).
+#![allow(clippy::await_holding_lock)]
+
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -107,6 +111,8 @@ fn auth(user: &str, password: &str) -> RegistryAuth {
 
 #[tokio::test]
 async fn pushed_image_digest_matches_curl_and_repo_digests() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let mut env = Env::new();
     let image = format!("{OPEN}/taskrun-digest/pushed:{}", unique("t"));
     env.push_unique(&image);
@@ -157,6 +163,8 @@ async fn pushed_image_digest_matches_curl_and_repo_digests() {
 
 #[tokio::test]
 async fn auth_registry_needs_the_right_credentials() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let mut env = Env::new();
     env.login(AUTH, "taskrun", "taskrun-pass");
     let image = format!("{AUTH}/taskrun-digest/private:{}", unique("t"));
@@ -205,6 +213,8 @@ async fn auth_registry_needs_the_right_credentials() {
 
 #[tokio::test]
 async fn missing_tag_and_repository_are_not_found() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let _env = Env::new();
     let r = Resolver::new(ResolveOptions::default());
     for image in [
@@ -231,6 +241,8 @@ async fn missing_tag_and_repository_are_not_found() {
 
 #[tokio::test]
 async fn closed_port_is_unreachable() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let r = Resolver::new(ResolveOptions::default());
     let e = r
         .resolve("127.0.0.1:5999/app:1", None)
@@ -248,6 +260,8 @@ async fn closed_port_is_unreachable() {
 
 #[tokio::test]
 async fn invalid_reference_is_other() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let r = Resolver::new(ResolveOptions::default());
     let e = r.resolve("UPPER/Case:1", None).await.expect_err("invalid");
     assert!(matches!(e, DigestError::Other { .. }), "{e:?}");
@@ -277,6 +291,8 @@ fn push_manifest_list(env: &Env, list: &str, amd: &str, arm: &str) {
 
 #[tokio::test]
 async fn multi_arch_index_resolves_the_platform_entry() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let mut env = Env::new();
     let t = unique("t");
     let amd = format!("{OPEN}/taskrun-digest/a:amd64-{t}");
@@ -344,6 +360,8 @@ async fn multi_arch_index_resolves_the_platform_entry() {
 
 #[tokio::test]
 async fn oci_index_put_by_hand() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let mut env = Env::new();
     let t = unique("t");
     let repo = "taskrun-digest/oci";
@@ -484,6 +502,8 @@ fn headerless_registry(
 
 #[tokio::test]
 async fn missing_digest_header_falls_back_to_hashing_the_manifest() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:00"},"layers":[]}"#.to_vec();
     let expected = format!("sha256:{:x}", Sha256::digest(&manifest));
     let (addr, seen) = headerless_registry(manifest);
@@ -532,6 +552,8 @@ async fn missing_digest_header_falls_back_to_hashing_the_manifest() {
 
 #[tokio::test]
 async fn https_registries_build_a_tls_client_and_docker_hub_goes_to_index_docker_io() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let r = Resolver::new(ResolveOptions::default());
     let e = r
         .resolve("registry.invalid/app:1", None)

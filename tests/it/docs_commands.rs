@@ -29,6 +29,8 @@ fn runnable_blocks(file: &Path) -> Vec<(usize, String)> {
 
 #[test]
 fn runnable_shell_blocks_in_the_docs_succeed() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_taskrun"))
         .parent()
@@ -73,6 +75,8 @@ fn runnable_shell_blocks_in_the_docs_succeed() {
 
 #[test]
 fn readme_quick_start_runs_the_quickstart_sample() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     // The first of the README's two Quick start commands (the second is this test suite).
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("bash")
@@ -92,6 +96,8 @@ fn readme_quick_start_runs_the_quickstart_sample() {
 
 #[test]
 fn cargo_install_path_works() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     // docs/getting-started.md: `cargo install --path .` (debug profile and the shared target
     // dir here, to reuse the test build).
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

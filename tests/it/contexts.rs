@@ -9,7 +9,7 @@
 //! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
 //! test instead of blocking it; no assertion depends on timing.
 
-mod common;
+use crate::common;
 
 use std::ops::Deref;
 use std::os::unix::fs::{PermissionsExt, symlink};

@@ -6,7 +6,7 @@
 //! The target registry's credentials reach `taskrun` through a throwaway `DOCKER_CONFIG` whose
 //! `config.json` has an `auths` entry; the docker CLI used to make images gets its own config too.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -103,6 +103,8 @@ fn blob_digests(manifest: &str) -> Vec<String> {
 
 #[test]
 fn imports_busybox_across_registries_with_the_same_digest() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     require_env();
     let config = docker_config();
     let repo = unique("taskrun-import/bb");
@@ -170,6 +172,8 @@ fn imports_busybox_across_registries_with_the_same_digest() {
 
 #[test]
 fn default_target_is_the_source_repository_and_tag_and_several_images_work() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     require_env();
     let config = docker_config();
     // A unique source repository, made by importing busybox within the open registry.
@@ -258,6 +262,8 @@ fn push_unique(config: &Path, images: &mut Images, reference: &str) {
 
 #[test]
 fn multi_arch_index_is_copied_with_every_platform() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     require_env();
     let cli = tempfile::tempdir().expect("temp dir");
     let mut images = Images(Vec::new());
@@ -328,6 +334,8 @@ fn multi_arch_index_is_copied_with_every_platform() {
 
 #[test]
 fn missing_source_and_bad_input_are_clear_errors() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     require_env();
     let config = docker_config();
     let missing = format!("{OPEN}/{}:nope", unique("taskrun-import/missing"));

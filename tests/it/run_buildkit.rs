@@ -5,7 +5,7 @@
 //! default socket, the open registry on 127.0.0.1:5000 and the local image
 //! `taskrun-busybox:latest`. Every test FAILS when the engine is unavailable; none skips.
 
-mod common;
+use crate::common;
 
 use common::{BUSYBOX, Images, Ws, manifest_digest, need_docker, try_docker, unique};
 

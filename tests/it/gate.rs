@@ -5,7 +5,7 @@
 //!
 //! Needs `scripts/test-env.sh`; FAILS when the engine is unavailable, never skips.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

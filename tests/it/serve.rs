@@ -3,7 +3,7 @@
 //! while the digest is unchanged, a rebuild when the base changes, and the dependants of the
 //! pushed image fired in the same cycle (a two-level chain, as scenario B).
 
-mod common;
+use crate::common;
 
 use common::{docker, need_docker_alone, ok, runs, taskrun_command};
 

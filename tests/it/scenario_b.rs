@@ -12,7 +12,7 @@
 //! temporary directory and every image lives under the namespace `127.0.0.1:5000/b<pid>`
 //! (the tasks' `--registry`), so concurrent runs do not share tags.
 
-mod common;
+use crate::common;
 
 use common::{docker, ok, registry_digest, runs};
 
@@ -88,6 +88,8 @@ fn path(p: &Path) -> &str {
 
 #[test]
 fn gated_import_passes_good_updates_stops_bad_ones_and_lets_patches_through() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let pid = std::process::id();
     let ns = format!("127.0.0.1:5000/b{pid}");
     let upstream = format!("{ns}/upstream/node:15-alpine");

@@ -58,6 +58,8 @@ fn write(dir: &Path, name: &str, text: &str) {
 
 #[test]
 fn run_records_runtime_and_buildtime_digests() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let pid = std::process::id();
     // The runtime base only exists on the engine: pushed once to the authenticated registry,
@@ -168,6 +170,8 @@ fn run_records_runtime_and_buildtime_digests() {
 
 #[test]
 fn scan_prints_acb_json_with_registry_digests() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let dir = tempfile::tempdir().expect("tempdir");
     write(

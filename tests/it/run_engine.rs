@@ -11,7 +11,7 @@
 //! with its "leftovers exist" check. Leftover checks are scoped to the child's pid label, so
 //! concurrent tests never see each other's resources. No assertion depends on timing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

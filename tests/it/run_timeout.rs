@@ -1,12 +1,14 @@
 //! The whole-run timeout (`taskrun run --timeout`, `task create --timeout`): the run stops, exits
 //! 1, is recorded as `Timeout`, and leaves nothing behind. Fails without scripts/test-env.sh.
 
-mod common;
+use crate::common;
 
 use common::{ok, runs, taskrun};
 
 #[test]
 fn a_run_longer_than_its_timeout_stops_and_is_recorded_as_timeout() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     common::docker(&["version"]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("task");

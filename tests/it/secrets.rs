@@ -17,7 +17,7 @@
 //! Runs the REAL engine from `scripts/test-env.sh`; fails (never skips) without it. No
 //! assertion depends on timing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! (scenario B has its own test, tests/scenario_b.rs; the quick start is also in
 //! tests/run_engine.rs). Fails, never skips, without scripts/test-env.sh.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -33,6 +33,8 @@ fn succeeds(args: &[&str]) -> String {
 
 #[test]
 fn parallel_sample_runs_lint_and_unit_together() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let text = succeeds(&[
         "-f",
@@ -52,6 +54,8 @@ fn parallel_sample_runs_lint_and_unit_together() {
 
 #[test]
 fn service_network_sample_reaches_web_by_step_id() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let text = succeeds(&[
         "-f",
@@ -65,6 +69,8 @@ fn service_network_sample_reaches_web_by_step_id() {
 
 #[test]
 fn secrets_volumes_sample_masks_the_secret() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let text = succeeds(&[
         "-f",
@@ -81,6 +87,8 @@ fn secrets_volumes_sample_masks_the_secret() {
 
 #[test]
 fn aliases_sample_expands_values_src_and_image_aliases() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let text = succeeds(&[
         "-f",
@@ -103,6 +111,8 @@ fn aliases_sample_expands_values_src_and_image_aliases() {
 
 #[test]
 fn angle_delims_sample_keeps_braces_literal() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let text = succeeds(&[
         "render",
         "-f",
@@ -132,6 +142,8 @@ fn angle_delims_sample_keeps_braces_literal() {
 
 #[test]
 fn retries_sample_retries_repeats_and_ignores() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     let dir = tempfile::tempdir().expect("tempdir");
     // The sample marks its first attempt in /workspace: start from an empty context.
@@ -157,6 +169,8 @@ fn retries_sample_retries_repeats_and_ignores() {
 
 #[test]
 fn foundation_image_sample_uses_the_local_build_then_the_registry_version() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     docker(&["version"]);
     // Tags are global on the engine: put this test's images under their own registry path.
     let r = format!("127.0.0.1:5000/c{}", std::process::id());

@@ -7,6 +7,10 @@
 //! the engine is unavailable; they never skip. Every resource is labelled with a per-test key and
 //! removed by a drop guard, also when an assertion fails.
 
+// Each test holds the engine lock for its whole life, awaits included (one test per
+// current-thread runtime: nothing else waits on this thread).
+#![allow(clippy::await_holding_lock)]
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -222,6 +226,8 @@ fn docker() -> bollard::Docker {
 
 #[tokio::test]
 async fn ping_reports_the_engine() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let info = engine.ping().await.unwrap();
     assert!(!info.version.is_empty(), "{info:?}");
@@ -231,6 +237,8 @@ async fn ping_reports_the_engine() {
 
 #[tokio::test]
 async fn run_with_env_workdir_user_mount_and_exit_code() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("run");
     let volume = unique("vol");
@@ -280,6 +288,8 @@ async fn run_with_env_workdir_user_mount_and_exit_code() {
 
 #[tokio::test]
 async fn run_streams_many_lines_and_tty_output() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("lines");
     let spec = busybox(
@@ -314,6 +324,8 @@ async fn run_streams_many_lines_and_tty_output() {
 
 #[tokio::test]
 async fn cancelled_run_kills_the_container() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("cancel");
     let name = unique("sleeper");
@@ -342,6 +354,8 @@ async fn cancelled_run_kills_the_container() {
 
 #[tokio::test]
 async fn steps_reach_each_other_by_alias() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("alias");
     let network = unique("net");
@@ -390,6 +404,8 @@ async fn steps_reach_each_other_by_alias() {
 
 #[tokio::test]
 async fn volume_put_and_get_round_trip() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("volume");
     let volume = unique("vol");
@@ -487,6 +503,8 @@ async fn volume_put_and_get_round_trip() {
 
 #[tokio::test]
 async fn build_with_tags_args_target_and_labels() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("build");
     let first = cleanup.image(&format!("{}:1", unique("img")));
@@ -580,6 +598,8 @@ async fn build_with_tags_args_target_and_labels() {
 
 #[tokio::test]
 async fn cancelled_build_returns_cancelled() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("buildcancel");
     let tag = cleanup.image(&format!("{}:1", unique("slow")));
@@ -601,6 +621,8 @@ async fn cancelled_build_returns_cancelled() {
 
 #[tokio::test]
 async fn push_to_open_registry_reports_the_digest() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("push");
     let repo = format!("{OPEN_REGISTRY}/{}", unique("push"));
@@ -636,6 +658,8 @@ async fn push_to_open_registry_reports_the_digest() {
 
 #[tokio::test]
 async fn push_to_authenticated_registry() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("auth");
     let reference = cleanup.image(&format!("{AUTH_REGISTRY}/{}:1", unique("auth")));
@@ -700,6 +724,8 @@ async fn push_to_authenticated_registry() {
 
 #[tokio::test]
 async fn run_pulls_a_missing_image_once() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("fallback");
     let reference = cleanup.image(&format!("{OPEN_REGISTRY}/{}:1", unique("fallback")));
@@ -752,6 +778,8 @@ async fn run_pulls_a_missing_image_once() {
 
 #[tokio::test]
 async fn list_labelled_and_remove() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let cleanup = Cleanup::new("labels");
     let labels = cleanup.labels();
@@ -828,6 +856,8 @@ async fn contract_build_then_inspect<E: Engine>(engine: &E, tag: &str) {
 
 #[tokio::test]
 async fn contract_fake() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let fake = FakeEngine::new();
     fake.script("contract-", Outcome::exit(3).stdout("out").stderr("err"));
     contract_exit_code(&fake, "contract-run", BTreeMap::new()).await;
@@ -836,6 +866,8 @@ async fn contract_fake() {
 
 #[tokio::test]
 async fn contract_docker() {
+    // Holds the engine lock: other modules of this binary may run tests that need it alone.
+    let _engine = crate::common::need_docker();
     let engine = engine().await;
     let mut cleanup = Cleanup::new("contract");
     let name = unique("contract");
