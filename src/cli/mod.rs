@@ -246,8 +246,9 @@ pub struct RunArgs {
     /// Task file and values.
     #[command(flatten)]
     pub file: FileArgs,
-    /// The build context directory, seeded into `/workspace`; `/dev/null`: none (an empty
-    /// workspace, as `az acr run … /dev/null`).
+    /// The build context, seeded into `/workspace`: a directory, a git URL
+    /// (`…repo.git#ref:folder`), a tarball URL or `oci://REGISTRY/REPO:TAG` (fetched once for
+    /// the run); `/dev/null`: none (an empty workspace, as `az acr run … /dev/null`).
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
     /// Quick run (`az acr run --cmd`): run `IMAGE ARGS` as the one `cmd` step of a generated
@@ -280,6 +281,10 @@ pub struct RunArgs {
     /// Whole-run timeout in seconds (`az acr run --timeout`; default: none locally).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// The access token for an `https` git CONTEXT (a named task's `--git-access-token`;
+    /// `Debug` shows `***`).
+    #[arg(skip)]
+    pub git_access_token: Option<crate::context::remote::GitToken>,
 }
 
 /// `build`: the flags of `az acr build`, and the run flags that apply to a quick build.

@@ -54,6 +54,37 @@ pub fn execute(
         }
         _ => None,
     };
+    // A remote CONTEXT (git, tarball, OCI artifact) is fetched once, before anything else, into
+    // a directory the run owns; `--dry-run` fetches nothing and uses an empty context.
+    let remote = args
+        .context
+        .as_deref()
+        .and_then(crate::context::source::remote_context);
+    let mut fetched = None;
+    let mut empty_context = empty_context;
+    if let Some(source) = &remote {
+        if args.dry_run {
+            printer.status(&crate::context::source::dry_run_note(source));
+            let dir = std::env::temp_dir().join(key.name("empty-context"));
+            if std::fs::create_dir_all(&dir).is_ok() {
+                empty_context = Some(EmptyDir(dir));
+            }
+        } else {
+            match fetch_context(source, &args, printer) {
+                Ok(f) => {
+                    if args.file.commit.is_none() {
+                        args.file.commit = f.commit().map(str::to_owned);
+                    }
+                    if args.file.branch.is_none() {
+                        args.file.branch = f.branch().map(str::to_owned);
+                    }
+                    args.context = Some(f.dir().to_owned());
+                    fetched = Some(f);
+                }
+                Err(status) => return (status, None),
+            }
+        }
+    }
     let context_dir: std::path::PathBuf = match &empty_context {
         Some(dir) => dir.0.clone(),
         None => args.context.clone().unwrap_or_else(|| ".".into()),
@@ -102,11 +133,13 @@ pub fn execute(
     }
     let docker_cli = docker_cli();
     problems.extend(exec::refusals(&checked.task, docker_cli.is_some()));
-    problems.extend(super::check::context_problems(
-        &checked.task,
-        &context_dir,
-        checked.inputs.strict,
-    ));
+    if empty_context.is_none() || remote.is_none() {
+        problems.extend(super::check::context_problems(
+            &checked.task,
+            &context_dir,
+            checked.inputs.strict,
+        ));
+    }
     let credentials = match Credentials::load(&args.credential) {
         Ok(c) => c,
         Err(message) => {
@@ -194,14 +227,24 @@ pub fn execute(
         timeout: args.timeout.map(std::time::Duration::from_secs),
         run_registry: args.file.registry.clone().unwrap_or_default(),
         task_name: args.file.name.clone().unwrap_or_default(),
-        task_source: if args.file.generated.is_some() {
-            format!(
-                "Task: generated {} task, version v1.1.0",
-                checked.inputs.file.name.trim_matches(['(', ')'])
-            )
-        } else {
-            format!("Task file: {}", checked.inputs.file.name)
-        },
+        task_source: fetched
+            .as_ref()
+            .map(|f| format!("{}\n", f.header()))
+            .unwrap_or_default()
+            + &if args.file.generated.is_some() {
+                format!(
+                    "Task: generated {} task, version v1.1.0",
+                    checked.inputs.file.name.trim_matches(['(', ')'])
+                )
+            } else {
+                format!(
+                    "Task file: {}",
+                    fetched.as_ref().map_or_else(
+                        || checked.inputs.file.name.clone(),
+                        |f| f.describe_file(&checked.inputs.file.name)
+                    )
+                )
+            },
     });
     let task = Arc::new(checked.task);
 
@@ -274,6 +317,37 @@ pub fn execute(
         }
         (exit_status(&summary), Some(summary))
     })
+}
+
+/// Fetches a remote CONTEXT (progress on stderr); a failure is a diagnostic and the exit
+/// status.
+fn fetch_context(
+    source: &crate::context::remote::RemoteSource,
+    args: &RunArgs,
+    printer: &Printer,
+) -> Result<crate::context::source::FetchedContext, ExitStatus> {
+    use crate::context::source::{self, FailureKind, FetchFailure};
+    let options = source::options(
+        Credentials::load(&args.credential).unwrap_or_default(),
+        args.insecure_registries.clone(),
+        args.git_access_token.clone(),
+    );
+    match source::fetch_blocking(source, &options, &|line| printer.status(line)) {
+        Ok(f) => Ok(f),
+        Err(FetchFailure::Failed(e)) => {
+            printer.problems(&source::failure_problem(&e).into(), &[]);
+            Err(if FailureKind::of(&e).is_environment() {
+                ExitStatus::Environment
+            } else {
+                ExitStatus::InvalidInput
+            })
+        }
+        Err(FetchFailure::Interrupted) => Err(ExitStatus::Interrupted),
+        Err(FetchFailure::Environment(e)) => {
+            printer.status(&format!("error: {e}"));
+            Err(ExitStatus::Environment)
+        }
+    }
 }
 
 /// The empty directory that stands for CONTEXT `/dev/null`; removed when the run is over.

@@ -227,11 +227,44 @@ fn mask_with(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// A git access token (`task create --git-access-token`, as `az acr task create`). `Debug`
+/// never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitToken(pub String);
+
+impl fmt::Debug for GitToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GitToken(***)")
+    }
+}
+
+impl GitToken {
+    /// The `Authorization` header value git sends for an `http(s)` repository: basic
+    /// authentication with the user `x-access-token` and the token as password, which GitHub,
+    /// Azure DevOps and most git servers accept for a personal access token.
+    pub fn header(&self) -> String {
+        use base64::Engine as _;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{}", self.0));
+        format!("Authorization: Basic {basic}")
+    }
+
+    /// The token and the forms of it git could print (the header's base64), to mask.
+    pub fn secrets(&self) -> Vec<String> {
+        let header = self.header();
+        let basic = header.rsplit(' ').next().unwrap_or_default().to_owned();
+        vec![self.0.clone(), basic]
+    }
+}
+
 /// What a fetch may use.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     /// The `git` program (default `git`, found on `PATH`).
     pub git: PathBuf,
+    /// The access token for `http(s)` git repositories: given to git through its environment
+    /// (`GIT_CONFIG_*` → `http.extraHeader`), never on a command line.
+    pub git_token: Option<GitToken>,
     /// Registry credentials (OCI artifacts).
     pub credentials: Credentials,
     /// Registries spoken to over plain HTTP besides the local ones.
@@ -244,6 +277,7 @@ impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
             git: PathBuf::from("git"),
+            git_token: None,
             credentials: Credentials::default(),
             insecure_registries: Vec::new(),
             retry_delay: Duration::from_secs(1),
@@ -272,7 +306,10 @@ pub async fn fetch(
     progress: &(dyn Fn(&str) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<(), FetchError> {
-    let secrets = source.secrets();
+    let mut secrets = source.secrets();
+    if let Some(t) = &options.git_token {
+        secrets.extend(t.secrets());
+    }
     let fail = |message: String| FetchError {
         kind: source.kind(),
         url: source.display(),
@@ -367,6 +404,8 @@ struct Git<'a> {
     dir: &'a Path,
     home: &'a Path,
     secrets: &'a [String],
+    /// `http.extraHeader` for every git command (an access token), through the environment.
+    header: Option<String>,
 }
 
 impl Git<'_> {
@@ -405,6 +444,11 @@ impl Git<'_> {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
             .env("LC_ALL", "C");
+        if let Some(h) = &self.header {
+            cmd.env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+                .env("GIT_CONFIG_VALUE_0", h);
+        }
         let out = cmd.output().await.map_err(|e| {
             format!(
                 "cannot run `{}`: {e} (install git, or set TASKRUN_GIT)",
@@ -445,6 +489,8 @@ fn unreachable(message: &str) -> bool {
         "not found: did you run git update-server-info",
         "does not appear to be a git repository",
         "authentication failed",
+        "could not read username",
+        "could not read password",
     ]
     .iter()
     .any(|p| m.contains(p))
@@ -467,6 +513,7 @@ async fn fetch_git(
         dir: dest,
         home: home.path(),
         secrets,
+        header: token_header(repo, options),
     };
     git.run(&["init", "-q"]).await?;
     git.run(&["remote", "add", "origin", repo]).await?;
@@ -525,6 +572,130 @@ async fn fetch_git(
         .await?;
     }
     Ok(())
+}
+
+/// The `http.extraHeader` of `options`' token for `repo`: only for `http(s)` URLs (a token
+/// means nothing to `git://` or ssh).
+fn token_header(repo: &str, options: &FetchOptions) -> Option<String> {
+    let http = repo.starts_with("https://") || repo.starts_with("http://");
+    options
+        .git_token
+        .as_ref()
+        .filter(|_| http)
+        .map(GitToken::header)
+}
+
+/// A git repository's commit for a reference, as the remote advertises it (`git ls-remote`,
+/// nothing is downloaded), and the branch when the reference is one (the remote's default
+/// branch when `reference` is `None`). Used to poll a commit trigger and to name the commit
+/// and branch of a fetched checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRevision {
+    /// The commit.
+    pub commit: String,
+    /// The branch, when the reference is a branch (or the remote's `HEAD` points at one).
+    pub branch: Option<String>,
+}
+
+/// Asks the remote of a git `source` which commit `reference` (or `HEAD`) is now. A full
+/// commit id as the reference is answered as itself. Errors are masked like [`fetch`]'s.
+pub async fn remote_revision(
+    source: &RemoteSource,
+    options: &FetchOptions,
+    cancel: &CancellationToken,
+) -> Result<RemoteRevision, FetchError> {
+    let mut secrets = source.secrets();
+    if let Some(t) = &options.git_token {
+        secrets.extend(t.secrets());
+    }
+    let fail = |message: String| FetchError {
+        kind: source.kind(),
+        url: source.display(),
+        message: mask_with(&message, &secrets),
+    };
+    let RemoteSource::Git {
+        repo, reference, ..
+    } = source
+    else {
+        return Err(fail("only a git context has commits".to_owned()));
+    };
+    if let Some(r) = reference
+        && r.len() == 40
+        && r.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(RemoteRevision {
+            commit: r.to_ascii_lowercase(),
+            branch: None,
+        });
+    }
+    let work = async {
+        let home = tempfile::Builder::new()
+            .prefix("taskrun-git-home-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let git = Git {
+            program: &options.git,
+            dir: home.path(),
+            home: home.path(),
+            secrets: &secrets,
+            header: token_header(repo, options),
+        };
+        let wanted = reference.as_deref().unwrap_or("HEAD");
+        let listed = git.run(&["ls-remote", "--symref", repo, wanted]).await?;
+        parse_ls_remote(&listed, reference.as_deref()).ok_or_else(|| {
+            format!("the reference `{wanted}` is not a branch or tag of the repository")
+        })
+    };
+    tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(120), work) => match r {
+            Ok(r) => r.map_err(fail),
+            Err(_) => Err(fail("timed out after 2 minutes".to_owned())),
+        },
+        () = cancel.cancelled() => Err(fail("cancelled".to_owned())),
+    }
+}
+
+/// The commit and branch of `reference` in `git ls-remote --symref` output: a branch
+/// (`refs/heads/<r>`) first, then a tag (peeled, `^{}`, when annotated), then the exact ref;
+/// `None` as the reference reads `HEAD` and its symbolic target.
+fn parse_ls_remote(listed: &str, reference: Option<&str>) -> Option<RemoteRevision> {
+    let mut refs: Vec<(&str, &str)> = Vec::new();
+    let mut head_target = None;
+    for line in listed.lines() {
+        if let Some(rest) = line.strip_prefix("ref: ") {
+            if let Some((target, name)) = rest.split_once('\t')
+                && name == "HEAD"
+            {
+                head_target = Some(target);
+            }
+            continue;
+        }
+        if let Some((sha, name)) = line.split_once('\t') {
+            refs.push((sha.trim(), name.trim()));
+        }
+    }
+    let find = |name: &str| refs.iter().find(|(_, n)| *n == name).map(|(s, _)| *s);
+    let commit = |sha: &str, branch: Option<&str>| RemoteRevision {
+        commit: sha.to_owned(),
+        branch: branch.map(str::to_owned),
+    };
+    let Some(r) = reference else {
+        let branch = head_target.and_then(|t| t.strip_prefix("refs/heads/"));
+        return find("HEAD").map(|s| commit(s, branch));
+    };
+    let r = r.strip_prefix("refs/heads/").unwrap_or(r);
+    if let Some(s) = find(&format!("refs/heads/{r}")) {
+        return Some(commit(s, Some(r)));
+    }
+    let tag = r.strip_prefix("refs/tags/").unwrap_or(r);
+    if let Some(s) =
+        find(&format!("refs/tags/{tag}^{{}}")).or_else(|| find(&format!("refs/tags/{tag}")))
+    {
+        return Some(commit(s, None));
+    }
+    find(r)
+        .or_else(|| find(&format!("refs/{r}")))
+        .map(|s| commit(s, None))
 }
 
 // ---------------------------------------------------------------------------------------------
