@@ -117,7 +117,8 @@ pub struct ImportArgs {
 /// `scan`: a build context and the docker-build flags that affect base images.
 #[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
-    /// The build context directory.
+    /// The build context: a directory, a git URL (`…repo.git#ref:folder`), a tarball URL or
+    /// `oci://REGISTRY/REPO:TAG` (fetched into a temporary directory first).
     #[arg(value_name = "CONTEXT", default_value = ".")]
     pub context: PathBuf,
     /// The Dockerfile, relative to the context [default: Dockerfile].
@@ -222,8 +223,9 @@ pub struct ValidateArgs {
     /// Task file and values.
     #[command(flatten)]
     pub file: FileArgs,
-    /// The build context directory `run` would seed into `/workspace`; when given, the checks
-    /// that need it (is each build's Dockerfile there) are made as `run` makes them.
+    /// The build context `run` would seed into `/workspace`; when given, the checks that need
+    /// it (is each build's Dockerfile there) are made as `run` makes them. A remote context
+    /// (git URL, tarball URL, `oci://…`) is fetched for that, read-only.
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
 }
@@ -331,7 +333,8 @@ pub struct BuildArgs {
     /// The run id, `.Run.ID`.
     #[arg(long = "run-id", value_name = "ID")]
     pub run_id: Option<String>,
-    /// The build context directory.
+    /// The build context: a directory, a git URL (`…repo.git#ref:folder`), a tarball URL or
+    /// `oci://REGISTRY/REPO:TAG` (fetched once for the build, as `az acr build`).
     #[arg(value_name = "CONTEXT")]
     pub context: PathBuf,
     /// Print the plan and every engine call it would make; touch nothing.

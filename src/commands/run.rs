@@ -70,7 +70,12 @@ pub fn execute(
                 empty_context = Some(EmptyDir(dir));
             }
         } else {
-            match fetch_context(source, &args, printer) {
+            let options = crate::context::source::options(
+                Credentials::load(&args.credential).unwrap_or_default(),
+                args.insecure_registries.clone(),
+                args.git_access_token.clone(),
+            );
+            match fetch_context(source, &options, printer) {
                 Ok(f) => {
                     if args.file.commit.is_none() {
                         args.file.commit = f.commit().map(str::to_owned);
@@ -320,19 +325,14 @@ pub fn execute(
 }
 
 /// Fetches a remote CONTEXT (progress on stderr); a failure is a diagnostic and the exit
-/// status.
-fn fetch_context(
+/// status (`run`, `build`, `scan`, `validate`).
+pub(super) fn fetch_context(
     source: &crate::context::remote::RemoteSource,
-    args: &RunArgs,
+    options: &crate::context::remote::FetchOptions,
     printer: &Printer,
 ) -> Result<crate::context::source::FetchedContext, ExitStatus> {
     use crate::context::source::{self, FailureKind, FetchFailure};
-    let options = source::options(
-        Credentials::load(&args.credential).unwrap_or_default(),
-        args.insecure_registries.clone(),
-        args.git_access_token.clone(),
-    );
-    match source::fetch_blocking(source, &options, &|line| printer.status(line)) {
+    match source::fetch_blocking(source, options, &|line| printer.status(line)) {
         Ok(f) => Ok(f),
         Err(FetchFailure::Failed(e)) => {
             printer.problems(&source::failure_problem(&e).into(), &[]);

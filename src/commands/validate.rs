@@ -7,6 +7,33 @@ use crate::report::Printer;
 
 /// Checks the task file; exit 0 (warnings allowed) or 2.
 pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
+    // A remote CONTEXT is fetched (read-only) so that the checks are those `run` makes.
+    let mut args = args.clone();
+    let mut _fetched = None;
+    if let Some(source) = args
+        .context
+        .as_deref()
+        .and_then(crate::context::source::remote_context)
+    {
+        let options = crate::context::source::options(
+            crate::registry::Credentials::load(&[]).unwrap_or_default(),
+            Vec::new(),
+            None,
+        );
+        match super::run::fetch_context(&source, &options, printer) {
+            Ok(f) => {
+                args.context = Some(f.dir().to_owned());
+                if args.file.commit.is_none() {
+                    args.file.commit = f.commit().map(str::to_owned);
+                }
+                if args.file.branch.is_none() {
+                    args.file.branch = f.branch().map(str::to_owned);
+                }
+                _fetched = Some(f);
+            }
+            Err(status) => return status,
+        }
+    }
     if let Some(problem) = args.context.as_deref().and_then(check::context_dir_problem) {
         printer.problems(&problem.into(), &[]);
         return ExitStatus::InvalidInput;
