@@ -452,9 +452,21 @@ pub struct TaskDefArgs {
     /// The task file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The context: a local directory, or a local git repository with `#branch`.
-    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    /// The context: a local directory, a local git repository with `#branch`, a git URL
+    /// (`…repo.git#ref:folder`), a tarball URL or `oci://REGISTRY/REPO:TAG` (fetched for each
+    /// run; `-f` is then relative to it).
+    #[arg(short = 'c', long, value_name = "CONTEXT")]
     pub context: Option<String>,
+    /// The access token for an `https` git context, as `az acr task create
+    /// --git-access-token`: used for the runs' fetch and the commit trigger's poll; stored with
+    /// the task, never shown.
+    #[arg(
+        long = "git-access-token",
+        value_name = "TOKEN",
+        env = "TASKRUN_GIT_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub git_access_token: Option<String>,
     /// Template values (`.Values.KEY`), repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -500,9 +512,9 @@ pub struct TaskRunArgs {
     /// current directory).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Another context for this run: a local directory, or a local git repository with
-    /// `#branch`.
-    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    /// Another context for this run: a local directory, a local git repository with
+    /// `#branch`, a git URL, a tarball URL or `oci://…`.
+    #[arg(short = 'c', long, value_name = "CONTEXT")]
     pub context: Option<String>,
     /// A template value for this run, over the task's own (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]

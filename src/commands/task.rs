@@ -129,6 +129,10 @@ fn task_file(file: &Path, context: Option<&str>) -> Result<String, String> {
             "a named task cannot read its file from standard input (`-f -`); pass a path".into(),
         );
     }
+    if context.is_some_and(crate::service::is_remote_context) {
+        // Relative to the context fetched for each run (as `az acr task create -f … URL`).
+        return Ok(file.display().to_string());
+    }
     let dir = context.map(|c| Path::new(c.split_once('#').map_or(c, |(d, _)| d)));
     Ok(absolute(&crate::cli::locate_task_file(file, dir)))
 }
@@ -153,6 +157,9 @@ fn create(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatu
     let file = a.file.as_ref().ok_or("task create needs -f FILE")?;
     validate_schedules(&a.schedules)?;
     let context = a.context.clone().map(|c| {
+        if crate::service::is_remote_context(&c) {
+            return c;
+        }
         let (dir, branch) = c
             .split_once('#')
             .map_or((c.as_str(), None), |(d, b)| (d, Some(b)));
@@ -178,6 +185,7 @@ fn create(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatu
     if let Some(t) = a.timeout {
         def.timeout_secs = t;
     }
+    def.git_access_token = a.git_access_token.clone().filter(|t| !t.is_empty());
     let created = store.create_task(&def).map_err(|e| e.to_string())?;
     print_task(&created, a.output, printer);
     Ok(ExitStatus::Success)
@@ -218,6 +226,10 @@ fn update(store: &Store, a: &TaskDefArgs, printer: &Printer) -> Result<ExitStatu
         schedules: (!a.schedules.is_empty()).then(|| a.schedules.clone()),
         commit_trigger_enabled: a.commit_trigger_enabled,
         timeout_secs: a.timeout,
+        git_access_token: a
+            .git_access_token
+            .clone()
+            .map(|t| Some(t).filter(|t| !t.is_empty())),
     };
     let t = store
         .update_task(&a.name, &update)
@@ -454,8 +466,25 @@ pub fn run_recorded(
             return (ExitStatus::Environment, None);
         }
     };
-    let branch = inputs.branch.clone();
-    let commit = crate::deps::git::head_revision(Path::new(&inputs.context_dir));
+    // The commit and branch the run is for: a local repository's checkout; for a git URL what
+    // its remote says now (the run itself checks out the reference and fills `.Run.Commit` /
+    // `.Run.Branch` from the checkout).
+    let remote = crate::service::is_remote_context(&inputs.context_dir);
+    let (commit, branch) = if remote {
+        let rev =
+            crate::service::commits::revision(&inputs.context_dir, def.git_access_token.as_deref())
+                .ok()
+                .flatten();
+        (
+            rev.as_ref().map(|r| r.commit.clone()).unwrap_or_default(),
+            rev.and_then(|r| r.branch),
+        )
+    } else {
+        (
+            crate::deps::git::head_revision(Path::new(&inputs.context_dir)),
+            inputs.branch.clone(),
+        )
+    };
     let args = RunArgs {
         file: FileArgs {
             file: Some(inputs.file.into()),
@@ -464,15 +493,20 @@ pub fn run_recorded(
             set_secret: inputs.set_secret,
             registry: def.registry.clone(),
             run_id: Some(run_id.clone()),
-            commit: (!commit.is_empty()).then(|| commit.clone()),
-            branch: branch.clone(),
+            commit: (!commit.is_empty() && !remote).then(|| commit.clone()),
+            branch: branch.clone().filter(|_| !remote),
             triggered_by: Some(trigger.to_string()),
             name: Some(def.name.clone()),
+            masked: def.git_access_token.iter().cloned().collect(),
             ..FileArgs::default()
         },
         context: Some(inputs.context_dir.into()),
         output: a.output,
         timeout: Some(def.timeout_secs),
+        git_access_token: def
+            .git_access_token
+            .clone()
+            .map(crate::context::remote::GitToken),
         ..RunArgs::default()
     };
     let mut record = RunRecord::new(&run_id, Some(def.name.clone()), trigger, "linux");

@@ -66,7 +66,7 @@ fn open_creates_directories_database_and_settings() {
     assert_eq!(store.path(), nested.join(DB_FILE));
     assert_eq!(store.home(), nested);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     assert_eq!(pragma::<String>(&store, "journal_mode"), "wal");
     assert_eq!(pragma::<i64>(&store, "foreign_keys"), 1);
     assert_eq!(pragma::<i64>(&store, "busy_timeout"), 5000);
