@@ -1286,6 +1286,75 @@ mod tests {
         assert!(e.contains("`missing` does not exist"), "{e}");
     }
 
+    #[test]
+    fn ls_remote_output_names_commits_and_branches() {
+        let listed = "ref: refs/heads/main\tHEAD\n\
+                      aaa\tHEAD\n\
+                      aaa\trefs/heads/main\n\
+                      bbb\trefs/heads/dev\n\
+                      ccc\trefs/tags/v1\n\
+                      ddd\trefs/tags/v1^{}\n\
+                      eee\trefs/pull/7/head\n";
+        let rev = |r: Option<&str>| parse_ls_remote(listed, r).map(|x| (x.commit, x.branch));
+        assert_eq!(rev(None), Some(("aaa".into(), Some("main".into()))));
+        assert_eq!(rev(Some("dev")), Some(("bbb".into(), Some("dev".into()))));
+        assert_eq!(
+            rev(Some("refs/heads/dev")),
+            Some(("bbb".into(), Some("dev".into())))
+        );
+        assert_eq!(rev(Some("v1")), Some(("ddd".into(), None)));
+        assert_eq!(rev(Some("pull/7/head")), Some(("eee".into(), None)));
+        assert_eq!(rev(Some("nope")), None);
+    }
+
+    #[tokio::test]
+    async fn remote_revisions_follow_the_branch() {
+        let base = tempfile::tempdir().unwrap();
+        let (url, first) = bare_repo(base.path());
+        let at = |reference: Option<&str>| RemoteSource::Git {
+            repo: url.clone(),
+            reference: reference.map(str::to_owned),
+            subdir: None,
+        };
+        let options = FetchOptions::default();
+        let cancel = CancellationToken::new();
+        let main = remote_revision(&at(Some("main")), &options, &cancel)
+            .await
+            .unwrap();
+        assert_ne!(main.commit, first);
+        assert_eq!(main.branch.as_deref(), Some("main"));
+        let head = remote_revision(&at(None), &options, &cancel).await.unwrap();
+        assert_eq!(head, main);
+        let tag = remote_revision(&at(Some("v1")), &options, &cancel)
+            .await
+            .unwrap();
+        assert_eq!((tag.commit.as_str(), tag.branch), (first.as_str(), None));
+        let e = remote_revision(&at(Some("gone")), &options, &cancel)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`gone` is not a branch or tag"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_git_token_is_sent_as_a_header_and_never_shown() {
+        let t = GitToken("s3cr3t-token".into());
+        assert_eq!(format!("{t:?}"), "GitToken(***)");
+        assert!(t.header().starts_with("Authorization: Basic "));
+        assert!(!t.header().contains("s3cr3t-token"));
+        let secrets = t.secrets();
+        assert!(secrets.contains(&"s3cr3t-token".to_owned()));
+        let options = FetchOptions {
+            git_token: Some(t),
+            ..FetchOptions::default()
+        };
+        assert!(!format!("{options:?}").contains("s3cr3t"));
+        assert!(token_header("https://h/r.git", &options).is_some());
+        assert!(token_header("git://h/r.git", &options).is_none());
+    }
+
     #[tokio::test]
     async fn unreachable_git_servers_fail_with_the_token_masked() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
