@@ -477,6 +477,10 @@ impl Git<'_> {
 /// Whether git's message says the server cannot be reached at all (no point in trying again).
 fn unreachable(message: &str) -> bool {
     let m = message.to_lowercase();
+    // git over http: `fatal: repository 'http://…/' not found`.
+    if m.contains("fatal: repository '") && m.contains("' not found") {
+        return true;
+    }
     [
         "could not resolve host",
         "connection refused",

@@ -229,6 +229,7 @@ impl FailureKind {
             "401",
             "403",
             "unauthorized",
+            "not authorized",
             "denied",
             "forbidden",
         ]) {
