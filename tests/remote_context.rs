@@ -591,3 +591,52 @@ fn a_git_access_token_reaches_the_server_and_nothing_else() {
         "http://me:***@127.0.0.1:{port}/repo.git#main:folder"
     )]);
 }
+
+#[test]
+fn ctrl_c_stops_a_fetch_and_removes_its_directory() {
+    let _engine = common::need_docker();
+    // A server that accepts and never answers: the download waits until it is stopped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let d = Dir::new();
+    let url = format!("http://127.0.0.1:{port}/slow.tar.gz");
+    let mut child = d
+        .command(&["-f", "acr-task.yaml", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = common::read_on_thread(child.stdout.take().unwrap());
+    let lines = common::line_channel(child.stderr.take().unwrap());
+    let first = lines.recv_timeout(common::HANG).expect("a progress line");
+    assert_eq!(first, format!("Fetching tarball context {url}"));
+    // The fetch is under way once its line is out; give the signal handler no race to lose.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break common::exit_code(&s);
+        }
+        assert!(
+            started.elapsed() < common::HANG,
+            "taskrun did not stop on SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = stdout.join().unwrap();
+    assert_eq!(code, 130, "{out}");
+    assert!(!out.contains("Run ID"), "{out}");
+    d.tmp_is_empty();
+}

@@ -120,22 +120,16 @@ pub fn fetch_blocking(
         .map_err(|e| FetchFailure::Environment(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let cancel = CancellationToken::new();
+        // Registered before the fetch starts, so that no signal is missed.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
         let watcher = {
             let cancel = cancel.clone();
             tokio::spawn(async move {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                let wait_term = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    () = wait_term => {}
+                    () = wait_signal(int.as_mut()) => {}
+                    () = wait_signal(term.as_mut()) => {}
                 }
                 cancel.cancel();
             })
@@ -147,6 +141,16 @@ pub fn fetch_blocking(
         }
         result
     })
+}
+
+/// Waits for a signal (forever when it could not be registered).
+async fn wait_signal(s: Option<&mut tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// [`fetch_blocking`]'s work: the fetch, then the commit and branch of a git checkout.
