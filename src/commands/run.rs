@@ -75,7 +75,12 @@ pub fn execute(
                 args.insecure_registries.clone(),
                 args.git_access_token.clone(),
             );
-            match fetch_context(source, &options, printer) {
+            match fetch_context(
+                source,
+                &options,
+                args.output == Some(OutputMode::Json),
+                printer,
+            ) {
                 Ok(f) => {
                     if args.file.commit.is_none() {
                         args.file.commit = f.commit().map(str::to_owned);
@@ -329,13 +334,22 @@ pub fn execute(
 pub(super) fn fetch_context(
     source: &crate::context::remote::RemoteSource,
     options: &crate::context::remote::FetchOptions,
+    json: bool,
     printer: &Printer,
 ) -> Result<crate::context::source::FetchedContext, ExitStatus> {
     use crate::context::source::{self, FailureKind, FetchFailure};
+    // acb's warning for a `github` URL that is not a git URL (it is then a tarball URL).
+    if let Some(w) = crate::model::buildargs::ContextKind::classify(&source.display()).warning() {
+        printer.status(&format!("WARNING: {w}"));
+    }
     match source::fetch_blocking(source, options, &|line| printer.status(line)) {
         Ok(f) => Ok(f),
         Err(FetchFailure::Failed(e)) => {
-            printer.problems(&source::failure_problem(&e).into(), &[]);
+            let problems: Problems = source::failure_problem(&e).into();
+            printer.problems(&problems, &[]);
+            if json {
+                printer.problem_events(&problems, &[]);
+            }
             Err(if FailureKind::of(&e).is_environment() {
                 ExitStatus::Environment
             } else {

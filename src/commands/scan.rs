@@ -22,7 +22,7 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
                 args.insecure_registries.clone(),
                 None,
             );
-            match super::run::fetch_context(&source, &options, printer) {
+            match super::run::fetch_context(&source, &options, false, printer) {
                 Ok(f) => Some(f),
                 Err(status) => return status,
             }

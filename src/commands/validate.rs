@@ -20,7 +20,7 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
             Vec::new(),
             None,
         );
-        match super::run::fetch_context(&source, &options, printer) {
+        match super::run::fetch_context(&source, &options, false, printer) {
             Ok(f) => {
                 args.context = Some(f.dir().to_owned());
                 if args.file.commit.is_none() {
