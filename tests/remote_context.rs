@@ -578,6 +578,13 @@ fn a_git_access_token_reaches_the_server_and_nothing_else() {
             "Error".to_owned()
         )
     );
+    // The failed run's stored log says why, masked.
+    let log = service(&d, &["task", "logs", "-n", "private"]);
+    log.expect(0).says(&[
+        &format!("error: failed to fetch the git context http://127.0.0.1:{port}/repo.git"),
+        "(taskrun::context::auth)",
+    ]);
+    assert!(!log.all().contains(&bad), "{}", log.all());
     let run = service(&d, &["serve", "--once"]);
     run.says(&["serve: cannot check the commit of task private"]);
     assert!(!run.all().contains(&bad), "{}", run.all());

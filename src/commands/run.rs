@@ -1,7 +1,7 @@
 //! `taskrun run` (the default command): check the file, then run its steps on the Docker engine
 //! (or, with `--dry-run`, on the recording fake engine, printing every call it would make).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -91,7 +91,13 @@ pub fn execute(
                     args.context = Some(f.dir().to_owned());
                     fetched = Some(f);
                 }
-                Err(status) => return (status, None),
+                Err((status, message)) => {
+                    // The run history's log says why the run never started.
+                    if let Some(mut log) = log {
+                        let _ = writeln!(log, "error: {message}");
+                    }
+                    return (status, None);
+                }
             }
         }
     }
@@ -329,14 +335,14 @@ pub fn execute(
     })
 }
 
-/// Fetches a remote CONTEXT (progress on stderr); a failure is a diagnostic and the exit
-/// status (`run`, `build`, `scan`, `validate`).
+/// Fetches a remote CONTEXT (progress on stderr); a failure is a diagnostic, and the exit
+/// status with a one-line (masked) message (`run`, `build`, `scan`, `validate`).
 pub(super) fn fetch_context(
     source: &crate::context::remote::RemoteSource,
     options: &crate::context::remote::FetchOptions,
     json: bool,
     printer: &Printer,
-) -> Result<crate::context::source::FetchedContext, ExitStatus> {
+) -> Result<crate::context::source::FetchedContext, (ExitStatus, String)> {
     use crate::context::source::{self, FailureKind, FetchFailure};
     // acb's warning for a `github` URL that is not a git URL (it is then a tarball URL).
     if let Some(w) = crate::model::buildargs::ContextKind::classify(&source.display()).warning() {
@@ -350,16 +356,20 @@ pub(super) fn fetch_context(
             if json {
                 printer.problem_events(&problems, &[]);
             }
-            Err(if FailureKind::of(&e).is_environment() {
+            let status = if FailureKind::of(&e).is_environment() {
                 ExitStatus::Environment
             } else {
                 ExitStatus::InvalidInput
-            })
+            };
+            Err((status, format!("{} ({})", e, FailureKind::of(&e).code())))
         }
-        Err(FetchFailure::Interrupted) => Err(ExitStatus::Interrupted),
+        Err(FetchFailure::Interrupted) => Err((
+            ExitStatus::Interrupted,
+            format!("interrupted while fetching the context {source}"),
+        )),
         Err(FetchFailure::Environment(e)) => {
             printer.status(&format!("error: {e}"));
-            Err(ExitStatus::Environment)
+            Err((ExitStatus::Environment, e))
         }
     }
 }

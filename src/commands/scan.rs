@@ -24,7 +24,7 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
             );
             match super::run::fetch_context(&source, &options, false, printer) {
                 Ok(f) => Some(f),
-                Err(status) => return status,
+                Err((status, _)) => return status,
             }
         }
         None => None,

@@ -31,7 +31,7 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
                 }
                 _fetched = Some(f);
             }
-            Err(status) => return status,
+            Err((status, _)) => return status,
         }
     }
     if let Some(problem) = args.context.as_deref().and_then(check::context_dir_problem) {
