@@ -299,6 +299,10 @@ pub fn execute(
             printer.data(&crate::report::mask(&calls, &masked));
             return (exit_status(&summary), Some(summary));
         }
+        // A Ctrl-C after the CONTEXT was fetched and before the run's own handler exists.
+        if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+            return (ExitStatus::Interrupted, None);
+        }
         // Connecting negotiates the API version, which proves the engine answers.
         let engine = match DockerEngine::connect().await {
             Ok(e) => e,

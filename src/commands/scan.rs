@@ -126,6 +126,10 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
             printer.status(&format!("warning: {w}"));
         }
     }
+    // Ctrl-C after a remote CONTEXT was fetched (the fetch's handler took the default away).
+    if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+        return ExitStatus::Interrupted;
+    }
     let mut json = serde_json::to_string_pretty(&found).unwrap_or_default();
     json.push('\n');
     printer.data(&json);

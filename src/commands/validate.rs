@@ -9,7 +9,7 @@ use crate::report::Printer;
 pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
     // A remote CONTEXT is fetched (read-only) so that the checks are those `run` makes.
     let mut args = args.clone();
-    let mut _fetched = None;
+    let mut fetched = None;
     if let Some(source) = args
         .context
         .as_deref()
@@ -29,7 +29,7 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
                 if args.file.branch.is_none() {
                     args.file.branch = f.branch().map(str::to_owned);
                 }
-                _fetched = Some(f);
+                fetched = Some(f);
             }
             Err((status, _)) => return status,
         }
@@ -40,7 +40,12 @@ pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
     }
     let mut file = args.file.clone();
     file.context_dir.clone_from(&args.context);
-    match check(&file, true) {
+    let checked = check(&file, true);
+    // Ctrl-C after a remote CONTEXT was fetched (the fetch's handler took the default away).
+    if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+        return ExitStatus::Interrupted;
+    }
+    match checked {
         Ok(mut checked) => {
             if let Some(dir) = &args.context {
                 let found = check::context_problems(&checked.task, dir, checked.inputs.strict);

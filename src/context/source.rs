@@ -46,12 +46,19 @@ pub struct FetchedContext {
     root: PathBuf,
     source: RemoteSource,
     revision: Option<RemoteRevision>,
+    mark: Option<super::signals::Mark>,
 }
 
 impl FetchedContext {
     /// The context directory (the git `#ref:folder` folder of the checkout).
     pub fn dir(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether Ctrl-C or SIGTERM came since the fetch started ([`fetch_blocking`]): the
+    /// caller stops before it starts anything.
+    pub fn interrupted(&self) -> bool {
+        self.mark.is_some_and(super::signals::Mark::interrupted)
     }
 
     /// What was fetched.
@@ -118,39 +125,26 @@ pub fn fetch_blocking(
         .enable_all()
         .build()
         .map_err(|e| FetchFailure::Environment(format!("cannot start the async runtime: {e}")))?;
+    let mark = super::signals::Mark::now();
     runtime.block_on(async {
         let cancel = CancellationToken::new();
-        // Registered before the fetch starts, so that no signal is missed.
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut int = signal(SignalKind::interrupt()).ok();
-        let mut term = signal(SignalKind::terminate()).ok();
         let watcher = {
             let cancel = cancel.clone();
             tokio::spawn(async move {
-                tokio::select! {
-                    () = wait_signal(int.as_mut()) => {}
-                    () = wait_signal(term.as_mut()) => {}
-                }
+                mark.wait().await;
                 cancel.cancel();
             })
         };
         let result = fetch_into_temp(source, options, progress, &cancel).await;
         watcher.abort();
-        if cancel.is_cancelled() {
+        if mark.interrupted() {
             return Err(FetchFailure::Interrupted);
         }
-        result
+        result.map(|mut f| {
+            f.mark = Some(mark);
+            f
+        })
     })
-}
-
-/// Waits for a signal (forever when it could not be registered).
-async fn wait_signal(s: Option<&mut tokio::signal::unix::Signal>) {
-    match s {
-        Some(s) => {
-            s.recv().await;
-        }
-        None => std::future::pending::<()>().await,
-    }
 }
 
 /// [`fetch_blocking`]'s work: the fetch, then the commit and branch of a git checkout.
@@ -195,6 +189,7 @@ pub async fn fetch_into_temp(
         root,
         source: source.clone(),
         revision,
+        mark: None,
     })
 }
 
