@@ -597,6 +597,35 @@ fn a_git_access_token_reaches_the_server_and_nothing_else() {
     run.says(&[&format!(
         "http://me:***@127.0.0.1:{port}/repo.git#main:folder"
     )]);
+    // Also as a task's context.
+    let run = service(
+        &d,
+        &[
+            "task",
+            "create",
+            "-n",
+            "inline",
+            "-f",
+            "acr-task.yaml",
+            "-c",
+            &inline,
+        ],
+    );
+    run.expect(0);
+    clean(&run);
+    run.says(&[&format!(
+        "http://me:***@127.0.0.1:{port}/repo.git#main:folder"
+    )]);
+    for args in [
+        &["task", "show", "-n", "inline", "-o", "json"][..],
+        &["task", "list", "-o", "json"],
+    ] {
+        let run = service(&d, args);
+        run.expect(0);
+        clean(&run);
+    }
+    let run = service(&d, &["task", "run", "-n", "inline", "--output", "plain"]);
+    clean(&run);
 }
 
 #[test]
