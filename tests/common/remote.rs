@@ -1,7 +1,8 @@
 //! Offline servers for remote contexts: `git daemon` over the bare repositories of a directory,
 //! a static HTTP server (tarballs), and a "dumb HTTP" git server that wants a basic-auth token.
 //! All listen on 127.0.0.1 and stop when dropped (the HTTP servers when the test process ends).
-//! The same shapes as the helpers of tests/contexts.rs, shared here for tests/remote_context.rs.
+//! Used by tests/contexts.rs (remote contexts of `build` steps) and tests/remote_context.rs
+//! (a remote CONTEXT of the whole run), each with `#[path = "common/remote.rs"] mod remote;`.
 
 #![allow(dead_code)]
 
