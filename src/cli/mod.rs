@@ -107,7 +107,8 @@ pub struct ImportArgs {
 /// `scan`: a build context and the docker-build flags that affect base images.
 #[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
-    /// The build context directory.
+    /// The build context: a directory, a git URL (`…repo.git#ref:folder`), a tarball URL or
+    /// `oci://REGISTRY/REPO:TAG` (fetched into a temporary directory first).
     #[arg(value_name = "CONTEXT", default_value = ".")]
     pub context: PathBuf,
     /// The Dockerfile, relative to the context [default: Dockerfile].
@@ -225,8 +226,9 @@ pub struct ValidateArgs {
     /// Task file and values.
     #[command(flatten)]
     pub file: FileArgs,
-    /// The build context directory `run` would seed into `/workspace`; when given, the checks
-    /// that need it (is each build's Dockerfile there) are made as `run` makes them.
+    /// The build context `run` would seed into `/workspace`; when given, the checks that need
+    /// it (is each build's Dockerfile there) are made as `run` makes them. A remote context
+    /// (git URL, tarball URL, `oci://…`) is fetched for that, read-only.
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
 }
@@ -249,8 +251,9 @@ pub struct RunArgs {
     /// Task file and values.
     #[command(flatten)]
     pub file: FileArgs,
-    /// The build context directory, seeded into `/workspace`; `/dev/null`: none (an empty
-    /// workspace, as `az acr run … /dev/null`).
+    /// The build context, seeded into `/workspace`: a directory, a git URL
+    /// (`…repo.git#ref:folder`), a tarball URL or `oci://REGISTRY/REPO:TAG` (fetched once for
+    /// the run); `/dev/null`: none (an empty workspace, as `az acr run … /dev/null`).
     #[arg(value_name = "CONTEXT")]
     pub context: Option<PathBuf>,
     /// Quick run (`az acr run --cmd`): run `IMAGE ARGS` as the one `cmd` step of a generated
@@ -329,7 +332,8 @@ pub struct BuildArgs {
     /// The run id, `.Run.ID`.
     #[arg(long = "run-id", value_name = "ID")]
     pub run_id: Option<String>,
-    /// The build context directory.
+    /// The build context: a directory, a git URL (`…repo.git#ref:folder`), a tarball URL or
+    /// `oci://REGISTRY/REPO:TAG` (fetched once for the build, as `az acr build`).
     #[arg(value_name = "CONTEXT")]
     pub context: PathBuf,
     /// Print the plan and every engine call it would make; touch nothing.
@@ -437,9 +441,21 @@ pub struct TaskDefArgs {
     /// The task file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The context: a local directory, or a local git repository with `#branch`.
-    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    /// The context: a local directory, a local git repository with `#branch`, a git URL
+    /// (`…repo.git#ref:folder`), a tarball URL or `oci://REGISTRY/REPO:TAG` (fetched for each
+    /// run; `-f` is then relative to it).
+    #[arg(short = 'c', long, value_name = "CONTEXT")]
     pub context: Option<String>,
+    /// The access token for an `https` git context, as `az acr task create
+    /// --git-access-token`: used for the runs' fetch and the commit trigger's poll; stored with
+    /// the task, never shown.
+    #[arg(
+        long = "git-access-token",
+        value_name = "TOKEN",
+        env = "TASKRUN_GIT_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub git_access_token: Option<String>,
     /// Template values (`.Values.KEY`), repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -485,9 +501,9 @@ pub struct TaskRunArgs {
     /// current directory).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Another context for this run: a local directory, or a local git repository with
-    /// `#branch`.
-    #[arg(short = 'c', long, value_name = "DIR[#BRANCH]")]
+    /// Another context for this run: a local directory, a local git repository with
+    /// `#branch`, a git URL, a tarball URL or `oci://…`.
+    #[arg(short = 'c', long, value_name = "CONTEXT")]
     pub context: Option<String>,
     /// A template value for this run, over the task's own (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]

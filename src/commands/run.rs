@@ -20,6 +20,7 @@ pub fn run(args: &RunArgs, printer: &Printer) -> ExitStatus {
         keep_workspace: args.keep_workspace,
         timeout: args.timeout.map(std::time::Duration::from_secs),
         log: None,
+        git_access_token: None,
     };
     ops::run(request, printer).exit_status()
 }

@@ -14,8 +14,26 @@ use crate::source::Source;
 
 /// Scans the Dockerfile of a build context and prints the dependency JSON.
 pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
+    // A remote CONTEXT (git, tarball, OCI artifact) is fetched into a temporary directory first.
+    let fetched = match crate::context::source::remote_context(&args.context) {
+        Some(source) => {
+            let options = crate::context::source::options(
+                Credentials::load(&[]).unwrap_or_default(),
+                args.insecure_registries.clone(),
+                None,
+            );
+            match crate::ops::fetch_context(&source, &options, false, printer) {
+                Ok(f) => Some(f),
+                Err((status, _)) => return status,
+            }
+        }
+        None => None,
+    };
+    let context = fetched
+        .as_ref()
+        .map_or_else(|| args.context.clone(), |f| f.dir().to_owned());
     let dockerfile = args.file.clone().unwrap_or_else(|| "Dockerfile".to_owned());
-    let path = args.context.join(&dockerfile);
+    let path = context.join(&dockerfile);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -62,7 +80,7 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
     for w in &scanned.warnings {
         printer.status(&format!("warning: {}", w.message));
     }
-    let git_head = deps::git::head_revision(&args.context);
+    let git_head = deps::git::head_revision(&context);
     let mut found = match deps::dependencies_for_build(&scanned, &args.tags, &git_head) {
         Ok(d) => d,
         Err(e) => {
@@ -101,6 +119,10 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
         for w in &warnings.warnings {
             printer.status(&format!("warning: {w}"));
         }
+    }
+    // Ctrl-C after a remote CONTEXT was fetched (the fetch's handler took the default away).
+    if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+        return ExitStatus::Interrupted;
     }
     let mut json = serde_json::to_string_pretty(&found).unwrap_or_default();
     json.push('\n');

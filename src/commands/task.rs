@@ -74,6 +74,7 @@ fn definition(a: &TaskDefArgs) -> TaskDefRequest {
         schedules: a.schedules.clone(),
         commit_trigger_enabled: a.commit_trigger_enabled,
         timeout: a.timeout,
+        git_access_token: a.git_access_token.clone(),
     }
 }
 

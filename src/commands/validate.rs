@@ -8,13 +8,45 @@ use crate::report::Printer;
 
 /// Checks the task file; exit 0 (warnings allowed) or 2.
 pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
+    // A remote CONTEXT is fetched (read-only) so that the checks are those `run` makes.
+    let mut args = args.clone();
+    let mut fetched = None;
+    if let Some(source) = args
+        .context
+        .as_deref()
+        .and_then(crate::context::source::remote_context)
+    {
+        let options = crate::context::source::options(
+            crate::registry::Credentials::load(&[]).unwrap_or_default(),
+            Vec::new(),
+            None,
+        );
+        match crate::ops::fetch_context(&source, &options, false, printer) {
+            Ok(f) => {
+                args.context = Some(f.dir().to_owned());
+                if args.file.commit.is_none() {
+                    args.file.commit = f.commit().map(str::to_owned);
+                }
+                if args.file.branch.is_none() {
+                    args.file.branch = f.branch().map(str::to_owned);
+                }
+                fetched = Some(f);
+            }
+            Err((status, _)) => return status,
+        }
+    }
     if let Some(problem) = args.context.as_deref().and_then(check::context_dir_problem) {
         printer.problems(&problem.into(), &[]);
         return ExitStatus::InvalidInput;
     }
     let mut file = args.file.request();
     file.context_dir.clone_from(&args.context);
-    match check::check(&file, true) {
+    let checked = check::check(&file, true);
+    // Ctrl-C after a remote CONTEXT was fetched (the fetch's handler took the default away).
+    if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+        return ExitStatus::Interrupted;
+    }
+    match checked {
         Ok(mut checked) => {
             if let Some(dir) = &args.context {
                 let found = check::context_problems(&checked.task, dir, checked.inputs.strict);

@@ -74,6 +74,8 @@
 mod archive;
 pub mod dockerignore;
 pub mod remote;
+pub mod signals;
+pub mod source;
 #[cfg(test)]
 mod tests;
 mod walk;

@@ -227,11 +227,44 @@ fn mask_with(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// A git access token (`task create --git-access-token`, as `az acr task create`). `Debug`
+/// never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitToken(pub String);
+
+impl fmt::Debug for GitToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GitToken(***)")
+    }
+}
+
+impl GitToken {
+    /// The `Authorization` header value git sends for an `http(s)` repository: basic
+    /// authentication with the user `x-access-token` and the token as password, which GitHub,
+    /// Azure DevOps and most git servers accept for a personal access token.
+    pub fn header(&self) -> String {
+        use base64::Engine as _;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{}", self.0));
+        format!("Authorization: Basic {basic}")
+    }
+
+    /// The token and the forms of it git could print (the header's base64), to mask.
+    pub fn secrets(&self) -> Vec<String> {
+        let header = self.header();
+        let basic = header.rsplit(' ').next().unwrap_or_default().to_owned();
+        vec![self.0.clone(), basic]
+    }
+}
+
 /// What a fetch may use.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     /// The `git` program (default `git`, found on `PATH`).
     pub git: PathBuf,
+    /// The access token for `http(s)` git repositories: given to git through its environment
+    /// (`GIT_CONFIG_*` → `http.extraHeader`), never on a command line.
+    pub git_token: Option<GitToken>,
     /// Registry credentials (OCI artifacts).
     pub credentials: Credentials,
     /// Registries spoken to over plain HTTP besides the local ones.
@@ -244,6 +277,7 @@ impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
             git: PathBuf::from("git"),
+            git_token: None,
             credentials: Credentials::default(),
             insecure_registries: Vec::new(),
             retry_delay: Duration::from_secs(1),
@@ -272,7 +306,10 @@ pub async fn fetch(
     progress: &(dyn Fn(&str) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<(), FetchError> {
-    let secrets = source.secrets();
+    let mut secrets = source.secrets();
+    if let Some(t) = &options.git_token {
+        secrets.extend(t.secrets());
+    }
     let fail = |message: String| FetchError {
         kind: source.kind(),
         url: source.display(),
@@ -367,6 +404,8 @@ struct Git<'a> {
     dir: &'a Path,
     home: &'a Path,
     secrets: &'a [String],
+    /// `http.extraHeader` for every git command (an access token), through the environment.
+    header: Option<String>,
 }
 
 impl Git<'_> {
@@ -405,6 +444,11 @@ impl Git<'_> {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
             .env("LC_ALL", "C");
+        if let Some(h) = &self.header {
+            cmd.env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+                .env("GIT_CONFIG_VALUE_0", h);
+        }
         let out = cmd.output().await.map_err(|e| {
             format!(
                 "cannot run `{}`: {e} (install git, or set TASKRUN_GIT)",
@@ -433,6 +477,10 @@ impl Git<'_> {
 /// Whether git's message says the server cannot be reached at all (no point in trying again).
 fn unreachable(message: &str) -> bool {
     let m = message.to_lowercase();
+    // git over http: `fatal: repository 'http://…/' not found`.
+    if m.contains("fatal: repository '") && m.contains("' not found") {
+        return true;
+    }
     [
         "could not resolve host",
         "connection refused",
@@ -445,6 +493,8 @@ fn unreachable(message: &str) -> bool {
         "not found: did you run git update-server-info",
         "does not appear to be a git repository",
         "authentication failed",
+        "could not read username",
+        "could not read password",
     ]
     .iter()
     .any(|p| m.contains(p))
@@ -467,6 +517,7 @@ async fn fetch_git(
         dir: dest,
         home: home.path(),
         secrets,
+        header: token_header(repo, options),
     };
     git.run(&["init", "-q"]).await?;
     git.run(&["remote", "add", "origin", repo]).await?;
@@ -525,6 +576,130 @@ async fn fetch_git(
         .await?;
     }
     Ok(())
+}
+
+/// The `http.extraHeader` of `options`' token for `repo`: only for `http(s)` URLs (a token
+/// means nothing to `git://` or ssh).
+fn token_header(repo: &str, options: &FetchOptions) -> Option<String> {
+    let http = repo.starts_with("https://") || repo.starts_with("http://");
+    options
+        .git_token
+        .as_ref()
+        .filter(|_| http)
+        .map(GitToken::header)
+}
+
+/// A git repository's commit for a reference, as the remote advertises it (`git ls-remote`,
+/// nothing is downloaded), and the branch when the reference is one (the remote's default
+/// branch when `reference` is `None`). Used to poll a commit trigger and to name the commit
+/// and branch of a fetched checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRevision {
+    /// The commit.
+    pub commit: String,
+    /// The branch, when the reference is a branch (or the remote's `HEAD` points at one).
+    pub branch: Option<String>,
+}
+
+/// Asks the remote of a git `source` which commit `reference` (or `HEAD`) is now. A full
+/// commit id as the reference is answered as itself. Errors are masked like [`fetch`]'s.
+pub async fn remote_revision(
+    source: &RemoteSource,
+    options: &FetchOptions,
+    cancel: &CancellationToken,
+) -> Result<RemoteRevision, FetchError> {
+    let mut secrets = source.secrets();
+    if let Some(t) = &options.git_token {
+        secrets.extend(t.secrets());
+    }
+    let fail = |message: String| FetchError {
+        kind: source.kind(),
+        url: source.display(),
+        message: mask_with(&message, &secrets),
+    };
+    let RemoteSource::Git {
+        repo, reference, ..
+    } = source
+    else {
+        return Err(fail("only a git context has commits".to_owned()));
+    };
+    if let Some(r) = reference
+        && r.len() == 40
+        && r.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(RemoteRevision {
+            commit: r.to_ascii_lowercase(),
+            branch: None,
+        });
+    }
+    let work = async {
+        let home = tempfile::Builder::new()
+            .prefix("taskrun-git-home-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let git = Git {
+            program: &options.git,
+            dir: home.path(),
+            home: home.path(),
+            secrets: &secrets,
+            header: token_header(repo, options),
+        };
+        let wanted = reference.as_deref().unwrap_or("HEAD");
+        let listed = git.run(&["ls-remote", "--symref", repo, wanted]).await?;
+        parse_ls_remote(&listed, reference.as_deref()).ok_or_else(|| {
+            format!("the reference `{wanted}` is not a branch or tag of the repository")
+        })
+    };
+    tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(120), work) => match r {
+            Ok(r) => r.map_err(fail),
+            Err(_) => Err(fail("timed out after 2 minutes".to_owned())),
+        },
+        () = cancel.cancelled() => Err(fail("cancelled".to_owned())),
+    }
+}
+
+/// The commit and branch of `reference` in `git ls-remote --symref` output: a branch
+/// (`refs/heads/<r>`) first, then a tag (peeled, `^{}`, when annotated), then the exact ref;
+/// `None` as the reference reads `HEAD` and its symbolic target.
+fn parse_ls_remote(listed: &str, reference: Option<&str>) -> Option<RemoteRevision> {
+    let mut refs: Vec<(&str, &str)> = Vec::new();
+    let mut head_target = None;
+    for line in listed.lines() {
+        if let Some(rest) = line.strip_prefix("ref: ") {
+            if let Some((target, name)) = rest.split_once('\t')
+                && name == "HEAD"
+            {
+                head_target = Some(target);
+            }
+            continue;
+        }
+        if let Some((sha, name)) = line.split_once('\t') {
+            refs.push((sha.trim(), name.trim()));
+        }
+    }
+    let find = |name: &str| refs.iter().find(|(_, n)| *n == name).map(|(s, _)| *s);
+    let commit = |sha: &str, branch: Option<&str>| RemoteRevision {
+        commit: sha.to_owned(),
+        branch: branch.map(str::to_owned),
+    };
+    let Some(r) = reference else {
+        let branch = head_target.and_then(|t| t.strip_prefix("refs/heads/"));
+        return find("HEAD").map(|s| commit(s, branch));
+    };
+    let r = r.strip_prefix("refs/heads/").unwrap_or(r);
+    if let Some(s) = find(&format!("refs/heads/{r}")) {
+        return Some(commit(s, Some(r)));
+    }
+    let tag = r.strip_prefix("refs/tags/").unwrap_or(r);
+    if let Some(s) =
+        find(&format!("refs/tags/{tag}^{{}}")).or_else(|| find(&format!("refs/tags/{tag}")))
+    {
+        return Some(commit(s, None));
+    }
+    find(r)
+        .or_else(|| find(&format!("refs/{r}")))
+        .map(|s| commit(s, None))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1113,6 +1288,75 @@ mod tests {
         let (_d, r, _) = fetch_into(at(Some("main"), Some("missing"))).await;
         let e = r.unwrap_err().to_string();
         assert!(e.contains("`missing` does not exist"), "{e}");
+    }
+
+    #[test]
+    fn ls_remote_output_names_commits_and_branches() {
+        let listed = "ref: refs/heads/main\tHEAD\n\
+                      aaa\tHEAD\n\
+                      aaa\trefs/heads/main\n\
+                      bbb\trefs/heads/dev\n\
+                      ccc\trefs/tags/v1\n\
+                      ddd\trefs/tags/v1^{}\n\
+                      eee\trefs/pull/7/head\n";
+        let rev = |r: Option<&str>| parse_ls_remote(listed, r).map(|x| (x.commit, x.branch));
+        assert_eq!(rev(None), Some(("aaa".into(), Some("main".into()))));
+        assert_eq!(rev(Some("dev")), Some(("bbb".into(), Some("dev".into()))));
+        assert_eq!(
+            rev(Some("refs/heads/dev")),
+            Some(("bbb".into(), Some("dev".into())))
+        );
+        assert_eq!(rev(Some("v1")), Some(("ddd".into(), None)));
+        assert_eq!(rev(Some("pull/7/head")), Some(("eee".into(), None)));
+        assert_eq!(rev(Some("nope")), None);
+    }
+
+    #[tokio::test]
+    async fn remote_revisions_follow_the_branch() {
+        let base = tempfile::tempdir().unwrap();
+        let (url, first) = bare_repo(base.path());
+        let at = |reference: Option<&str>| RemoteSource::Git {
+            repo: url.clone(),
+            reference: reference.map(str::to_owned),
+            subdir: None,
+        };
+        let options = FetchOptions::default();
+        let cancel = CancellationToken::new();
+        let main = remote_revision(&at(Some("main")), &options, &cancel)
+            .await
+            .unwrap();
+        assert_ne!(main.commit, first);
+        assert_eq!(main.branch.as_deref(), Some("main"));
+        let head = remote_revision(&at(None), &options, &cancel).await.unwrap();
+        assert_eq!(head, main);
+        let tag = remote_revision(&at(Some("v1")), &options, &cancel)
+            .await
+            .unwrap();
+        assert_eq!((tag.commit.as_str(), tag.branch), (first.as_str(), None));
+        let e = remote_revision(&at(Some("gone")), &options, &cancel)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`gone` is not a branch or tag"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_git_token_is_sent_as_a_header_and_never_shown() {
+        let t = GitToken("s3cr3t-token".into());
+        assert_eq!(format!("{t:?}"), "GitToken(***)");
+        assert!(t.header().starts_with("Authorization: Basic "));
+        assert!(!t.header().contains("s3cr3t-token"));
+        let secrets = t.secrets();
+        assert!(secrets.contains(&"s3cr3t-token".to_owned()));
+        let options = FetchOptions {
+            git_token: Some(t),
+            ..FetchOptions::default()
+        };
+        assert!(!format!("{options:?}").contains("s3cr3t"));
+        assert!(token_header("https://h/r.git", &options).is_some());
+        assert!(token_header("git://h/r.git", &options).is_none());
     }
 
     #[tokio::test]

@@ -16,6 +16,17 @@ pub enum Code {
     /// `task cancel-run` names a run that has already finished.
     RunNotRunning,
 
+    // ---- context: remote CONTEXT arguments
+    /// A remote context (git, tarball, OCI artifact) cannot be fetched: the host cannot be
+    /// reached, the fetch timed out or git cannot run.
+    ContextFetch,
+    /// A remote context's server refused the credentials or the git access token.
+    ContextAuth,
+    /// A remote context's repository, reference, folder, URL or artifact does not exist.
+    ContextNotFound,
+    /// A tarball context is not a tar archive.
+    ContextNotArchive,
+
     // ---- render: aliases and templates
     /// The `alias:` block or an alias `src` file is invalid.
     Alias,
@@ -106,6 +117,10 @@ impl Code {
         Code::ValuesFile,
         Code::RunNotFound,
         Code::RunNotRunning,
+        Code::ContextFetch,
+        Code::ContextAuth,
+        Code::ContextNotFound,
+        Code::ContextNotArchive,
         Code::Alias,
         Code::TemplateParse,
         Code::TemplateExec,
@@ -151,6 +166,10 @@ impl Code {
             Code::ValuesFile => "taskrun::input::values_file",
             Code::RunNotFound => "taskrun::input::run_not_found",
             Code::RunNotRunning => "taskrun::input::run_not_running",
+            Code::ContextFetch => "taskrun::context::fetch",
+            Code::ContextAuth => "taskrun::context::auth",
+            Code::ContextNotFound => "taskrun::context::not_found",
+            Code::ContextNotArchive => "taskrun::context::not_archive",
             Code::Alias => "taskrun::render::alias",
             Code::TemplateParse => "taskrun::render::template_parse",
             Code::TemplateExec => "taskrun::render::template_exec",

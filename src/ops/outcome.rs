@@ -37,9 +37,12 @@ pub enum RunOutcome {
     /// Refused before anything ran: the file, a flag, a value or the context is invalid (the
     /// problems were reported).
     Refused,
-    /// Could not start: the engine cannot be reached, or the machine refused what a run needs
-    /// (a temporary directory, the async runtime); the reason was reported.
+    /// Could not start: the engine or a remote CONTEXT cannot be reached, or the machine
+    /// refused what a run needs (a temporary directory, the async runtime); the reason was
+    /// reported.
     NotStarted,
+    /// Ctrl-C or SIGTERM arrived before the run started (while its CONTEXT was fetched).
+    Interrupted,
     /// The run started and ended; [`RunSummary::end`] says how.
     Ran(RunSummary),
 }
@@ -49,7 +52,7 @@ impl RunOutcome {
     pub fn summary(&self) -> Option<&RunSummary> {
         match self {
             RunOutcome::Ran(s) => Some(s),
-            RunOutcome::Refused | RunOutcome::NotStarted => None,
+            RunOutcome::Refused | RunOutcome::NotStarted | RunOutcome::Interrupted => None,
         }
     }
 
@@ -57,7 +60,17 @@ impl RunOutcome {
     pub fn into_summary(self) -> Option<RunSummary> {
         match self {
             RunOutcome::Ran(s) => Some(s),
-            RunOutcome::Refused | RunOutcome::NotStarted => None,
+            RunOutcome::Refused | RunOutcome::NotStarted | RunOutcome::Interrupted => None,
+        }
+    }
+
+    /// The outcome of a run that stopped before it started with `status` (a remote CONTEXT
+    /// that could not be fetched, and the like).
+    pub fn before_start(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Interrupted => RunOutcome::Interrupted,
+            ExitStatus::Environment => RunOutcome::NotStarted,
+            _ => RunOutcome::Refused,
         }
     }
 
@@ -66,6 +79,7 @@ impl RunOutcome {
         match self {
             RunOutcome::Refused => ExitStatus::InvalidInput,
             RunOutcome::NotStarted => ExitStatus::Environment,
+            RunOutcome::Interrupted => ExitStatus::Interrupted,
             RunOutcome::Ran(s) => match s.end {
                 RunEnd::Succeeded => ExitStatus::Success,
                 RunEnd::StepFailed | RunEnd::TimedOut => ExitStatus::StepFailed,

@@ -3,7 +3,7 @@
 //! `dry_run`, on the recording fake engine, printing every call it would make) and returns a
 //! [`RunOutcome`]. `taskrun run`, `taskrun build`, `task run` and `serve` all come here.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +49,8 @@ pub struct RunRequest {
     pub timeout: Option<Duration>,
     /// Also receives the run's output in plain mode (masked): a named task's run history.
     pub log: Option<Box<dyn std::io::Write + Send>>,
+    /// The access token for an `https` git CONTEXT (a named task's `--git-access-token`).
+    pub git_access_token: Option<crate::context::remote::GitToken>,
 }
 
 /// Checks and runs the request; everything shown goes through `printer` and the run reporter.
@@ -77,6 +79,47 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
         }
         _ => None,
     };
+    // A remote CONTEXT (git, tarball, OCI artifact) is fetched once, before anything else, into
+    // a directory the run owns; `--dry-run` fetches nothing and uses an empty context.
+    let remote = request
+        .context
+        .as_deref()
+        .and_then(crate::context::source::remote_context);
+    let mut fetched = None;
+    let mut empty_context = empty_context;
+    if let Some(source) = &remote {
+        if request.dry_run {
+            printer.status(&crate::context::source::dry_run_note(source));
+            empty_context =
+                EmptyDir::new(std::env::temp_dir().join(key.name("empty-context"))).ok();
+        } else {
+            let options = crate::context::source::options(
+                Credentials::load(&request.credential).unwrap_or_default(),
+                request.insecure_registries.clone(),
+                request.git_access_token.clone(),
+            );
+            let json = request.output == Some(OutputMode::Json);
+            match super::fetch_context(source, &options, json, printer) {
+                Ok(f) => {
+                    if request.file.commit.is_none() {
+                        request.file.commit = f.commit().map(str::to_owned);
+                    }
+                    if request.file.branch.is_none() {
+                        request.file.branch = f.branch().map(str::to_owned);
+                    }
+                    request.context = Some(f.dir().to_owned());
+                    fetched = Some(f);
+                }
+                Err((status, message)) => {
+                    // The run history's log says why the run never started.
+                    if let Some(log) = request.log.as_mut() {
+                        let _ = writeln!(log, "error: {message}");
+                    }
+                    return RunOutcome::before_start(status);
+                }
+            }
+        }
+    }
     let context_dir: PathBuf = match &empty_context {
         Some(dir) => dir.0.clone(),
         None => request.context.clone().unwrap_or_else(|| ".".into()),
@@ -85,7 +128,10 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
         request.file.context_dir = Some(context_dir.clone());
     }
     let settings = RunSettings::from_env();
-    let Some(ready) = admit(&request, &context_dir, &settings, printer) else {
+    // A dry run of a remote CONTEXT plans with an empty one: the build checks against it
+    // would only say that nothing is there.
+    let check_context = empty_context.is_none() || remote.is_none();
+    let Some(ready) = admit(&request, &context_dir, check_context, &settings, printer) else {
         return RunOutcome::Refused;
     };
     let Admitted {
@@ -141,14 +187,24 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
         timeout: request.timeout,
         run_registry: request.file.registry.clone().unwrap_or_default(),
         task_name: request.file.name.clone().unwrap_or_default(),
-        task_source: if request.file.generated.is_some() {
-            format!(
-                "Task: generated {} task, version v1.1.0",
-                checked.inputs.file.name.trim_matches(['(', ')'])
-            )
-        } else {
-            format!("Task file: {}", checked.inputs.file.name)
-        },
+        task_source: fetched
+            .as_ref()
+            .map(|f| format!("{}\n", f.header()))
+            .unwrap_or_default()
+            + &if request.file.generated.is_some() {
+                format!(
+                    "Task: generated {} task, version v1.1.0",
+                    checked.inputs.file.name.trim_matches(['(', ')'])
+                )
+            } else {
+                format!(
+                    "Task file: {}",
+                    fetched.as_ref().map_or_else(
+                        || checked.inputs.file.name.clone(),
+                        |f| f.describe_file(&checked.inputs.file.name)
+                    )
+                )
+            },
     });
     let plan = checked.plan;
     let task = Arc::new(checked.task);
@@ -173,6 +229,10 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
                 &masked,
             ));
             return RunOutcome::Ran(summary);
+        }
+        // A Ctrl-C after the CONTEXT was fetched and before the run's own handler exists.
+        if fetched.as_ref().is_some_and(|f| f.interrupted()) {
+            return RunOutcome::Interrupted;
         }
         // Connecting negotiates the API version, which proves the engine answers.
         let engine = match DockerEngine::connect().await {
@@ -221,6 +281,7 @@ struct Admitted {
 fn admit(
     request: &RunRequest,
     context_dir: &Path,
+    check_context: bool,
     settings: &RunSettings,
     printer: &Printer,
 ) -> Option<Admitted> {
@@ -270,11 +331,13 @@ fn admit(
         settings.docker_cli.is_some(),
         &checked.source,
     ));
-    problems.extend(check::context_problems(
-        &checked.task,
-        context_dir,
-        checked.inputs.strict,
-    ));
+    if check_context {
+        problems.extend(check::context_problems(
+            &checked.task,
+            context_dir,
+            checked.inputs.strict,
+        ));
+    }
     let credentials = match Credentials::load(&request.credential) {
         Ok(c) => c,
         Err(message) => {

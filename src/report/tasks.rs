@@ -21,7 +21,7 @@ fn task_json(t: &TaskDef) -> serde_json::Value {
     serde_json::json!({
         "name": t.name,
         "file": t.file,
-        "context": t.context,
+        "context": t.context.as_deref().map(crate::context::remote::mask_url),
         "valuesFile": t.values_file,
         "set": t.set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "setSecret": t.set_secret.iter().map(|(k, _)| format!("{k}=***")).collect::<Vec<_>>(),

@@ -36,6 +36,8 @@ pub struct TaskDefRequest {
     pub commit_trigger_enabled: Option<bool>,
     /// Whole-run timeout in seconds.
     pub timeout: Option<u64>,
+    /// The access token for an `https` git context (`--git-access-token`; empty removes it).
+    pub git_access_token: Option<String>,
 }
 
 /// A problem with a request's flags (code `flag_format`).
@@ -68,6 +70,10 @@ fn task_file(file: &Path, context: Option<&str>) -> Result<String, Problem> {
             "a named task cannot read its file from standard input (`-f -`); pass a path",
         ));
     }
+    if context.is_some_and(super::is_remote_context) {
+        // Relative to the context fetched for each run (as `az acr task create -f … URL`).
+        return Ok(file.display().to_string());
+    }
     let dir = context.map(|c| Path::new(c.split_once('#').map_or(c, |(d, _)| d)));
     Ok(absolute(&crate::ops::locate_task_file(file, dir)))
 }
@@ -99,6 +105,9 @@ pub fn create_task(store: &Store, a: &TaskDefRequest) -> Result<TaskDef, Problem
         .ok_or_else(|| flag_problem("task create needs -f FILE"))?;
     check_schedules(&a.schedules)?;
     let context = a.context.clone().map(|c| {
+        if super::is_remote_context(&c) {
+            return c;
+        }
         let (dir, branch) = c
             .split_once('#')
             .map_or((c.as_str(), None), |(d, b)| (d, Some(b)));
@@ -124,6 +133,7 @@ pub fn create_task(store: &Store, a: &TaskDefRequest) -> Result<TaskDef, Problem
     if let Some(t) = a.timeout {
         def.timeout_secs = t;
     }
+    def.git_access_token = a.git_access_token.clone().filter(|t| !t.is_empty());
     store.create_task(&def).map_err(Problem::from)
 }
 
@@ -163,6 +173,10 @@ pub fn update_task(store: &Store, a: &TaskDefRequest) -> Result<TaskDef, Problem
         schedules: (!a.schedules.is_empty()).then(|| a.schedules.clone()),
         commit_trigger_enabled: a.commit_trigger_enabled,
         timeout_secs: a.timeout,
+        git_access_token: a
+            .git_access_token
+            .clone()
+            .map(|t| Some(t).filter(|t| !t.is_empty())),
     };
     store.update_task(&a.name, &update).map_err(Problem::from)
 }

@@ -2,7 +2,8 @@
 //! store of named tasks and runs is [`crate::store`]; here is what uses it.
 //! - [`run`]: one recorded run of a named task ([`run_task`]), from the task's stored settings
 //!   with the `task run` flags over them ([`overrides`]), its log as it goes ([`runlog`]);
-//! - [`triggers`]: `serve`'s cycle (base-image updates, pushes, timers, commits);
+//! - [`triggers`]: `serve`'s cycle (base-image updates, pushes, timers, commits), and the
+//!   commit a task's context is at ([`commits`]: a local branch or a git URL's reference);
 //! - [`cancel`]: stopping a run another process owns;
 //! - [`definition`]: task definitions from `task create` / `task update` requests.
 //!
@@ -10,6 +11,7 @@
 //! report layer's [`Printer`].
 
 pub mod cancel;
+pub mod commits;
 pub mod definition;
 pub mod overrides;
 pub mod run;
@@ -42,6 +44,12 @@ pub fn reap_orphans(store: &Store, printer: &Printer) {
 }
 
 use std::path::Path;
+
+/// Whether a task's context is fetched for each run (a git URL, a tarball URL, `oci://…`)
+/// rather than a local directory (`DIR` or `DIR#BRANCH`).
+pub fn is_remote_context(context: &str) -> bool {
+    crate::context::remote::RemoteSource::parse(context).is_some()
+}
 
 /// `p` made absolute against the current directory (as given when that fails), as a string:
 /// the form task definitions store paths in.

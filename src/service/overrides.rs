@@ -45,7 +45,8 @@ impl std::fmt::Debug for RunOverrides {
 pub struct RunInputs {
     /// The task file.
     pub file: String,
-    /// The context directory seeded into `/workspace`.
+    /// The context seeded into `/workspace`: a directory, or a remote context the run
+    /// fetches (git URL, tarball URL, `oci://…`).
     pub context_dir: String,
     /// The git branch of a `DIR#BRANCH` context.
     pub branch: Option<String>,
@@ -60,19 +61,32 @@ pub struct RunInputs {
 impl RunInputs {
     /// The inputs of a run of `def` with `overrides` over its stored settings.
     pub fn new(def: &TaskDef, overrides: &RunOverrides) -> Self {
+        // A remote context (git URL, tarball, OCI) is kept whole: the run fetches it, and its
+        // `#ref:folder` is no `#BRANCH`.
         let context = overrides.context.as_deref().map(|c| {
+            if super::is_remote_context(c) {
+                return (c.to_owned(), None);
+            }
             let (dir, branch) = split_context(c);
             let dir = super::absolute(Path::new(dir));
             (dir, branch.map(str::to_owned))
         });
         let stored = def.context.as_deref().map(|c| {
+            if super::is_remote_context(c) {
+                return (c.to_owned(), None);
+            }
             let (dir, branch) = split_context(c);
             (dir.to_owned(), branch.map(str::to_owned))
         });
         let context = context.or(stored);
+        let remote = context
+            .as_ref()
+            .is_some_and(|(c, _)| super::is_remote_context(c));
         let file = match &overrides.file {
             None => def.file.clone(),
             Some(f) if f.is_absolute() => f.display().to_string(),
+            // Looked up in the fetched context first when the run starts.
+            Some(f) if remote => f.display().to_string(),
             Some(f) => context
                 .as_ref()
                 .map(|(dir, _)| Path::new(dir).join(f))
@@ -192,6 +206,25 @@ mod tests {
         let i = RunInputs::new(&d, &o);
         assert_eq!(i.context_dir, "/elsewhere");
         assert_eq!(i.branch, None);
+    }
+
+    #[test]
+    fn remote_contexts_are_kept_whole_and_the_file_is_relative_to_them() {
+        let mut d = def();
+        d.context = Some("git://127.0.0.1:9418/r.git#main:app".to_owned());
+        d.file = "acr-task.yaml".to_owned();
+        let i = RunInputs::new(&d, &RunOverrides::default());
+        assert_eq!(i.context_dir, "git://127.0.0.1:9418/r.git#main:app");
+        assert_eq!(i.branch, None);
+        assert_eq!(i.file, "acr-task.yaml");
+        let o = RunOverrides {
+            file: Some("other.yaml".into()),
+            context: Some("oci://127.0.0.1:5000/ctx:1".into()),
+            ..RunOverrides::default()
+        };
+        let i = RunInputs::new(&d, &o);
+        assert_eq!(i.context_dir, "oci://127.0.0.1:5000/ctx:1");
+        assert_eq!(i.file, "other.yaml");
     }
 
     #[test]

@@ -66,8 +66,24 @@ pub fn run_task(
             return not_run(ExitStatus::Environment);
         }
     };
-    let branch = inputs.branch.clone();
-    let commit = crate::deps::git::head_revision(Path::new(&inputs.context_dir));
+    // The commit and branch the run is for: a local repository's checkout; for a git URL what
+    // its remote says now (the run itself checks out the reference and fills `.Run.Commit` /
+    // `.Run.Branch` from the checkout).
+    let remote = super::is_remote_context(&inputs.context_dir);
+    let (commit, branch) = if remote {
+        let rev = super::commits::revision(&inputs.context_dir, def.git_access_token.as_deref())
+            .ok()
+            .flatten();
+        (
+            rev.as_ref().map(|r| r.commit.clone()).unwrap_or_default(),
+            rev.and_then(|r| r.branch),
+        )
+    } else {
+        (
+            crate::deps::git::head_revision(Path::new(&inputs.context_dir)),
+            inputs.branch.clone(),
+        )
+    };
     let log = super::RunLog::new(store.home(), &run_id);
     let run = RunRequest {
         file: FileRequest {
@@ -77,16 +93,21 @@ pub fn run_task(
             set_secret: inputs.set_secret,
             registry: def.registry.clone(),
             run_id: Some(run_id.clone()),
-            commit: (!commit.is_empty()).then(|| commit.clone()),
-            branch: branch.clone(),
+            commit: (!commit.is_empty() && !remote).then(|| commit.clone()),
+            branch: branch.clone().filter(|_| !remote),
             triggered_by: Some(trigger.to_string()),
             name: Some(def.name.clone()),
+            masked: def.git_access_token.iter().cloned().collect(),
             ..FileRequest::default()
         },
         context: Some(inputs.context_dir.into()),
         output: request.output,
         timeout: Some(std::time::Duration::from_secs(def.timeout_secs)),
         log: Some(Box::new(log.clone())),
+        git_access_token: def
+            .git_access_token
+            .clone()
+            .map(crate::context::remote::GitToken),
         ..RunRequest::default()
     };
     let mut record = RunRecord::new(&run_id, Some(def.name.clone()), trigger, "linux");

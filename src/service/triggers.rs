@@ -12,13 +12,13 @@
 //! - **timer**: each `--schedule` (5-field cron, UTC) fires trigger `Timer` when an occurrence
 //!   falls between the last check and now (the first cycle only records the time).
 //! - **commit**: a new commit on the context's git branch fires trigger `Commit` (the first cycle
-//!   only records the commit).
+//!   only records the commit): a local repository's branch is read with `git rev-parse`, a git
+//!   URL's reference is polled with `git ls-remote` (see `service::commits`).
 //!
 //! Runs of one task never overlap: they run one after another, and a task is queued once per
 //! cycle. A registry that cannot be reached is reported and skipped; it never stops the others.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -88,7 +88,7 @@ pub fn cycle(
         if timer_fired(store, t, time) {
             queue.push_back((t.name.clone(), RunTrigger::Timer));
         }
-        if commit_changed(store, t) {
+        if commit_changed(store, t, printer) {
             queue.push_back((t.name.clone(), RunTrigger::Commit));
         }
     }
@@ -278,27 +278,20 @@ fn timer_fired(store: &Store, task: &TaskDef, time: DateTime<Utc>) -> bool {
 }
 
 /// Whether the task's git context has a new commit since the last check (then records it).
-fn commit_changed(store: &Store, task: &TaskDef) -> bool {
-    if !task.commit_trigger_enabled {
+fn commit_changed(store: &Store, task: &TaskDef, printer: &Printer) -> bool {
+    if !task.commit_trigger_enabled || task.context.is_none() {
         return false;
     }
-    let Some(context) = task.context.as_deref() else {
-        return false;
-    };
-    let (dir, branch) = context
-        .split_once('#')
-        .map_or((context, "HEAD"), |(d, b)| (d, b));
-    let head = std::process::Command::new("git")
-        .arg("-C")
-        .arg(Path::new(dir))
-        .args(["rev-parse", "--verify", &format!("{branch}^{{commit}}")])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let Some(head) = head else {
-        return false;
+    let head = match super::commits::current_commit(task) {
+        Ok(Some(head)) => head,
+        Ok(None) => return false,
+        Err(e) => {
+            printer.status(&format!(
+                "serve: cannot check the commit of task {}: {e}",
+                task.name
+            ));
+            return false;
+        }
     };
     let last = store.get_task_state(&task.name, "commit").ok().flatten();
     let _ = store.set_task_state(&task.name, "commit", &head);

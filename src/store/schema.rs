@@ -92,8 +92,14 @@ CREATE TABLE run_owners (
 );
 "#;
 
+/// Version 3: a task's git access token (`task create --git-access-token`), kept like its
+/// `--set-secret` values: in this column only, never shown.
+const V3: &str = r#"
+ALTER TABLE tasks ADD COLUMN git_access_token TEXT;
+"#;
+
 /// All migrations in order; see the module docs.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -8,7 +8,7 @@ use super::{Result, Store, StoreError, TaskDef, TaskUpdate, fmt_time, now, parse
 
 const TASK_COLUMNS: &str = "name, file, context, values_file, set_json, set_secret_json, registry, \
      base_image_trigger_enabled, base_image_trigger_type, schedules_json, commit_trigger_enabled, \
-     timeout_secs, created, updated";
+     timeout_secs, created, updated, git_access_token";
 
 /// A `tasks` row as stored, before interpretation.
 struct RawTask {
@@ -26,6 +26,7 @@ struct RawTask {
     timeout_secs: i64,
     created: String,
     updated: String,
+    git_access_token: Option<String>,
 }
 
 impl RawTask {
@@ -45,6 +46,7 @@ impl RawTask {
             timeout_secs: row.get(11)?,
             created: row.get(12)?,
             updated: row.get(13)?,
+            git_access_token: row.get(14)?,
         })
     }
 
@@ -79,6 +81,7 @@ impl RawTask {
             schedules,
             commit_trigger_enabled: self.commit_trigger_enabled != 0,
             timeout_secs,
+            git_access_token: self.git_access_token,
             created,
             updated,
         })
@@ -97,7 +100,12 @@ fn validate_task(task: &TaskDef) -> Result<()> {
     if task.file.is_empty() {
         return invalid("task file", "it is empty");
     }
-    if !Path::new(&task.file).is_absolute() {
+    // A task file in a remote context (git, tarball, OCI) is relative to the fetched context.
+    let remote = task
+        .context
+        .as_deref()
+        .is_some_and(|c| crate::context::remote::RemoteSource::parse(c).is_some());
+    if !Path::new(&task.file).is_absolute() && !remote {
         return invalid("task file", "the path must be absolute");
     }
     if task.timeout_secs == 0 {
@@ -133,7 +141,7 @@ impl Store {
         tx.execute(
             &format!(
                 "INSERT INTO tasks ({TASK_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ),
             params![
                 stored.name,
@@ -150,6 +158,7 @@ impl Store {
                 i64::try_from(stored.timeout_secs).unwrap_or(i64::MAX),
                 fmt_time(&stored.created),
                 fmt_time(&stored.updated),
+                stored.git_access_token,
             ],
         )
         .map_err(self.sql(op.clone()))?;
@@ -173,7 +182,7 @@ impl Store {
             "UPDATE tasks SET file = ?2, context = ?3, values_file = ?4, set_json = ?5, \
              set_secret_json = ?6, registry = ?7, base_image_trigger_enabled = ?8, \
              base_image_trigger_type = ?9, schedules_json = ?10, commit_trigger_enabled = ?11, \
-             timeout_secs = ?12, updated = ?13 WHERE name = ?1",
+             timeout_secs = ?12, updated = ?13, git_access_token = ?14 WHERE name = ?1",
             params![
                 task.name,
                 task.file,
@@ -188,6 +197,7 @@ impl Store {
                 task.commit_trigger_enabled,
                 i64::try_from(task.timeout_secs).unwrap_or(i64::MAX),
                 fmt_time(&task.updated),
+                task.git_access_token,
             ],
         )
         .map_err(self.sql(op.clone()))?;

@@ -66,7 +66,7 @@ fn open_creates_directories_database_and_settings() {
     assert_eq!(store.path(), nested.join(DB_FILE));
     assert_eq!(store.home(), nested);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     assert_eq!(pragma::<String>(&store, "journal_mode"), "wal");
     assert_eq!(pragma::<i64>(&store, "foreign_keys"), 1);
     assert_eq!(pragma::<i64>(&store, "busy_timeout"), 5000);
@@ -1260,7 +1260,7 @@ fn runs_whose_process_has_ended_are_finished_as_error() {
 }
 
 #[test]
-fn a_version_1_database_is_migrated_to_version_2() {
+fn a_version_1_database_is_migrated_to_the_current_version() {
     let dir = home();
     {
         let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
@@ -1274,7 +1274,54 @@ fn a_version_1_database_is_migrated_to_version_2() {
         .unwrap();
     }
     let store = open(dir.path());
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     store.set_run_owner("ca1", "dead").unwrap();
     assert_eq!(store.reap_orphans(|o| o == "dead").unwrap(), ["ca1"]);
+    // Version 3: tasks have a git access token column, empty for existing tasks.
+    let t = store
+        .create_task(&TaskDef::new("old", "/abs/acr-task.yaml", None))
+        .unwrap();
+    assert_eq!(t.git_access_token, None);
+}
+
+#[test]
+fn a_git_access_token_is_stored_updated_and_never_in_debug() {
+    let dir = home();
+    let store = open(dir.path());
+    let mut def = TaskDef::new(
+        "remote",
+        "acr-task.yaml",
+        Some("https://example.com/x/y.git#main:app".to_owned()),
+    );
+    // A remote context: the file is relative to it, and the commit trigger is on.
+    assert!(def.commit_trigger_enabled);
+    def.git_access_token = Some("tok-very-secret".to_owned());
+    let created = store.create_task(&def).unwrap();
+    assert_eq!(created.file, "acr-task.yaml");
+    let got = store.get_task("remote").unwrap().unwrap();
+    assert_eq!(got.git_access_token.as_deref(), Some("tok-very-secret"));
+    assert!(!format!("{got:?}").contains("tok-very-secret"));
+    let update = TaskUpdate {
+        git_access_token: Some(Some("tok-two".to_owned())),
+        ..TaskUpdate::default()
+    };
+    assert!(!format!("{update:?}").contains("tok-two"));
+    let t = store.update_task("remote", &update).unwrap();
+    assert_eq!(t.git_access_token.as_deref(), Some("tok-two"));
+    let t = store
+        .update_task(
+            "remote",
+            &TaskUpdate {
+                git_access_token: Some(None),
+                ..TaskUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(t.git_access_token, None);
+    // A relative file with a local context is still refused.
+    assert!(
+        store
+            .create_task(&TaskDef::new("local", "acr-task.yaml", Some("/src".into())))
+            .is_err()
+    );
 }

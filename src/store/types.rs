@@ -152,6 +152,10 @@ pub struct TaskDef {
     pub commit_trigger_enabled: bool,
     /// `--timeout` in seconds (default 3600, as az).
     pub timeout_secs: u64,
+    /// `--git-access-token`: the token for an `https` git context (the runs' fetch and the
+    /// commit trigger's poll). Stored in the database file (mode 0600) like `set_secret`;
+    /// never in `Debug`.
+    pub git_access_token: Option<String>,
     /// When the task was created (set by the store).
     pub created: DateTime<Utc>,
     /// When the task was last changed (set by the store).
@@ -180,6 +184,7 @@ impl TaskDef {
             schedules: Vec::new(),
             commit_trigger_enabled,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            git_access_token: None,
             created: t,
             updated: t,
         }
@@ -215,6 +220,10 @@ impl fmt::Debug for TaskDef {
             .field("schedules", &self.schedules)
             .field("commit_trigger_enabled", &self.commit_trigger_enabled)
             .field("timeout_secs", &self.timeout_secs)
+            .field(
+                "git_access_token",
+                &self.git_access_token.as_ref().map(|_| "***"),
+            )
             .field("created", &self.created)
             .field("updated", &self.updated)
             .finish()
@@ -250,6 +259,8 @@ pub struct TaskUpdate {
     pub commit_trigger_enabled: Option<bool>,
     /// New timeout in seconds.
     pub timeout_secs: Option<u64>,
+    /// New git access token, or `Some(None)` to remove it. Never in `Debug`.
+    pub git_access_token: Option<Option<String>>,
 }
 
 impl fmt::Debug for TaskUpdate {
@@ -269,6 +280,13 @@ impl fmt::Debug for TaskUpdate {
             .field("schedules", &self.schedules)
             .field("commit_trigger_enabled", &self.commit_trigger_enabled)
             .field("timeout_secs", &self.timeout_secs)
+            .field(
+                "git_access_token",
+                &self
+                    .git_access_token
+                    .as_ref()
+                    .map(|t| t.as_ref().map(|_| "***")),
+            )
             .finish()
     }
 }
@@ -309,12 +327,21 @@ impl TaskUpdate {
         if let Some(v) = self.timeout_secs {
             task.timeout_secs = v;
         }
+        if let Some(v) = &self.git_access_token {
+            task.git_access_token = v.clone();
+        }
     }
 }
 
-/// Whether a task context names a git repository: it carries a `#branch` fragment, or the
-/// directory has a `.git` entry (a directory, or a file for worktrees and submodules).
+/// Whether a task context names a git repository: a git URL (`git://…`, `https://….git`, …),
+/// a local directory with a `#branch` fragment, or a directory with a `.git` entry (a
+/// directory, or a file for worktrees and submodules). A tarball or OCI context is not one.
 pub fn is_git_context(context: &str) -> bool {
+    match crate::context::remote::RemoteSource::parse(context) {
+        Some(crate::context::remote::RemoteSource::Git { .. }) => return true,
+        Some(_) => return false,
+        None => {}
+    }
     match context.split_once('#') {
         Some((dir, _)) => !dir.is_empty(),
         None => Path::new(context).join(".git").exists(),

@@ -9,7 +9,7 @@
 //! Runs that could hang on a special file carry a generous `--timeout` so that a hang fails the
 //! test instead of blocking it; no assertion depends on timing.
 
-use crate::common;
+use crate::common::{self, remote};
 
 use std::ops::Deref;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{BUSYBOX, Images, Run, bin, need_docker};
+use remote::{GitDaemon, git, serve_http};
 
 /// Only guards against a hang; never reached by a passing run.
 const GUARD_TIMEOUT: &str = "600";
@@ -754,72 +755,6 @@ fn unreadable_files_fail_the_run_by_name_unless_excluded() {
 // Remote contexts (git daemon, HTTP tarball): fetched into `/workspace/<stepID>` as acb's
 // scanner does, built from `<stepID>[/<subdir>]`.
 
-/// `git` with a defined environment (no user or system configuration), in `dir`.
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("the git CLI (scripts/test-env.sh installs it)");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `git daemon` serving the bare repositories under a directory on a free loopback port;
-/// stopped when dropped.
-struct GitDaemon {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl GitDaemon {
-    fn start(base: &Path) -> Self {
-        let port = common::free_port();
-        let child = Command::new("git")
-            .arg("daemon")
-            .arg(format!("--base-path={}", base.display()))
-            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(base)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon");
-        let daemon = GitDaemon { child, port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "git daemon did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        daemon
-    }
-}
-
-impl Drop for GitDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A bare repository `<base>/repo.git`: `main` and `feature` branches and a tag `v1`, each with
 /// a root Dockerfile that must not be used and `folder/` with the one that must.
 fn make_repo(base: &Path) {
@@ -910,41 +845,6 @@ fn a_git_context_is_cloned_and_built_from_its_ref_and_sub_directory() {
         "{text}"
     );
     drop(daemon);
-}
-
-/// A tiny HTTP server on a loopback port: `GET <path>` answers `200` with the body of that
-/// path, anything else `404`. Serves until the test process ends.
-fn serve_http(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or_default();
-            let found = files.iter().find(|(p, _)| *p == path);
-            let (status, body) = match found {
-                Some((_, body)) => ("200 OK", body.clone()),
-                None => ("404 Not Found", b"not here".to_vec()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(&body);
-        }
-    });
-    port
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod gate;
 mod image;
 mod import;
 mod registry_digest;
+mod remote_context;
 mod run_buildkit;
 mod run_engine;
 mod run_timeout;
