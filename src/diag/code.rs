@@ -86,6 +86,9 @@ pub enum Code {
     BuildPath,
     /// A real `docker run`/`docker build` flag that taskrun does not carry out.
     UnsupportedFlag,
+    /// A `build` step's `--secret` is malformed, or given to the classic builder (no
+    /// `DOCKER_BUILDKIT=1`).
+    BuildSecret,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -136,6 +139,7 @@ impl Code {
         Code::CmdShell,
         Code::BuildPath,
         Code::UnsupportedFlag,
+        Code::BuildSecret,
         Code::Dockerfile,
         Code::AgentShell,
     ];
@@ -180,6 +184,7 @@ impl Code {
             Code::CmdShell => "taskrun::validate::cmd_shell",
             Code::BuildPath => "taskrun::validate::build_path",
             Code::UnsupportedFlag => "taskrun::validate::unsupported_flag",
+            Code::BuildSecret => "taskrun::validate::build_secret",
             Code::Dockerfile => "taskrun::deps::dockerfile",
             Code::AgentShell => "taskrun::run::agent_shell",
         }

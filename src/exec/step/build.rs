@@ -20,6 +20,7 @@ use crate::context::remote::{self, FetchOptions, RemoteSource};
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::RunOptions;
+use crate::exec::step::buildsecrets;
 use crate::exec::step::host::{self, ContextSource};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
@@ -94,6 +95,23 @@ pub(crate) async fn run<E: Engine>(
                     return Ok(1);
                 }
             };
+            let secrets = if parsed.secrets.is_empty() {
+                Vec::new()
+            } else {
+                match buildsecrets::resolve(ctx, step, parsed).await? {
+                    Ok((secrets, warnings)) => {
+                        for warning in warnings {
+                            ctx.reporter
+                                .step_message(&step.id, &format!("warning: {warning}"));
+                        }
+                        secrets
+                    }
+                    Err(message) => {
+                        sink.line(LogStream::Stderr, &message);
+                        return Ok(1);
+                    }
+                }
+            };
             let left_out = filtered.handle();
             if let Some(cache) = &builder.cache {
                 pull_cache(ctx, cache).await;
@@ -129,6 +147,7 @@ pub(crate) async fn run<E: Engine>(
                     .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
                     .collect(),
                 buildkit: builder.buildkit,
+                secrets,
             };
             let built = ctx
                 .engine
@@ -259,14 +278,13 @@ pub(crate) struct Builder {
 impl Builder {
     /// The builder of `step`, whose build has `tags`.
     pub(crate) fn of(step: &Step, tags: &[String], options: &RunOptions) -> Self {
-        let buildkit_env = step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
         let cache = if step.cache {
             cache_image(tags, &options.run_registry, &options.task_name, &step.id)
         } else {
             None
         };
         Self {
-            buildkit: buildkit_env || step.cache,
+            buildkit: crate::model::support::uses_buildkit(step),
             cache_enabled: step.cache,
             cache,
         }
