@@ -443,6 +443,77 @@ mod tests {
         assert_eq!(percent("a b%c\u{e9}"), "a b%25c%C3%A9");
     }
 
+    /// Calls `path` on a session served over an in-memory connection, as the engine's gRPC
+    /// client would; returns the response status header, the body and the `grpc-status`.
+    async fn call_session(
+        secrets: BTreeMap<String, Vec<u8>>,
+        path: &str,
+        message: &[u8],
+    ) -> (Vec<u8>, String) {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let server = tokio::spawn(serve(
+            Rewind {
+                prefix: Bytes::new(),
+                inner: Box::new(server_io),
+            },
+            Arc::new(secrets),
+        ));
+        let (client, conn) = h2::client::handshake(client_io).await.unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut client = client.ready().await.unwrap();
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://session{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap();
+        let (response, mut send) = client.send_request(request, false).unwrap();
+        send.send_data(Bytes::from(grpc::frame(message)), true)
+            .unwrap();
+        let response = response.await.unwrap();
+        assert_eq!(response.status(), 200);
+        let header_status = response
+            .headers()
+            .get("grpc-status")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let mut body = response.into_body();
+        let mut data = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.unwrap();
+            let _ = body.flow_control().release_capacity(chunk.len());
+            data.extend_from_slice(&chunk);
+        }
+        let status = match header_status {
+            Some(s) => s,
+            None => body.trailers().await.unwrap().unwrap()["grpc-status"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        };
+        server.abort();
+        (data, status)
+    }
+
+    #[tokio::test]
+    async fn the_session_answers_get_secret_over_http2() {
+        // GetSecretRequest{ID: "tok"}; a value larger than HTTP/2's initial window.
+        let value = vec![b'v'; 200 * 1024];
+        let secrets = BTreeMap::from([("tok".to_owned(), value.clone())]);
+        let (data, status) = call_session(secrets.clone(), grpc::GET_SECRET, b"\x0a\x03tok").await;
+        assert_eq!(status, "0");
+        assert_eq!(data, grpc::frame(&grpc::secret_response(&value)));
+        let (data, status) = call_session(secrets.clone(), grpc::GET_SECRET, b"\x0a\x03nop").await;
+        assert_eq!((data.as_slice(), status.as_str()), (&[][..], "5"));
+        let (_, status) =
+            call_session(secrets.clone(), "/moby.sshforward.v1.SSH/CheckAgent", b"").await;
+        assert_eq!(status, "12");
+        let (data, status) = call_session(secrets, grpc::HEALTH_CHECK, b"").await;
+        assert_eq!((data, status.as_str()), (grpc::frame(&[8, 1]), "0"));
+    }
+
     #[tokio::test]
     async fn rewind_reads_the_prefix_first() {
         let (client, mut server) = tokio::io::duplex(64);
