@@ -469,3 +469,33 @@ steps:
     );
     assert!(!run.stdout.contains("[build] started"), "{}", run.all());
 }
+
+#[test]
+fn a_required_secret_the_build_was_not_given_fails_with_buildkits_message() {
+    // The session answers NotFound for an id no `--secret` names; BuildKit turns that into its
+    // own message, as with the docker CLI.
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let tag = images.add(&format!("{}:1", unique("trtest-bk-othersecret")));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t {tag} --secret id=tok,env=TOK .
+    env: [DOCKER_BUILDKIT=1, TOK=value]
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN --mount=type=secret,id=other,required echo {tag}\n"),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(1);
+    assert!(
+        run.lines_of("build")
+            .iter()
+            .any(|l| l == "secret other not found: not found"),
+        "{}",
+        run.all()
+    );
+}

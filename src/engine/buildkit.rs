@@ -1,11 +1,16 @@
-//! BuildKit builds through the engine API (`POST /build?version=2`), without a session.
+//! BuildKit builds through the engine API (`POST /build?version=2`).
 //!
 //! dockerd (20.10 and later) has BuildKit built in. With `version=2` it hands the uploaded tar
 //! body to BuildKit as the build context (moby `builder/builder-next`, `reqBodyHandler`), so no
-//! `/session` is needed for the context. What a session would add (secrets, SSH, registry auth
-//! asked for by BuildKit itself, local exporters) is not available here: `--secret` stays refused
-//! by `model::support`, and base images that need credentials are pulled before the build by
-//! the caller (`exec::step::build`).
+//! `/session` is needed for the context. A build with `--secret` gets a session of its own
+//! ([`super::session`], opened before the request, named by `session=<id>` in the query and
+//! closed when the build ends) that serves the secrets to `RUN --mount=type=secret`; it offers
+//! nothing else (no SSH, no registry auth: BuildKit then pulls anonymously, so base images that
+//! need credentials are pulled before the build by the caller, `exec::step::build`, as for
+//! builds without a session, where BuildKit would fail with `no active sessions`).
+//!
+//! The Dockerfile is sent as written: what the engine's built-in Dockerfile frontend cannot
+//! read (heredocs on dockerd 20.10) fails with the engine's own message.
 //!
 //! The engine answers with JSON messages. Progress arrives as `{"id":"moby.buildkit.trace",
 //! "aux":"<base64>"}`, a protobuf `StatusResponse` (moby/buildkit `api/services/control`):
@@ -17,7 +22,7 @@
 //!
 //! bollard 0.21 without its `buildkit` feature cannot carry this exchange (its `BuildInfo` cannot
 //! decode a string `aux`, and it serialises one `t`), and the feature's own session only offers
-//! auth and file export, while pulling in a gRPC stack. So [`build`] sends the request through
+//! auth and file export, while pulling in a gRPC stack. So `build` sends the request through
 //! bollard's transport (any `DOCKER_HOST` works) with a one-off request modifier and reads the
 //! raw response body itself.
 

@@ -7,7 +7,8 @@
 //! [`Builder`] and `docs/compat.md`). A Dockerfile outside the context (but inside the
 //! workspace) is read from the workspace and sent in the context archive under a generated
 //! `.dockerfile.<hex>` name, with that name added to the archive's `.dockerignore`, as the docker
-//! CLI does.
+//! CLI does. `--secret` values are found by `step::buildsecrets` and served by the engine's
+//! BuildKit session (`engine::session`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -363,8 +364,8 @@ pub(crate) fn cache_image(
     Some(format!("{repo}:cache_{task}_{step_id}"))
 }
 
-/// Without a session the engine's BuildKit cannot authenticate its cache import, so the cache
-/// image of a registry the run has credentials for is pulled first (BuildKit then finds it
+/// taskrun's sessions give no credentials, so the engine's BuildKit cannot authenticate its
+/// cache import; the cache image of a registry the run has credentials for is pulled first (BuildKit then finds it
 /// locally). A missing cache image (the first build) is normal and not reported.
 async fn pull_cache<E: Engine>(ctx: &StepContext<E>, cache: &str) {
     if let Some(auth) = ctx.options.credentials.for_registry(registry_of(cache)) {
@@ -404,8 +405,9 @@ async fn export_cache<E: Engine>(
 }
 
 /// BuildKit builds: the engine's BuildKit asks the client's session for registry credentials,
-/// and these builds have no session, so a base image in a registry the run has credentials for
-/// would fail with `no active sessions`. When the Dockerfile names such an image, taskrun pulls
+/// and these builds have no session (or, with `--secret`, one that serves secrets only), so a
+/// base image in a registry the run has credentials for would fail (`no active sessions`, or
+/// an anonymous pull). When the Dockerfile names such an image, taskrun pulls
 /// the base images itself first, with the run's credentials (BuildKit then uses the local
 /// images): the ones missing locally, or all of them with `--pull`, in which case the build
 /// itself does not pull again. Returns whether that `--pull` was done here.
