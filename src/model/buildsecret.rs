@@ -10,7 +10,11 @@
 //! gives an empty secret; a file is read whole, at most [`MAX_SECRET_SIZE`] bytes.
 //!
 //! Where those names are looked up (the step's env, its working directory, its volumes) is
-//! the caller's business: this module is pure.
+//! the caller's business: this module is pure. [`file_place`] says in which volume of the build
+//! container an absolute file path is.
+
+use crate::model::buildpath::clean;
+use crate::model::{Step, VolumeMount};
 
 /// The largest secret file the CLI accepts (BuildKit's `MaxSecretSize`, 500 KiB).
 pub const MAX_SECRET_SIZE: usize = 500 * 1024;
@@ -47,6 +51,44 @@ impl SecretSpec {
             (None, None) => SecretSource::File(self.id.clone()),
         }
     }
+}
+
+/// The docker CLI container's environment in acb: `HOME=/acb/home`, then the step's env.
+pub fn cli_env(step: &Step) -> Vec<(String, String)> {
+    let mut env = vec![("HOME".to_owned(), "/acb/home".to_owned())];
+    for entry in &step.env {
+        if let Some((k, v)) = entry.split_once('=') {
+            env.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    env
+}
+
+/// Where a secret file of the build container is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilePlace {
+    /// In the run's workspace volume (`/workspace`); the path relative to its root.
+    Workspace(String),
+    /// In the volume a step mount names; the mount's volume name and the path relative to it.
+    Volume(String, String),
+}
+
+/// The volume an absolute, cleaned path `abs` is in: the step's `mounts` shadow `/workspace`
+/// (the deepest mount wins), then `/workspace`; `None` outside all of them (the build
+/// container's own files, which taskrun does not have).
+pub fn file_place(abs: &str, mounts: &[VolumeMount]) -> Option<FilePlace> {
+    let mut mounts: Vec<(String, &str)> = mounts
+        .iter()
+        .map(|m| (clean(&m.mount_path), m.name.as_str()))
+        .collect();
+    mounts.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+    for (path, name) in mounts {
+        if let Some(rel) = abs.strip_prefix(&format!("{}/", path.trim_end_matches('/'))) {
+            return Some(FilePlace::Volume(name.to_owned(), rel.to_owned()));
+        }
+    }
+    abs.strip_prefix("/workspace/")
+        .map(|rel| FilePlace::Workspace(rel.to_owned()))
 }
 
 /// Parses one `--secret` value; the error is the docker CLI's message.
@@ -234,6 +276,57 @@ mod tests {
             spec("tok", Some("f"), Some("")).source(set),
             SecretSource::File("f".into())
         );
+    }
+
+    #[test]
+    fn the_cli_env_is_home_then_the_step_env() {
+        let mut step = Step::new(0, "b".into(), crate::model::StepKind::Build(".".into()));
+        step.env = vec!["A=1".into(), "HOME=/h".into(), "B".into()];
+        assert_eq!(
+            cli_env(&step),
+            [
+                ("HOME".to_owned(), "/acb/home".to_owned()),
+                ("A".to_owned(), "1".to_owned()),
+                ("HOME".to_owned(), "/h".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn files_are_placed_in_the_deepest_mount_then_the_workspace() {
+        let mounts = [
+            VolumeMount {
+                name: "outer".into(),
+                mount_path: "/run/s".into(),
+            },
+            VolumeMount {
+                name: "inner".into(),
+                mount_path: "/run/s/deep/".into(),
+            },
+            VolumeMount {
+                name: "shadow".into(),
+                mount_path: "/workspace/creds".into(),
+            },
+        ];
+        assert_eq!(
+            file_place("/run/s/deep/a", &mounts),
+            Some(FilePlace::Volume("inner".into(), "a".into()))
+        );
+        assert_eq!(
+            file_place("/run/s/a/b", &mounts),
+            Some(FilePlace::Volume("outer".into(), "a/b".into()))
+        );
+        assert_eq!(
+            file_place("/workspace/creds/t", &mounts),
+            Some(FilePlace::Volume("shadow".into(), "t".into()))
+        );
+        assert_eq!(
+            file_place("/workspace/x/t", &mounts),
+            Some(FilePlace::Workspace("x/t".into()))
+        );
+        assert_eq!(file_place("/workspace", &mounts), None);
+        assert_eq!(file_place("/run/s", &mounts), None);
+        assert_eq!(file_place("/etc/passwd", &mounts), None);
     }
 
     #[test]

@@ -20,7 +20,9 @@ use crate::exec::step::StepContext;
 use crate::model::Step;
 use crate::model::buildargs::BuildArgs;
 use crate::model::buildpath::{WORKSPACE, build_workdir, clean};
-use crate::model::buildsecret::{MAX_SECRET_SIZE, SecretSource, parse_secrets};
+use crate::model::buildsecret::{
+    FilePlace, MAX_SECRET_SIZE, SecretSource, cli_env, file_place, parse_secrets,
+};
 
 /// The build's secrets and the warnings about them; `Err` is the message the attempt fails
 /// with (never a value).
@@ -94,34 +96,12 @@ pub(crate) async fn resolve<E: Engine>(
     Ok(Ok((secrets, warnings)))
 }
 
-/// The docker CLI container's environment in acb: `HOME=/acb/home`, then the step's env.
-fn cli_env(step: &Step) -> Vec<(String, String)> {
-    let mut env = vec![("HOME".to_owned(), "/acb/home".to_owned())];
-    for entry in &step.env {
-        if let Some((k, v)) = entry.split_once('=') {
-            env.push((k.to_owned(), v.to_owned()));
-        }
-    }
-    env
-}
-
-/// Where an absolute path of the build container is: a volume and the path in it. The step's
-/// mounts shadow `/workspace` (the deepest mount wins); `None` outside all of them.
+/// The volume an absolute path of the build container is in, and the path in it.
 fn place<E: Engine>(ctx: &StepContext<E>, step: &Step, abs: &str) -> Option<(String, String)> {
-    let mut mounts: Vec<(String, &str)> = step
-        .volume_mounts
-        .iter()
-        .map(|m| (clean(&m.mount_path), m.name.as_str()))
-        .collect();
-    mounts.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
-    for (path, name) in mounts {
-        if let Some(rel) = abs.strip_prefix(&format!("{}/", path.trim_end_matches('/'))) {
-            let volume = ctx.env.volumes.get(name)?;
-            return Some((volume.clone(), rel.to_owned()));
-        }
+    match file_place(abs, &step.volume_mounts)? {
+        FilePlace::Workspace(rel) => Some((ctx.env.workspace.clone(), rel)),
+        FilePlace::Volume(name, rel) => Some((ctx.env.volumes.get(&name)?.clone(), rel)),
     }
-    abs.strip_prefix("/workspace/")
-        .map(|rel| (ctx.env.workspace.clone(), rel.to_owned()))
 }
 
 /// Reads a secret file; `Err` says why it cannot be read.
@@ -201,19 +181,5 @@ mod tests {
         let big = vec![b'x'; MAX_SECRET_SIZE + 10];
         let tar = tar_of("big", &big, tar::EntryType::Regular);
         assert_eq!(first_file(&tar).unwrap().len(), MAX_SECRET_SIZE + 1);
-    }
-
-    #[test]
-    fn the_cli_env_is_home_then_the_step_env() {
-        let mut step = Step::new(0, "b".into(), crate::model::StepKind::Build(".".into()));
-        step.env = vec!["A=1".into(), "HOME=/h".into(), "B".into()];
-        assert_eq!(
-            cli_env(&step),
-            [
-                ("HOME".to_owned(), "/acb/home".to_owned()),
-                ("A".to_owned(), "1".to_owned()),
-                ("HOME".to_owned(), "/h".to_owned()),
-            ]
-        );
     }
 }
