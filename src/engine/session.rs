@@ -29,7 +29,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use super::grpc;
 
-/// Time allowed for the engine to accept the session (`101 Switching Protocols`).
+/// Time allowed to connect and for the engine to accept the session (`101 Switching
+/// Protocols`).
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest response head accepted from the engine.
 const MAX_HEAD: usize = 64 << 10;
@@ -48,8 +49,8 @@ impl Session {
     /// `secrets` (id → value). `Err` is a message for the step (it never holds a value).
     pub async fn open(endpoint: &str, secrets: BTreeMap<String, Vec<u8>>) -> Result<Self, String> {
         let id = session_id();
-        let stream = connect(endpoint).await?;
-        let (stream, rest) = tokio::time::timeout(UPGRADE_TIMEOUT, upgrade(stream, &id))
+        let opened = async { upgrade(connect(endpoint).await?, &id).await };
+        let (stream, rest) = tokio::time::timeout(UPGRADE_TIMEOUT, opened)
             .await
             .map_err(|_| {
                 format!(
@@ -512,6 +513,143 @@ mod tests {
         assert_eq!(status, "12");
         let (data, status) = call_session(secrets, grpc::HEALTH_CHECK, b"").await;
         assert_eq!((data, status.as_str()), (grpc::frame(&[8, 1]), "0"));
+    }
+
+    /// The engine's side of an upgraded connection: the HTTP/2 client preface was already
+    /// written with the `101` response, so the first 24 bytes the h2 client writes are dropped.
+    struct AfterPreface<T> {
+        inner: T,
+        skip: usize,
+    }
+
+    impl<T: AsyncRead + Unpin> AsyncRead for AfterPreface<T> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl<T: AsyncWrite + Unpin> AsyncWrite for AfterPreface<T> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            if self.skip > 0 {
+                let n = self.skip.min(buf.len());
+                self.skip -= n;
+                return Poll::Ready(Ok(n));
+            }
+            Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn open_upgrades_a_unix_connection_and_the_engine_calls_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let engine = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                head.extend_from_slice(&buf[..n]);
+            }
+            // The 101 and the start of HTTP/2 in one write: the session must keep those bytes.
+            conn.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\
+                  PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            let io = AfterPreface {
+                inner: conn,
+                skip: 24,
+            };
+            let (client, h2conn) = h2::client::handshake(io).await.unwrap();
+            tokio::spawn(async move {
+                let _ = h2conn.await;
+            });
+            let mut client = client.ready().await.unwrap();
+            let request = http::Request::builder()
+                .method("POST")
+                .uri(format!("http://session{}", grpc::GET_SECRET))
+                .header("content-type", "application/grpc")
+                .body(())
+                .unwrap();
+            let (response, mut send) = client.send_request(request, false).unwrap();
+            send.send_data(Bytes::from(grpc::frame(b"\x0a\x01a")), true)
+                .unwrap();
+            let mut body = response.await.unwrap().into_body();
+            let mut data = Vec::new();
+            while let Some(chunk) = body.data().await {
+                data.extend_from_slice(&chunk.unwrap());
+            }
+            let trailers = body.trailers().await.unwrap().unwrap();
+            (String::from_utf8(head).unwrap(), data, trailers)
+        });
+        let endpoint = format!("unix://{}", socket.display());
+        let secrets = BTreeMap::from([("a".to_owned(), b"xyz".to_vec())]);
+        let session = Session::open(&endpoint, secrets).await.unwrap();
+        let (head, data, trailers) = engine.await.unwrap();
+        assert!(
+            head.contains(&format!(
+                "X-Docker-Expose-Session-Uuid: {}\r\n",
+                session.id()
+            )),
+            "{head}"
+        );
+        assert_eq!(data, grpc::frame(&grpc::secret_response(b"xyz")));
+        assert_eq!(trailers["grpc-status"], "0");
+        session.close();
+    }
+
+    #[tokio::test]
+    async fn a_refused_upgrade_is_the_engines_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n\
+                      {\"message\":\"page not found\"}\n",
+                )
+                .await;
+        });
+        let e = Session::open(&format!("unix://{}", socket.display()), BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "the engine refused the BuildKit session (HTTP/1.1 404 Not Found): page not found"
+        );
+        let e = Session::open("unix:///nonexistent/taskrun.sock", BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.starts_with("cannot connect to the engine at unix:///nonexistent/taskrun.sock"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
