@@ -7,15 +7,15 @@
 //! counterpart is carried out (see [`crate::model::runopts`]); the three that read agent files
 //! are refused when the line is parsed.
 //!
-//! `--secret` is carried out for BuildKit builds ([`uses_buildkit`]) and judged here: a value
-//! the docker CLI cannot parse, or a secret given to the classic builder, is an error of the
-//! file ([`secret_refusals`]).
+//! `--secret` is carried out for BuildKit builds ([`uses_buildkit`]) and judged here
+//! ([`secret_refusals`]): a value the docker CLI cannot parse, or a secret given to the classic
+//! builder, is an error of the file; a secret file taskrun cannot have (outside `/workspace`
+//! and the step's mounts) is unsupported.
 
 use crate::diag::Code;
 use crate::model::Step;
 use crate::model::buildargs::BuildArgs;
-use crate::model::buildpath::locate;
-use crate::model::buildpath::{WORKSPACE, build_workdir, clean};
+use crate::model::buildpath::{WORKSPACE, build_workdir, clean, locate};
 use crate::model::buildsecret::{SecretSource, cli_env, file_place, parse_secret};
 
 /// Whether a `build` step builds with BuildKit: acb builds with the legacy builder unless the
