@@ -232,8 +232,8 @@ pub fn cmdline(data: &[u8]) {
     }
 }
 
-/// The `build` string: the `docker build` flag parser, the context classification and the
-/// unsupported-feature check.
+/// The `build` string: the `docker build` flag parser, the context classification, the
+/// unsupported-feature check and the `--secret` values (docker CLI CSV form).
 pub fn buildargs(data: &[u8]) {
     let line = text(data);
     match buildargs::parse_build(&line) {
@@ -247,6 +247,11 @@ pub fn buildargs(data: &[u8]) {
             let _ = (args.context.warning(), args.context.is_remote());
             let _ = ContextKind::classify(args.context.as_str());
             let _ = support::unsupported_build(&args);
+            if let Ok(specs) = crate::model::buildsecret::parse_secrets(&args.secrets) {
+                for spec in specs {
+                    let _ = spec.source(|v| v.len() % 2 == 0);
+                }
+            }
             for tag in &args.tags {
                 let _ = reference::parse(tag);
             }

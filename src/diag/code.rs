@@ -99,6 +99,9 @@ pub enum Code {
     UnsupportedFlag,
     /// A step's `ports`, `expose` or `cpus` is not in docker's syntax.
     StepValue,
+    /// A `build` step's `--secret` is malformed, or given to the classic builder (no
+    /// `DOCKER_BUILDKIT=1`).
+    BuildSecret,
 
     // ---- deps: Dockerfiles
     /// A Dockerfile cannot be scanned for its base images.
@@ -154,6 +157,7 @@ impl Code {
         Code::CmdShell,
         Code::BuildPath,
         Code::UnsupportedFlag,
+        Code::BuildSecret,
         Code::Dockerfile,
         Code::AgentShell,
     ];
@@ -203,6 +207,7 @@ impl Code {
             Code::CmdShell => "taskrun::validate::cmd_shell",
             Code::BuildPath => "taskrun::validate::build_path",
             Code::UnsupportedFlag => "taskrun::validate::unsupported_flag",
+            Code::BuildSecret => "taskrun::validate::build_secret",
             Code::Dockerfile => "taskrun::deps::dockerfile",
             Code::AgentShell => "taskrun::run::agent_shell",
         }

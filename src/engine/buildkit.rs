@@ -1,11 +1,16 @@
-//! BuildKit builds through the engine API (`POST /build?version=2`), without a session.
+//! BuildKit builds through the engine API (`POST /build?version=2`).
 //!
 //! dockerd (20.10 and later) has BuildKit built in. With `version=2` it hands the uploaded tar
 //! body to BuildKit as the build context (moby `builder/builder-next`, `reqBodyHandler`), so no
-//! `/session` is needed for the context. What a session would add (secrets, SSH, registry auth
-//! asked for by BuildKit itself, local exporters) is not available here: `--secret` stays refused
-//! by `model::support`, and base images that need credentials are pulled before the build by
-//! the caller (`exec::step::build`).
+//! `/session` is needed for the context. A build with `--secret` gets a session of its own
+//! ([`super::session`], opened before the request, named by `session=<id>` in the query and
+//! closed when the build ends) that serves the secrets to `RUN --mount=type=secret`; it offers
+//! nothing else (no SSH, no registry auth: BuildKit then pulls anonymously, so base images that
+//! need credentials are pulled before the build by the caller, `exec::step::build`, as for
+//! builds without a session, where BuildKit would fail with `no active sessions`).
+//!
+//! The Dockerfile is sent as written: what the engine's built-in Dockerfile frontend cannot
+//! read (heredocs on dockerd 20.10) fails with the engine's own message.
 //!
 //! The engine answers with JSON messages. Progress arrives as `{"id":"moby.buildkit.trace",
 //! "aux":"<base64>"}`, a protobuf `StatusResponse` (moby/buildkit `api/services/control`):
@@ -17,7 +22,7 @@
 //!
 //! bollard 0.21 without its `buildkit` feature cannot carry this exchange (its `BuildInfo` cannot
 //! decode a string `aux`, and it serialises one `t`), and the feature's own session only offers
-//! auth and file export, while pulling in a gRPC stack. So [`build`] sends the request through
+//! auth and file export, while pulling in a gRPC stack. So `build` sends the request through
 //! bollard's transport (any `DOCKER_HOST` works) with a one-off request modifier and reads the
 //! raw response body itself.
 
@@ -32,11 +37,17 @@ use tokio_util::sync::CancellationToken;
 use super::docker::{
     capture_errors, error_message, is_connection_error, scrub, take_error, unreachable_error,
 };
+use super::session::Session;
 use super::{BuildRequest, EngineError, EngineResult, LogSink, LogStream, RegistryAuth};
 
 /// The query of a BuildKit `POST /build` for `request`, as ordered `(name, value)` pairs;
 /// repeated names (`t`, `extrahosts`) are repeated parameters, as the engine reads them.
-pub fn build_query(request: &BuildRequest, build_id: &str) -> Vec<(&'static str, String)> {
+/// `session` is the id of the session serving the build's secrets, if any.
+pub fn build_query(
+    request: &BuildRequest,
+    build_id: &str,
+    session: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut q: Vec<(&'static str, String)> = vec![
         ("version", "2".to_owned()),
         ("dockerfile", request.dockerfile.clone()),
@@ -75,6 +86,9 @@ pub fn build_query(request: &BuildRequest, build_id: &str) -> Vec<(&'static str,
         ));
     }
     q.push(("buildid", build_id.to_owned()));
+    if let Some(session) = session {
+        q.push(("session", session.to_owned()));
+    }
     q
 }
 
@@ -168,7 +182,27 @@ pub(super) async fn build(
             .map(|d| d.as_nanos())
             .unwrap_or_default()
     );
-    let query = encode_query(&build_query(&request, &build_id));
+    // Secrets are served by a session of our own for the whole build (see `session`).
+    let session = if request.secrets.is_empty() {
+        None
+    } else {
+        let secrets = request
+            .secrets
+            .iter()
+            .map(|s| (s.id.clone(), s.value.clone()))
+            .collect();
+        let opened = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+            opened = Session::open(endpoint, secrets) => opened,
+        };
+        Some(opened.map_err(&failed)?)
+    };
+    let query = encode_query(&build_query(
+        &request,
+        &build_id,
+        session.as_ref().map(Session::id),
+    ));
     let config = registry_config(&request.auths);
     let scrub_auth = request.auths.clone();
     let (body, body_error) = capture_errors(request.context);
@@ -249,11 +283,15 @@ pub(super) async fn build(
         }
         image_id.ok_or_else(|| failed("the engine did not report the built image's id".into()))
     };
-    tokio::select! {
+    let result = tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
         result = work => result,
+    };
+    if let Some(session) = session {
+        session.close();
     }
+    result
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -900,12 +938,13 @@ mod tests {
             extra_hosts: vec!["h1:1.1.1.1".into(), "h2:2.2.2.2".into()],
             auths: vec![],
             buildkit: true,
+            secrets: Vec::new(),
         }
     }
 
     #[test]
     fn the_request_maps_to_repeated_query_parameters() {
-        let q = build_query(&request(), "id1");
+        let q = build_query(&request(), "id1", Some("s1"));
         let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(
             pairs,
@@ -925,6 +964,7 @@ mod tests {
                 ("extrahosts", "h2:2.2.2.2"),
                 ("cachefrom", "[\"r/a:cache\"]"),
                 ("buildid", "id1"),
+                ("session", "s1"),
             ]
         );
         assert_eq!(

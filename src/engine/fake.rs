@@ -106,6 +106,8 @@ pub struct BuildCall {
     pub auth_servers: Vec<String>,
     /// Built with BuildKit.
     pub buildkit: bool,
+    /// Ids of the build secrets (never their values).
+    pub secret_ids: Vec<String>,
     /// Size of the context tar in bytes.
     pub context_bytes: u64,
 }
@@ -297,6 +299,7 @@ impl Call {
                 if build.buildkit {
                     line.push_str(" buildkit");
                 }
+                push_list(&mut line, "secrets", &build.secret_ids);
                 let _ = write!(line, " context_bytes={}", build.context_bytes);
                 line
             }
@@ -1071,6 +1074,7 @@ impl Engine for FakeEngine {
             extra_hosts,
             auths,
             buildkit,
+            secrets,
         } = request;
         let (_, context_bytes) = drain(context).await?;
         let call = BuildCall {
@@ -1087,6 +1091,7 @@ impl Engine for FakeEngine {
             extra_hosts,
             auth_servers: auths.iter().map(|a| a.server.clone()).collect(),
             buildkit,
+            secret_ids: secrets.iter().map(|s| s.id.clone()).collect(),
             context_bytes,
         };
         let id = fake_digest(&format!("build:{}", call.describe_key()));
@@ -1240,6 +1245,7 @@ mod tests {
             extra_hosts: vec![],
             auths: vec![],
             buildkit: false,
+            secrets: Vec::new(),
         }
     }
 

@@ -9,8 +9,10 @@ pub mod buildkit;
 pub mod docker;
 pub mod fake;
 pub mod gate;
+pub mod grpc;
 pub mod names;
 pub mod proxy;
+pub mod session;
 pub mod shell;
 
 use std::collections::BTreeMap;
@@ -211,6 +213,26 @@ pub struct BuildRequest {
     /// Build with the engine's BuildKit (`DOCKER_BUILDKIT=1`, or `cache: enabled`) instead of
     /// the classic builder; see [`buildkit`].
     pub buildkit: bool,
+    /// Build secrets (`--secret`), served to BuildKit through a session ([`session`]).
+    pub secrets: Vec<BuildSecret>,
+}
+
+/// A build secret: its id and value (never shown by `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BuildSecret {
+    /// The id a `RUN --mount=type=secret,id=…` names.
+    pub id: String,
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+impl fmt::Debug for BuildSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildSecret")
+            .field("id", &self.id)
+            .field("value", &"***")
+            .finish()
+    }
 }
 
 impl fmt::Debug for BuildRequest {
@@ -228,6 +250,7 @@ impl fmt::Debug for BuildRequest {
             .field("cache_from", &self.cache_from)
             .field("extra_hosts", &self.extra_hosts)
             .field("buildkit", &self.buildkit)
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }

@@ -138,4 +138,7 @@ pub trait Reporter: Send + Sync {
     fn step_finished(&self, result: &StepResult);
     /// The run finished.
     fn run_finished(&self, summary: &RunSummary);
+    /// Secret forms learnt during the run (a build secret read from a file) to mask in
+    /// everything written from now on, like the secrets known when the run started.
+    fn add_masked(&self, _forms: &[String]) {}
 }

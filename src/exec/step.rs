@@ -16,6 +16,7 @@ use crate::model::{Step, StepKind};
 use crate::registry::reference::registry_of;
 
 mod build;
+mod buildsecrets;
 mod cmd;
 pub(crate) mod host;
 mod shell;

@@ -142,13 +142,12 @@ fn under_workspace(abs: &str) -> Option<String> {
     abs.strip_prefix("/workspace/").map(str::to_owned)
 }
 
-/// Resolves the context and Dockerfile of a build step against its working directory. Pure:
-/// whether the files exist is for the caller (they may be written by an earlier step).
-pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {
-    // A remote context is fetched into `<stepID>` and built from `/workspace/<stepID>[/<subdir>]`
-    // with context `.`, whatever the step's `workingDirectory` (acb, reference §5.1.3).
-    let (wd, ctx_path) = match &args.context {
-        ContextKind::Local(ctx_path) => (step_dir(step), ctx_path.clone()),
+/// The working directory of a build step's docker CLI (absolute): the step's own, or for a
+/// remote context `/workspace/<stepID>[/<subdir>]` (acb, reference §5.1.3). Relative paths of
+/// the build string (context, `-f`, `--secret src=`) are relative to it.
+pub fn build_workdir(step: &Step, args: &BuildArgs) -> Result<String, LocateError> {
+    match &args.context {
+        ContextKind::Local(_) => Ok(step_dir(step)),
         remote => {
             let fetched = clean(&format!("{WORKSPACE}/{}", step.id));
             let subdir = match remote {
@@ -164,8 +163,20 @@ pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {
                     subdir: subdir.unwrap_or_default().to_owned(),
                 });
             }
-            (wd, ".".to_owned())
+            Ok(wd)
         }
+    }
+}
+
+/// Resolves the context and Dockerfile of a build step against its working directory. Pure:
+/// whether the files exist is for the caller (they may be written by an earlier step).
+pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {
+    // A remote context is fetched into `<stepID>` and built from `/workspace/<stepID>[/<subdir>]`
+    // with context `.`, whatever the step's `workingDirectory` (acb, reference §5.1.3).
+    let wd = build_workdir(step, args)?;
+    let ctx_path = match &args.context {
+        ContextKind::Local(ctx_path) => ctx_path.clone(),
+        _ => ".".to_owned(),
     };
     let ctx_path = &ctx_path;
     let resolve = |p: &str| {

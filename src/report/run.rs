@@ -27,7 +27,7 @@ pub enum OutputMode {
 pub struct RunReporter {
     mode: OutputMode,
     color: bool,
-    masked: Vec<String>,
+    masked: std::sync::RwLock<Vec<String>>,
     github: bool,
     out: Mutex<Box<dyn Write + Send>>,
     width: usize,
@@ -50,7 +50,7 @@ impl RunReporter {
         Self {
             mode,
             color: color && mode == OutputMode::Human,
-            masked,
+            masked: std::sync::RwLock::new(masked),
             github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             out: Mutex::new(out),
             width: 0,
@@ -75,7 +75,10 @@ impl RunReporter {
     }
 
     fn write(&self, text: &str) {
-        self.write_masked(&mask(text, &self.masked));
+        let masked = self.masked.read().unwrap_or_else(|e| e.into_inner());
+        let text = mask(text, &masked);
+        drop(masked);
+        self.write_masked(&text);
     }
 
     /// Writes text that is already masked.
@@ -128,7 +131,9 @@ impl RunReporter {
     /// quotes, backslashes or control characters (escaped in JSON) is masked too, and masking
     /// never breaks the JSON.
     fn event(&self, mut value: serde_json::Value) {
-        mask_json(&mut value, &self.masked);
+        let masked = self.masked.read().unwrap_or_else(|e| e.into_inner());
+        mask_json(&mut value, &masked);
+        drop(masked);
         let mut line = serde_json::to_string(&value).unwrap_or_default();
         line.push('\n');
         self.write_masked(&line);
@@ -208,6 +213,9 @@ impl Reporter for Tee {
     }
     fn run_finished(&self, summary: &RunSummary) {
         self.0.iter().for_each(|r| r.run_finished(summary));
+    }
+    fn add_masked(&self, forms: &[String]) {
+        self.0.iter().for_each(|r| r.add_masked(forms));
     }
 }
 
@@ -326,6 +334,15 @@ impl Reporter for RunReporter {
                         ));
                     }
                 }
+            }
+        }
+    }
+
+    fn add_masked(&self, forms: &[String]) {
+        let mut masked = self.masked.write().unwrap_or_else(|e| e.into_inner());
+        for form in forms {
+            if !form.is_empty() && !masked.contains(form) {
+                masked.push(form.clone());
             }
         }
     }

@@ -94,12 +94,20 @@ pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step:
                 )
                 .refused_by_run()
         } else {
-            Problem::error(refusal.code, message).with_help(
+            Problem::error(refusal.code, message).with_help(refusal.help.unwrap_or(
                 "keep the context and `-f` inside /workspace (both are relative to the step's \
                  working directory); a Dockerfile outside the context is fine",
-            )
+            ))
         };
-        v.report(problem.with_label(build.span.clone(), ""));
+        let label = match refusal
+            .at
+            .as_deref()
+            .and_then(|at| build.value.find(at).map(|i| (i, at)))
+        {
+            Some((start, at)) => inner(v, build, &(start..start + at.len())),
+            None => build.span.clone(),
+        };
+        v.report(problem.with_label(label, ""));
     }
 }
 

@@ -49,6 +49,7 @@ fn sample_flags(task: &Path) -> Vec<&'static str> {
     match name {
         Some("quickstart") => vec!["--registry", "127.0.0.1:5000"],
         Some("secrets-volumes") => vec!["--secret", "apikey=s3cr3t-value"],
+        Some("buildkit-secrets") => vec!["--secret", "npmtoken=s3cr3t-npm-token"],
         _ => vec![],
     }
 }

@@ -139,9 +139,10 @@ steps:
 
 #[test]
 fn a_heredoc_needs_a_newer_dockerfile_frontend_than_the_engine_has() {
-    // dockerd 20.10's built-in Dockerfile frontend predates heredocs (dockerfile 1.4); the
-    // newer frontend is an image (`# syntax=docker/dockerfile:1.4`) pulled from Docker Hub,
-    // which this environment cannot reach. The engine's parse error is the step's error.
+    // dockerd 20.10's built-in Dockerfile frontend predates heredocs (dockerfile 1.4; Docker
+    // 23 and later have it built in); the newer frontend is an image
+    // (`# syntax=docker/dockerfile:1.4`) pulled from Docker Hub, which this environment cannot
+    // reach. The engine's parse error is the step's error.
     let _engine = need_docker();
     let mut images = Images::default();
     let tag = images.add(&format!("{}:1", unique("trtest-bk-heredoc")));
@@ -159,13 +160,50 @@ steps:
     );
     let run = ws.run(&["--output", "plain"]);
     run.expect(1);
+    // taskrun sends the Dockerfile untouched (line 3 is the heredoc's body) and shows the
+    // engine's own message, word for word, as the step's error line.
     assert!(
-        run.lines_of("build")
-            .iter()
-            .any(|l| l.contains("dockerfile parse error") && l.contains("unknown instruction")),
+        run.lines_of("build").iter().any(|l| l
+            == "failed to solve with frontend dockerfile.v0: failed to create LLB definition: \
+                dockerfile parse error line 3: unknown instruction: ECHO"),
         "{}",
         run.all()
     );
+
+    // With `# syntax=docker/dockerfile:1.4` the engine fetches that frontend from Docker Hub:
+    // offline the build fails with the engine's resolve error; online it builds the heredoc.
+    ws.file(
+        "Dockerfile",
+        &format!(
+            "# syntax=docker/dockerfile:1.4\nFROM {BUSYBOX}\nRUN <<EOT\necho from-heredoc\nEOT\n"
+        ),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    let lines = run.lines_of("build");
+    if run.code == 0 {
+        assert!(
+            lines.iter().any(|l| l.ends_with(" from-heredoc")),
+            "{}",
+            run.all()
+        );
+    } else {
+        run.expect(1);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("resolve image config for docker.io/docker/dockerfile:1.4")),
+            "{}",
+            run.all()
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "failed to solve with frontend dockerfile.v0: failed to solve with frontend \
+                 gateway.v0: "
+            )),
+            "{}",
+            run.all()
+        );
+    }
 }
 
 #[test]
@@ -288,4 +326,176 @@ steps:
     run.expect(0);
     assert!(image_id(&tag).is_some(), "{}", run.all());
     assert!(!run.all().contains("no active sessions"), "{}", run.all());
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn build_secrets_from_a_task_secret_a_workspace_file_and_a_secret_volume_reach_run_mounts() {
+    // The Dockerfile holds only the secrets' hashes, so any plain value in the output can only
+    // come from the secret mounts; each RUN also prints its secret (which must be masked).
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let tag = images.add(&format!("{}:1", unique("trtest-bk-secrets")));
+    let from_task = unique("TaskSecretValue");
+    let from_file = unique("FileSecretValue");
+    let from_volume = unique("VolumeSecretValue");
+    let volume_b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&from_volume)
+    };
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+secrets:
+  - id: tok
+    keyvault: https://example.vault.azure.net/secrets/tok
+volumes:
+  - name: sv
+    secret:
+      vol.txt: {volume_b64}
+steps:
+  - id: build
+    build: -t {tag} --no-cache --secret id=tok,env=TOK --secret id=file,src=conf/tok.txt --secret id=vol,src=/run/sv/vol.txt --secret id=none,env=UNSET .
+    env: [DOCKER_BUILDKIT=1, "TOK={{{{.Secrets.tok}}}}"]
+    volumeMounts:
+      - name: sv
+        mountPath: /run/sv
+"#
+    ));
+    ws.file("conf/tok.txt", &format!("{from_file}\n"));
+    ws.file(
+        "Dockerfile",
+        &format!(
+            "FROM {BUSYBOX}\n\
+             RUN --mount=type=secret,id=tok test \"$(cat /run/secrets/tok | sha256sum | cut -d' ' -f1)\" = \"{}\" && cat /run/secrets/tok && echo\n\
+             RUN --mount=type=secret,id=file test \"$(cat /run/secrets/file | sha256sum | cut -d' ' -f1)\" = \"{}\" && cat /run/secrets/file\n\
+             RUN --mount=type=secret,id=vol test \"$(cat /run/secrets/vol | sha256sum | cut -d' ' -f1)\" = \"{}\" && cat /run/secrets/vol && echo\n\
+             RUN --mount=type=secret,id=none test ! -s /run/secrets/none\n",
+            sha256_hex(&from_task),
+            sha256_hex(&format!("{from_file}\n")),
+            sha256_hex(&from_volume),
+        ),
+    );
+    for mode in ["plain", "json"] {
+        let run = ws.run(&["--output", mode, "--secret", &format!("tok={from_task}")]);
+        run.expect(0);
+        let all = run.all();
+        for value in [&from_task, &from_file, &from_volume] {
+            assert!(
+                !all.contains(value.as_str()),
+                "{mode}: {value} leaked:\n{all}"
+            );
+        }
+        // Each RUN's `cat` printed its secret: three masked lines.
+        let masked = if mode == "json" {
+            run.logs_of("build")
+        } else {
+            run.lines_of("build")
+        };
+        assert_eq!(
+            masked
+                .iter()
+                .filter(|l| l.starts_with('#') && l.ends_with(" ***"))
+                .count(),
+            3,
+            "{mode}:\n{all}"
+        );
+        assert!(
+            all.contains("--secret id=none: the variable UNSET is not set in the step's env"),
+            "{mode}:\n{all}"
+        );
+        if mode == "json" {
+            // The dependency JSON and the step record hold no value either.
+            let finished = run.finished().to_string();
+            assert!(!finished.contains(from_file.as_str()), "{finished}");
+        }
+    }
+    assert!(image_id(&tag).is_some());
+}
+
+#[test]
+fn a_missing_secret_file_fails_the_build_step_with_the_clis_message() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let tag = images.add(&format!("{}:1", unique("trtest-bk-nosecret")));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t {tag} --secret id=tok,src=missing.txt .
+    env: [DOCKER_BUILDKIT=1]
+    workingDirectory: sub
+"#
+    ));
+    ws.file(
+        "sub/Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n"),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(1);
+    // Relative to the step's working directory, as the CLI in acb's build container reads it.
+    assert!(
+        run.lines_of("build").iter().any(|l| l
+            == "--secret id=tok: failed to stat /workspace/sub/missing.txt: no such file or directory"),
+        "{}",
+        run.all()
+    );
+    assert!(image_id(&tag).is_none());
+}
+
+#[test]
+fn secrets_for_the_classic_builder_are_refused_before_the_run() {
+    let ws = Ws::new(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t x --secret id=tok,src=tok.txt .
+"#,
+    );
+    ws.file("Dockerfile", "FROM scratch\n");
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("taskrun::validate::build_secret")
+            && run.stderr.contains("`--secret` requires BuildKit"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.stdout.contains("[build] started"), "{}", run.all());
+}
+
+#[test]
+fn a_required_secret_the_build_was_not_given_fails_with_buildkits_message() {
+    // The session answers NotFound for an id no `--secret` names; BuildKit turns that into its
+    // own message, as with the docker CLI.
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let tag = images.add(&format!("{}:1", unique("trtest-bk-othersecret")));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t {tag} --secret id=tok,env=TOK .
+    env: [DOCKER_BUILDKIT=1, TOK=value]
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN --mount=type=secret,id=other,required echo {tag}\n"),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(1);
+    assert!(
+        run.lines_of("build")
+            .iter()
+            .any(|l| l == "secret other not found: not found"),
+        "{}",
+        run.all()
+    );
 }

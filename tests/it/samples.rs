@@ -86,6 +86,27 @@ fn secrets_volumes_sample_masks_the_secret() {
 }
 
 #[test]
+fn buildkit_secrets_sample_builds_with_both_secrets_masked() {
+    docker(&["version"]);
+    let text = succeeds(&[
+        "-f",
+        "samples/buildkit-secrets/acr-task.yaml",
+        "--secret",
+        "npmtoken=s3cr3t-npm-token",
+        "--output",
+        "plain",
+        "samples/buildkit-secrets",
+    ]);
+    assert!(text.contains(" token: ***"), "{text}");
+    assert!(
+        text.contains("[check] the image has no secret, the token had 16 bytes"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t-npm-token"), "{text}");
+    assert!(!text.contains("sample-config-password"), "{text}");
+}
+
+#[test]
 fn aliases_sample_expands_values_src_and_image_aliases() {
     // Holds the engine lock: other modules of this binary may run tests that need it alone.
     let _engine = crate::common::need_docker();

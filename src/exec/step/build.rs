@@ -7,7 +7,8 @@
 //! [`Builder`] and `docs/compat.md`). A Dockerfile outside the context (but inside the
 //! workspace) is read from the workspace and sent in the context archive under a generated
 //! `.dockerfile.<hex>` name, with that name added to the archive's `.dockerignore`, as the docker
-//! CLI does.
+//! CLI does. `--secret` values are found by `step::buildsecrets` and served by the engine's
+//! BuildKit session (`engine::session`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -20,6 +21,7 @@ use crate::context::remote::{self, FetchOptions, RemoteSource};
 use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::RunOptions;
+use crate::exec::step::buildsecrets;
 use crate::exec::step::host::{self, ContextSource};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
@@ -94,6 +96,23 @@ pub(crate) async fn run<E: Engine>(
                     return Ok(1);
                 }
             };
+            let secrets = if parsed.secrets.is_empty() {
+                Vec::new()
+            } else {
+                match buildsecrets::resolve(ctx, step, parsed).await? {
+                    Ok((secrets, warnings)) => {
+                        for warning in warnings {
+                            ctx.reporter
+                                .step_message(&step.id, &format!("warning: {warning}"));
+                        }
+                        secrets
+                    }
+                    Err(message) => {
+                        sink.line(LogStream::Stderr, &message);
+                        return Ok(1);
+                    }
+                }
+            };
             let left_out = filtered.handle();
             if let Some(cache) = &builder.cache {
                 pull_cache(ctx, cache).await;
@@ -129,6 +148,7 @@ pub(crate) async fn run<E: Engine>(
                     .filter_map(|r| ctx.options.credentials.for_registry(registry_of(r)))
                     .collect(),
                 buildkit: builder.buildkit,
+                secrets,
             };
             let built = ctx
                 .engine
@@ -264,14 +284,13 @@ pub(crate) struct Builder {
 impl Builder {
     /// The builder of `step`, whose build has `tags`.
     pub(crate) fn of(step: &Step, tags: &[String], options: &RunOptions) -> Self {
-        let buildkit_env = step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
         let cache = if step.cache {
             cache_image(tags, &options.run_registry, &options.task_name, &step.id)
         } else {
             None
         };
         Self {
-            buildkit: buildkit_env || step.cache,
+            buildkit: crate::model::support::uses_buildkit(step),
             cache_enabled: step.cache,
             cache,
         }
@@ -350,8 +369,8 @@ pub(crate) fn cache_image(
     Some(format!("{repo}:cache_{task}_{step_id}"))
 }
 
-/// Without a session the engine's BuildKit cannot authenticate its cache import, so the cache
-/// image of a registry the run has credentials for is pulled first (BuildKit then finds it
+/// taskrun's sessions give no credentials, so the engine's BuildKit cannot authenticate its
+/// cache import; the cache image of a registry the run has credentials for is pulled first (BuildKit then finds it
 /// locally). A missing cache image (the first build) is normal and not reported.
 async fn pull_cache<E: Engine>(ctx: &StepContext<E>, cache: &str) {
     if let Some(auth) = ctx.options.credentials.for_registry(registry_of(cache)) {
@@ -391,8 +410,9 @@ async fn export_cache<E: Engine>(
 }
 
 /// BuildKit builds: the engine's BuildKit asks the client's session for registry credentials,
-/// and these builds have no session, so a base image in a registry the run has credentials for
-/// would fail with `no active sessions`. When the Dockerfile names such an image, taskrun pulls
+/// and these builds have no session (or, with `--secret`, one that serves secrets only), so a
+/// base image in a registry the run has credentials for would fail (`no active sessions`, or
+/// an anonymous pull). When the Dockerfile names such an image, taskrun pulls
 /// the base images itself first, with the run's credentials (BuildKit then uses the local
 /// images): the ones missing locally, or all of them with `--pull`, in which case the build
 /// itself does not pull again. Returns whether that `--pull` was done here.

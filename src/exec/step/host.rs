@@ -17,6 +17,8 @@
 //! the workspace (a task without `cmd` steps whose builds all read the host) and the builds
 //! agree. The host route is only taken when it is the same tree with the same rules:
 //!
+//! * the build has no `--secret` (its files are read from the volumes, see
+//!   `step::buildsecrets`);
 //! * the build's context is local, its path and the Dockerfile's contain no symlink (the volume
 //!   would resolve a link inside the volume, the host outside it), the Dockerfile is a regular
 //!   file, and each ignore file is a regular file or absent;
@@ -90,7 +92,9 @@ pub(crate) fn host_eligible(step: &Step, dir: &Path) -> bool {
     let Ok(parsed) = parse_build(args) else {
         return false;
     };
-    if !matches!(parsed.context, ContextKind::Local(_)) {
+    // A `--secret` file is read from the workspace as the build container sees it (with the
+    // root `.dockerignore` applied and the step's volumes), so such a build uses the volume.
+    if !matches!(parsed.context, ContextKind::Local(_)) || !parsed.secrets.is_empty() {
         return false;
     }
     let Ok(plan) = locate(step, &parsed) else {
