@@ -6,6 +6,7 @@
 //! test each), so variants are only ever added, never renamed.
 
 mod code;
+pub(crate) mod suggest;
 
 use std::fmt;
 use std::ops::Range;

@@ -11,7 +11,6 @@ mod convert;
 mod keys;
 mod node;
 mod schema;
-pub(crate) mod suggest;
 
 #[cfg(test)]
 mod tests;

@@ -466,7 +466,7 @@ impl Validator<'_> {
                 paths.insert(path.value.as_str(), path.span.clone());
             }
             if !declared.contains(&name.value.as_str()) {
-                let help = match crate::syntax::suggest::closest(
+                let help = match crate::diag::suggest::closest(
                     &name.value,
                     declared.iter().copied(),
                 ) {

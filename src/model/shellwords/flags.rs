@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::lexer::Word;
+use crate::diag::suggest::closest;
 
 /// Whether a flag takes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,8 +258,7 @@ fn long_flag<'t>(
     let Some(spec) = specs.iter().find(|s| s.long == name) else {
         out.errors.push(FlagError {
             kind: FlagErrorKind::UnknownFlag {
-                suggestion: did_you_mean(name, specs.iter().map(|s| s.long))
-                    .map(|s| format!("--{s}")),
+                suggestion: closest(name, specs.iter().map(|s| s.long)).map(|s| format!("--{s}")),
                 flag: written,
             },
             span: word.span.clone(),
@@ -386,53 +386,6 @@ fn short_flags<'t>(
         }
     }
     k + 1
-}
-
-/// A candidate close to `input`: the only candidate starting with `input` (3+ characters), else
-/// the nearest within edit distance 2 (3 for inputs longer than 8 characters), if any.
-pub fn did_you_mean<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let input_len = input.chars().count();
-    if input_len > 64 {
-        return None;
-    }
-    let limit = if input_len > 8 { 3 } else { 2 };
-    let mut best: Option<(usize, &'a str)> = None;
-    let mut prefixed: Vec<&'a str> = Vec::new();
-    for cand in candidates {
-        let d = levenshtein(input, cand);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, cand));
-        }
-        if input_len >= 3 && cand.starts_with(input) && !prefixed.contains(&cand) {
-            prefixed.push(cand);
-        }
-    }
-    if let [only] = prefixed.as_slice() {
-        return Some(only);
-    }
-    best.map(|(_, c)| c)
-}
-
-/// Edit distance between two strings, by characters.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        if let Some(first) = cur.first_mut() {
-            *first = i + 1;
-        }
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.get(j).copied().unwrap_or(0) + 1;
-            if let Some(slot) = cur.get_mut(j + 1) {
-                *slot = sub.min(del).min(ins);
-            }
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -586,29 +539,5 @@ mod tests {
             })
             .collect();
         assert_eq!(enabled, [false, true]);
-    }
-
-    #[test]
-    fn suggestions() {
-        let c = [
-            "build-arg",
-            "tag",
-            "no-cache",
-            "privileged",
-            "pid",
-            "cpus",
-            "cpu-count",
-        ];
-        assert_eq!(
-            did_you_mean("build-args", c.iter().copied()),
-            Some("build-arg")
-        );
-        assert_eq!(did_you_mean("priv", c.iter().copied()), Some("privileged"));
-        assert_eq!(did_you_mean("cpu", c.iter().copied()), Some("cpus"));
-        assert_eq!(did_you_mean("zzzzzz", c.iter().copied()), None);
-        assert_eq!(did_you_mean(&"x".repeat(10_000), c.iter().copied()), None);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "ab"), 2);
-        assert_eq!(levenshtein("é", "e"), 1);
     }
 }

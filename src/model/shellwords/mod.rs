@@ -26,7 +26,7 @@ mod flags;
 mod lexer;
 
 pub use flags::{
-    FlagError, FlagErrorKind, FlagItem, FlagKind, FlagParse, FlagSpec, FlagUse, did_you_mean,
-    parse_bool, parse_flags,
+    FlagError, FlagErrorKind, FlagItem, FlagKind, FlagParse, FlagSpec, FlagUse, parse_bool,
+    parse_flags,
 };
 pub use lexer::{ConstructKind, LexError, LexErrorKind, Lexed, ShellConstruct, Word, lex};
