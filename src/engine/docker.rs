@@ -57,6 +57,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use super::gate;
+use super::tarball::{directory_tar, single_file_tar};
 use super::{
     BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
     ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
@@ -1857,35 +1858,6 @@ fn helper_path(path: &str) -> String {
     }
 }
 
-/// A tar holding the directories leading to `path` (the archive API needs an existing target).
-fn directory_tar(path: &str) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut prefix = String::new();
-    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
-        prefix.push_str(part);
-        prefix.push('/');
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Directory);
-        header.set_mode(0o755);
-        header.set_size(0);
-        header.set_mtime(0);
-        builder.append_data(&mut header, &prefix, std::io::empty())?;
-    }
-    builder.into_inner()
-}
-
-/// A tar holding one regular file.
-fn single_file_tar(name: &str, content: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Regular);
-    header.set_mode(0o644);
-    header.set_size(content.len() as u64);
-    header.set_mtime(0);
-    builder.append_data(&mut header, name, content)?;
-    builder.into_inner()
-}
-
 pub(super) type ErrorSlot = Arc<Mutex<Option<String>>>;
 
 /// Wraps a caller's tar stream so that its first error can be reported by name (hyper only says
@@ -2338,18 +2310,6 @@ mod tests {
         assert!(normalize_volume_path("a/../../b").is_err());
         assert_eq!(helper_path(""), "/v");
         assert_eq!(helper_path("a/b"), "/v/a/b");
-    }
-
-    #[test]
-    fn directory_tar_lists_each_level() {
-        let bytes = directory_tar("a/b/.").unwrap();
-        let mut archive = tar::Archive::new(bytes.as_slice());
-        let names: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, vec!["a/", "a/b/"]);
     }
 
     #[test]

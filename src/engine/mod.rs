@@ -11,6 +11,7 @@ pub mod fake;
 pub mod gate;
 pub mod proxy;
 pub mod shell;
+pub mod tarball;
 
 use std::collections::BTreeMap;
 use std::fmt;
