@@ -35,19 +35,8 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 
 use crate::engine::{Engine, EngineError, RegistryAuth};
+use crate::registry::media::{ALL_MANIFEST_TYPES, DOCKER_MANIFEST_LIST, OCI_INDEX};
 use crate::render::data::go_arch;
-
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Every manifest media type, sent as `Accept` on each manifest request.
-const ALL_MANIFEST_TYPES: [&str; 4] = [
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    OCI_MANIFEST,
-    OCI_INDEX,
-];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -655,6 +644,7 @@ mod tests {
     use super::*;
     use crate::engine::ImageInfo;
     use crate::engine::fake::FakeEngine;
+    use crate::registry::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 
     #[test]
     fn plain_http_hosts() {

@@ -34,18 +34,8 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::RegistryAuth;
 use crate::registry::digest::{Failure, classify, install_crypto_provider, is_plain_http};
+use crate::registry::media::{ALL_MANIFEST_TYPES, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::registry::reference::registry_of;
-
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const ALL_MANIFEST_TYPES: [&str; 4] = [
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    OCI_MANIFEST,
-    OCI_INDEX,
-];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
