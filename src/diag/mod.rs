@@ -6,6 +6,7 @@
 //! test each), so variants are only ever added, never renamed.
 
 mod code;
+mod span_error;
 pub(crate) mod suggest;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 
 pub use code::Code;
+pub use span_error::SpanError;
 
 use crate::source::Source;
 
