@@ -97,19 +97,6 @@ impl ConstructKind {
         )
     }
 
-    /// Whether this is an expansion the host shell performs inside a word.
-    pub fn is_expansion(self) -> bool {
-        matches!(
-            self,
-            ConstructKind::CommandSubstitution
-                | ConstructKind::Backtick
-                | ConstructKind::Arithmetic
-                | ConstructKind::Variable
-                | ConstructKind::Tilde
-                | ConstructKind::Glob
-        )
-    }
-
     /// A short human name, e.g. "command substitution".
     pub fn name(self) -> &'static str {
         match self {

@@ -7,14 +7,13 @@
 //! with `toInt64`: strings are parsed, floats truncated, anything else is 0).
 //!
 //! [`funcs`] returns every shipped function and [`names`] lists their names. `env` and `expandenv`
-//! read the host environment, so they are not in [`funcs`]; [`env_funcs`] provides them for callers
-//! that opt in.
+//! are not shipped: they would leak the host environment into the task.
 //!
 //! # Layout
 //!
 //! One file per function family, in the order of the Sprig documentation: `strings`,
 //! `defaults`, `lists`, `dicts`, `encoding`, `numbers`, `dates`, `regexp`, `paths`,
-//! `reflect`, `semver` and the opt-in `env`. Each family exports `ROWS`, its functions with
+//! `reflect` and `semver`. Each family exports `ROWS`, its functions with
 //! their template names, and `FAMILIES` lists the families: a name and its function are written
 //! down once, side by side. The shared helpers are `args` (arity, typed arguments, size
 //! limits), `gofmt` (Go's `fmt.Sprint` and `%q`), `convert` (Sprig's `toInt64`, `empty`, …)
@@ -76,7 +75,6 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
-mod env;
 mod gofmt;
 mod lists;
 mod numbers;
@@ -132,15 +130,6 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// Returns every shipped Sprig function, ready for `Template::new(name).funcs(sprig::funcs())`.
 pub fn funcs() -> FuncMap {
     rows()
-        .map(|&(name, f)| (name.to_string(), wrap_fn(name, f)))
-        .collect()
-}
-
-/// Returns `env` and `expandenv`, which read the host environment (ACR exposes them; taskrun
-/// registers them only on request).
-pub fn env_funcs() -> FuncMap {
-    env::ROWS
-        .iter()
         .map(|&(name, f)| (name.to_string(), wrap_fn(name, f)))
         .collect()
 }
@@ -208,7 +197,7 @@ mod tests {
     use super::args::{list, string};
     use super::test_util::*;
     use super::*;
-    use gotmpl::{Template, tmap};
+    use gotmpl::tmap;
 
     #[test]
     fn names_are_unique() {
@@ -235,24 +224,6 @@ mod tests {
         // gotmpl reports unknown functions when the action runs (Go: at parse time).
         assert_err("{{ env \"HOME\" }}", &["env"]);
         assert_err("{{ expandenv \"$HOME\" }}", &["expandenv"]);
-    }
-
-    #[test]
-    fn env_funcs_read_the_environment() {
-        let path = std::env::var("PATH").unwrap_or_default();
-        let out = Template::new("t")
-            .funcs(funcs())
-            .funcs(env_funcs())
-            .parse(
-                "{{ env \"PATH\" }}|{{ expandenv \"$PATH-${PATH}\" }}|\
-                 {{ env \"TASKRUN_SPRIG_TEST_UNSET\" }}|\
-                 {{ expandenv \"a $ b ${} c $TASKRUN_SPRIG_TEST_UNSET.d $\" }}",
-            )
-            .and_then(|t| t.execute_to_string(&tmap! {}));
-        assert_eq!(
-            out.map_err(|e| e.to_string()),
-            Ok(format!("{path}|{path}-{path}||a $ b  c .d $"))
-        );
     }
 
     #[test]
