@@ -2,8 +2,8 @@
 //!
 //! The pipeline follows ACR's runner: read → version sniff → `$` aliases → Go-template render →
 //! YAML parse → validate → plan → run. Each stage is one module:
-//! [`render`] (text → text), [`syntax`] (text → spanned AST), [`validate`] (AST → [`model::Task`]),
-//! [`plan`] (task → graph). [`report`] is the only module that prints. [`cli`] and [`commands`]
+//! `render` (text → text), `syntax` (text → spanned AST), `validate` (AST → `model::Task`),
+//! `plan` (task → graph). `report` is the only module that prints. `cli` and `commands`
 //! wire them to the command line.
 
 pub mod cli;
@@ -15,17 +15,17 @@ pub mod engine;
 pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod model;
-pub mod plan;
-pub mod quick;
+pub(crate) mod model;
+pub(crate) mod plan;
+pub(crate) mod quick;
 pub mod registry;
-pub mod render;
-pub mod report;
+pub(crate) mod render;
+pub(crate) mod report;
 pub mod service;
-pub mod source;
+pub(crate) mod source;
 pub mod store;
-pub mod syntax;
-pub mod validate;
+pub(crate) mod syntax;
+pub(crate) mod validate;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

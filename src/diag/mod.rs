@@ -1,5 +1,5 @@
 //! Diagnostics shared by every stage: a [`Problem`] with a stable [`Code`], a severity, labelled
-//! spans into a [`Source`], and a help line.
+//! spans into a `Source`, and a help line.
 //!
 //! Stages never stop at the first problem: they push into a [`Problems`] list and the report layer
 //! prints them all. Codes are part of the contract (documented in `docs/errors.md`, one snapshot

@@ -240,6 +240,10 @@ fn shown(text: &str) -> String {
 
 /// A syntax error that stops lexing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "every lexer error is a construct left open"
+)]
 pub enum LexErrorKind {
     /// `'` without its closing `'`.
     UnterminatedSingleQuote,

@@ -22,11 +22,8 @@
 //! Everything here is pure (no I/O), never panics on any input, and works on byte offsets into the
 //! original string (always on UTF-8 character boundaries).
 
-mod flags;
-mod lexer;
+pub(crate) mod flags;
+pub(crate) mod lexer;
 
-pub use flags::{
-    FlagError, FlagErrorKind, FlagItem, FlagKind, FlagParse, FlagSpec, FlagUse, parse_bool,
-    parse_flags,
-};
-pub use lexer::{ConstructKind, LexError, LexErrorKind, Lexed, ShellConstruct, Word, lex};
+pub use flags::{FlagErrorKind, FlagItem, FlagSpec, FlagUse, parse_bool, parse_flags};
+pub use lexer::{ConstructKind, ShellConstruct, Word, lex};
