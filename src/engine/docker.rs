@@ -64,6 +64,7 @@ use super::{
     TarStream,
 };
 use crate::model::runopts::{ContainerOptions, Health, MountKind, MountSpec, Restart};
+use crate::registry::reference::{registry_host, split_reference};
 
 /// The endpoint used when `DOCKER_HOST` is not set.
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
@@ -1588,52 +1589,6 @@ fn parse_port_range(text: &str) -> Result<(u32, u32), String> {
 // ---------------------------------------------------------------------------------------------
 // Image references
 
-/// An image reference split into repository, tag and digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferenceParts {
-    /// Repository including any registry host (`localhost:5000/a/b`).
-    pub repo: String,
-    /// Tag, when given.
-    pub tag: Option<String>,
-    /// Digest (`sha256:…`), when given.
-    pub digest: Option<String>,
-}
-
-/// Splits `reference` into repository, tag and digest. A `:` only starts a tag after the last
-/// `/`, so registry ports (`localhost:5000/x`) are not mistaken for tags.
-pub fn split_reference(reference: &str) -> ReferenceParts {
-    let (name, digest) = match reference.split_once('@') {
-        Some((name, digest)) => (name, Some(digest.to_string())),
-        None => (reference, None),
-    };
-    let last_component = name.rfind('/').map_or(0, |i| i + 1);
-    match name[last_component..].rfind(':') {
-        Some(colon) => {
-            let colon = last_component + colon;
-            ReferenceParts {
-                repo: name[..colon].to_string(),
-                tag: Some(name[colon + 1..].to_string()),
-                digest,
-            }
-        }
-        None => ReferenceParts {
-            repo: name.to_string(),
-            tag: None,
-            digest,
-        },
-    }
-}
-
-/// The registry host of a repository (`docker.io` when it names none).
-pub fn registry_host(repo: &str) -> String {
-    match repo.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            first.to_string()
-        }
-        _ => "docker.io".to_string(),
-    }
-}
-
 /// Finds `sha256:…` in a push status line like `1: digest: sha256:abc size: 735`.
 fn parse_push_digest(status: &str) -> Option<String> {
     let (_, after) = status.split_once("digest: ")?;
@@ -2200,41 +2155,6 @@ mod tests {
         assert_eq!(parse_expose("53/udp").unwrap(), vec!["53/udp"]);
         assert_eq!(parse_expose("80-81").unwrap(), vec!["80/tcp", "81/tcp"]);
         assert!(parse_expose("http").is_err());
-    }
-
-    fn parts(repo: &str, tag: Option<&str>, digest: Option<&str>) -> ReferenceParts {
-        ReferenceParts {
-            repo: repo.to_string(),
-            tag: tag.map(str::to_string),
-            digest: digest.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn references() {
-        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        assert_eq!(
-            split_reference("localhost:5000/a/b:1"),
-            parts("localhost:5000/a/b", Some("1"), None)
-        );
-        assert_eq!(split_reference("a"), parts("a", None, None));
-        assert_eq!(
-            split_reference(&format!("a@{digest}")),
-            parts("a", None, Some(digest))
-        );
-        assert_eq!(
-            split_reference("host:5000/a"),
-            parts("host:5000/a", None, None)
-        );
-        assert_eq!(
-            split_reference(&format!("host:5000/a:v2@{digest}")),
-            parts("host:5000/a", Some("v2"), Some(digest))
-        );
-        assert_eq!(registry_host("localhost:5000/a/b"), "localhost:5000");
-        assert_eq!(registry_host("myreg.azurecr.io/app"), "myreg.azurecr.io");
-        assert_eq!(registry_host("library/alpine"), "docker.io");
-        assert_eq!(registry_host("alpine"), "docker.io");
-        assert_eq!(registry_host("localhost/x"), "localhost");
     }
 
     #[test]

@@ -36,6 +36,7 @@ use serde::Deserialize;
 
 use crate::engine::{Engine, EngineError, RegistryAuth};
 use crate::registry::media::{ALL_MANIFEST_TYPES, DOCKER_MANIFEST_LIST, OCI_INDEX};
+use crate::registry::reference::split;
 use crate::render::data::go_arch;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -610,12 +611,7 @@ pub async fn local_digest<E: Engine>(
 /// (`node:15` → `docker.io/library/node`, `index.docker.io/x/y` → `docker.io/x/y`), without tag
 /// or digest.
 fn repository_key(image: &str) -> String {
-    let name = image.split('@').next().unwrap_or(image);
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let name = match name[last_slash..].find(':') {
-        Some(i) => &name[..last_slash + i],
-        None => name,
-    };
+    let name = split(image).repo;
     let (domain, path) = match name.split_once('/') {
         Some((first, rest))
             if first.contains('.')
