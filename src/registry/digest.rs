@@ -347,22 +347,33 @@ impl Resolver {
         if let Some(c) = clients.get(&key) {
             return Ok((c.clone(), oci_auth));
         }
-        let protocol = if is_plain_http(&registry, &self.opts.insecure_registries) {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        };
-        let config = ClientConfig {
-            protocol,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
+        let config = client_config(&registry, &self.opts.insecure_registries, READ_TIMEOUT);
         let client = Client::try_from(config)
             .map_err(|e| format!("cannot create the registry client: {e}"))?;
         clients.insert(key, client.clone());
         Ok((client, oci_auth))
+    }
+}
+
+/// The registry client's settings for `registry`: plain HTTP for local and `insecure`
+/// registries (see [`is_plain_http`]), a 10 s connect timeout, `read_timeout`, taskrun's user
+/// agent.
+pub(crate) fn client_config(
+    registry: &str,
+    insecure: &[String],
+    read_timeout: Duration,
+) -> ClientConfig {
+    let protocol = if is_plain_http(registry, insecure) {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
+    ClientConfig {
+        protocol,
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(read_timeout),
+        user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
+        ..ClientConfig::default()
     }
 }
 
