@@ -143,6 +143,7 @@ impl fmt::Display for RefErrorKind {
 }
 
 impl ImageRef {
+    #[cfg(test)]
     /// The pinned digest (`sha256:…`) when the reference names one.
     pub fn pinned_digest(&self) -> Option<&str> {
         self.docker_name.split_once('@').map(|(_, d)| d)

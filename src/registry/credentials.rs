@@ -76,6 +76,7 @@ impl Credentials {
         Ok(Self { explicit, config })
     }
 
+    #[cfg(test)]
     /// Credentials from explicit entries only (tests).
     pub fn from_auths(auths: impl IntoIterator<Item = RegistryAuth>) -> Self {
         Self {
