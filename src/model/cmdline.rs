@@ -1079,7 +1079,7 @@ mod tests {
         };
         for spec in RUN_FLAGS {
             let line = match spec.kind {
-                shellwords::flags::FlagKind::Value => {
+                shellwords::FlagKind::Value => {
                     format!("--{} {} alpine", spec.long, sample(spec.canonical))
                 }
                 _ => format!("--{} alpine", spec.long),

@@ -25,5 +25,6 @@
 pub(crate) mod flags;
 pub(crate) mod lexer;
 
-pub use flags::{FlagErrorKind, FlagItem, FlagSpec, FlagUse, parse_bool, parse_flags};
-pub use lexer::{ConstructKind, ShellConstruct, Word, lex};
+// Every public item of both files keeps its old path, `model::shellwords::<item>`.
+pub use flags::*;
+pub use lexer::*;
