@@ -64,7 +64,7 @@ use super::{
     TarStream,
 };
 use crate::model::runopts::{ContainerOptions, Health, MountKind, MountSpec, Restart};
-use crate::registry::reference::{registry_host, split_reference};
+pub use crate::registry::reference::{ReferenceParts, registry_host, split_reference};
 
 /// The endpoint used when `DOCKER_HOST` is not set.
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
