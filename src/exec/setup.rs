@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::tarball::tar_of;
+pub use crate::engine::tarball::tar_of;
 use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL};
 use crate::exec::resources::RunKey;
 use crate::exec::{Reporter, RunOptions};
