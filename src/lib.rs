@@ -16,19 +16,19 @@ pub mod engine;
 pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod model;
+pub(crate) mod model;
 pub mod ops;
-pub mod plan;
-pub mod quick;
+pub(crate) mod plan;
+pub(crate) mod quick;
 pub mod registry;
-pub mod render;
-pub mod report;
-pub mod secrets;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod secrets;
 pub mod service;
-pub mod source;
+pub(crate) mod source;
 pub mod store;
-pub mod syntax;
-pub mod validate;
+pub(crate) mod syntax;
+pub(crate) mod validate;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -1,39 +1,7 @@
 //! Secret values in output: every form a value may take ([`secret_forms`]) and their masking
-//! as `***` ([`mask`], [`Masker`]). A leaf module: the report layer, the plan's text, the
+//! as `***` ([`mask`]). A leaf module: the report layer, the plan's text, the
 //! inputs and the registry credentials all mask through it, and it depends on nothing of
 //! taskrun's.
-
-/// The forms of a run's secret values, built once, masking any text given to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Masker {
-    forms: Vec<String>,
-}
-
-impl Masker {
-    /// A masker for `values` and every form of them ([`secret_forms`]).
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        Self::from_forms(secret_forms(values))
-    }
-
-    /// A masker for exactly these strings (already expanded into their forms).
-    pub fn from_forms(mut forms: Vec<String>) -> Self {
-        forms.retain(|f| !f.is_empty());
-        // Longest first, so a secret containing another is masked whole.
-        forms.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        forms.dedup();
-        Self { forms }
-    }
-
-    /// `text` with every form replaced by `***`.
-    pub fn mask(&self, text: &str) -> String {
-        mask(text, &self.forms)
-    }
-
-    /// The strings masked.
-    pub fn forms(&self) -> &[String] {
-        &self.forms
-    }
-}
 
 /// Replaces every masked value by `***`.
 pub fn mask(text: &str, masked: &[String]) -> String {
@@ -133,12 +101,5 @@ mod tests {
     fn masks_longest_first() {
         let m = vec!["abc".to_owned(), "abcdef".to_owned(), String::new()];
         assert_eq!(mask("x abcdef abc y", &m), "x *** *** y");
-    }
-
-    #[test]
-    fn a_masker_masks_every_form_once_built() {
-        let m = Masker::new(["s3cr3t"]);
-        assert_eq!(m.mask("a s3cr3t czNjcjN0 b"), "a *** *** b");
-        assert!(Masker::default().mask("s3cr3t") == "s3cr3t");
     }
 }

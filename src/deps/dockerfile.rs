@@ -25,6 +25,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::diag::SpanError;
+
 use super::expand::{self, Expanded};
 use super::reference::{self, ImageRef, RefErrorKind};
 
@@ -175,19 +177,9 @@ pub enum WarningKind {
     MultiplePlatforms,
 }
 
-/// Why the Dockerfile could not be scanned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ScanError {
-    /// What kind.
-    pub kind: ScanErrorKind,
-    /// One sentence.
-    pub message: String,
-    /// Where (`0..0` for problems that have no place in the file, like an unknown target).
-    pub span: Range<usize>,
-    /// What to do about it.
-    pub help: Option<String>,
-}
+/// Why the Dockerfile could not be scanned (the span is `0..0` for problems that have no place
+/// in the file, like an unknown target).
+pub type ScanError = SpanError<ScanErrorKind>;
 
 /// The kinds of [`ScanError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

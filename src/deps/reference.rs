@@ -22,6 +22,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::registry::reference::{Parts, split};
+
 /// The registry acb reports for Docker Hub images.
 pub const DOCKER_HUB_REGISTRY: &str = "registry.hub.docker.com";
 
@@ -141,6 +143,7 @@ impl fmt::Display for RefErrorKind {
 }
 
 impl ImageRef {
+    #[cfg(test)]
     /// The pinned digest (`sha256:…`) when the reference names one.
     pub fn pinned_digest(&self) -> Option<&str> {
         self.docker_name.split_once('@').map(|(_, d)| d)
@@ -179,21 +182,15 @@ pub fn parse(s: &str) -> Result<ImageRef, RefError> {
     if s.is_empty() {
         return Err(err(RefErrorKind::Empty));
     }
-    let (name_tag, digest) = match s.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (s, None),
-    };
+    let Parts {
+        repo: name,
+        tag,
+        digest,
+        ..
+    } = split(s);
     if let Some(d) = digest {
         check_digest(d).map_err(err)?;
     }
-    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match name_tag.get(last_slash..).and_then(|t| t.rfind(':')) {
-        Some(i) => {
-            let colon = last_slash + i;
-            (&name_tag[..colon], Some(&name_tag[colon + 1..]))
-        }
-        None => (name_tag, None),
-    };
     if let Some(t) = tag
         && !is_tag(t)
     {

@@ -1,11 +1,13 @@
 //! Diagnostics shared by every stage: a [`Problem`] with a stable [`Code`], a severity, labelled
-//! spans into a [`Source`], and a help line.
+//! spans into a `Source`, and a help line.
 //!
 //! Stages never stop at the first problem: they push into a [`Problems`] list and the report layer
 //! prints them all. Codes are part of the contract (documented in `docs/errors.md`, one snapshot
 //! test each), so variants are only ever added, never renamed.
 
 mod code;
+mod span_error;
+pub(crate) mod suggest;
 
 use std::fmt;
 use std::ops::Range;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 
 pub use code::Code;
+pub use span_error::SpanError;
 
 use crate::source::Source;
 

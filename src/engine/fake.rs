@@ -827,7 +827,7 @@ impl Engine for FakeEngine {
         let outcome = self.image_outcome(&[image.to_string()]);
         Self::play(outcome.as_ref(), sink.as_ref(), None).await?;
         let digest = fake_digest(image);
-        let repo = super::docker::split_reference(image).repo;
+        let repo = crate::registry::reference::split_reference(image).repo;
         let mut state = self.state();
         let info = state
             .images
@@ -1143,7 +1143,7 @@ impl Engine for FakeEngine {
         let outcome = self.image_outcome(&[image.to_string()]);
         Self::play(outcome.as_ref(), sink.as_ref(), None).await?;
         let digest = fake_digest(image);
-        let parts = super::docker::split_reference(image);
+        let parts = crate::registry::reference::split_reference(image);
         let repo_digest = format!("{}@{digest}", parts.repo);
         let mut state = self.state();
         let info = state

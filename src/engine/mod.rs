@@ -14,6 +14,7 @@ pub mod names;
 pub mod proxy;
 pub mod session;
 pub mod shell;
+pub mod tarball;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -123,14 +123,6 @@ impl NameProxy {
         }
     }
 
-    /// The real name the run knows for `name`, if any.
-    pub fn resolve(&self, name: &str) -> Option<String> {
-        self.names
-            .lock()
-            .ok()
-            .and_then(|n| n.actual(name).map(str::to_owned))
-    }
-
     /// The socket of step `scope` (made on first use): containers created through it carry
     /// `io.taskrun.via=<scope>`. Must be called inside a tokio runtime.
     pub fn socket(&self, scope: &str) -> io::Result<PathBuf> {

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL, TarStream};
+pub use crate::engine::tarball::tar_of;
+use crate::engine::{Engine, EngineError, NetworkSpec, RUN_LABEL};
 use crate::exec::resources::RunKey;
 use crate::exec::{Reporter, RunOptions};
 use crate::model::{StepKind, Task};
@@ -371,39 +372,4 @@ async fn remove_network<E: Engine>(engine: &E, name: &str) -> Result<(), EngineE
         result = engine.remove_network(name).await;
     }
     result
-}
-
-/// A small in-memory tar of regular files (parents created), as a stream.
-pub fn tar_of(files: &[(&str, &[u8])]) -> TarStream {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut dirs = std::collections::BTreeSet::new();
-    for (path, _) in files {
-        let mut acc = String::new();
-        let parts: Vec<&str> = path.split('/').collect();
-        for part in &parts[..parts.len().saturating_sub(1)] {
-            if !acc.is_empty() {
-                acc.push('/');
-            }
-            acc.push_str(part);
-            dirs.insert(acc.clone());
-        }
-    }
-    for d in dirs {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        let _ = builder.append_data(&mut h, format!("{d}/"), std::io::empty());
-    }
-    for (path, content) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(0o644);
-        h.set_size(content.len() as u64);
-        let _ = builder.append_data(&mut h, path, *content);
-    }
-    let bytes = builder.into_inner().unwrap_or_default();
-    Box::pin(futures_util::stream::once(async move {
-        Ok(bytes::Bytes::from(bytes))
-    }))
 }

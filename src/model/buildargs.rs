@@ -22,9 +22,9 @@
 //! * Remote contexts are classified as acb does (`util/url.go`) into [`ContextKind`].
 //! * All errors are collected, each with a byte range in the string and a help line.
 
-use std::fmt;
 use std::ops::Range;
 
+use crate::diag::SpanError;
 use crate::model::shellwords::{
     self, ConstructKind, FlagErrorKind, FlagItem, FlagSpec, FlagUse, ShellConstruct,
 };
@@ -262,26 +262,8 @@ pub enum BuildArgErrorKind {
     Stdin,
 }
 
-/// One problem in a `build:` string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildArgError {
-    /// What kind of problem.
-    pub kind: BuildArgErrorKind,
-    /// One-line description naming the offending text.
-    pub message: String,
-    /// Byte range in the build string.
-    pub span: Range<usize>,
-    /// How to fix it, when there is something to say.
-    pub help: Option<String>,
-}
-
-impl fmt::Display for BuildArgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for BuildArgError {}
+/// One problem in a `build:` string (the span is a byte range in the build string).
+pub type BuildArgError = SpanError<BuildArgErrorKind>;
 
 /// Every `docker build` flag (legacy builder, as acb uses with `DOCKER_BUILDKIT=0`, and buildx).
 pub const BUILD_FLAGS: &[FlagSpec] = &[

@@ -29,9 +29,9 @@
 //! * CLI-only flags (`-a`, `--sig-proxy`, `--detach-keys`, `-q`, `--disable-content-trust`,
 //!   `--use-api-socket`) are accepted and kept in [`RunFlags::other`]; they change nothing.
 
-use std::fmt;
 use std::ops::Range;
 
+use crate::diag::SpanError;
 use crate::model::runopts::{self as opts, ContainerOptions, Health};
 use crate::model::shellwords::{self, FlagItem, FlagSpec, FlagUse};
 pub use crate::model::shellwords::{ConstructKind, ShellConstruct};
@@ -171,26 +171,8 @@ pub enum CmdErrorKind {
     Unsupported,
 }
 
-/// A `cmd` line that cannot be run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError {
-    /// What kind of problem.
-    pub kind: CmdErrorKind,
-    /// One-line description naming the offending text.
-    pub message: String,
-    /// Byte range in the line.
-    pub span: Range<usize>,
-    /// How to fix it, when there is something to say.
-    pub help: Option<String>,
-}
-
-impl fmt::Display for CmdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CmdError {}
+/// A `cmd` line that cannot be run (the span is a byte range in the line).
+pub type CmdError = SpanError<CmdErrorKind>;
 
 /// Every `docker run` flag (docker CLI 28), so that the image is found exactly where docker
 /// would find it.

@@ -132,11 +132,6 @@ impl Plan {
         }
         wave
     }
-
-    /// Whether the graph is acyclic (always true for a validated task).
-    pub fn is_acyclic(&self) -> bool {
-        !petgraph::algo::is_cyclic_directed(&self.graph)
-    }
 }
 
 fn one_line(s: &str) -> String {
@@ -186,7 +181,7 @@ mod tests {
         let p = Plan::new(&t);
         assert_eq!(p.edges(), vec![(1, 2), (3, 4), (4, 5)]);
         assert_eq!(p.waves(), vec![0, 0, 1, 0, 1, 2]);
-        assert!(p.is_acyclic());
+        assert!(!petgraph::algo::is_cyclic_directed(&p.graph));
         assert_eq!(p.dependants(3), vec![4]);
     }
 

@@ -91,6 +91,7 @@ impl Credentials {
         forms
     }
 
+    #[cfg(test)]
     /// Credentials from explicit entries only (tests).
     pub fn from_auths(auths: impl IntoIterator<Item = RegistryAuth>) -> Self {
         Self {

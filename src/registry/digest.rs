@@ -36,18 +36,8 @@ use serde::Deserialize;
 
 use crate::engine::{Engine, EngineError, RegistryAuth};
 use crate::model::platform::go_arch;
-
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Every manifest media type, sent as `Accept` on each manifest request.
-const ALL_MANIFEST_TYPES: [&str; 4] = [
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    OCI_MANIFEST,
-    OCI_INDEX,
-];
+use crate::registry::media::{ALL_MANIFEST_TYPES, DOCKER_MANIFEST_LIST, OCI_INDEX};
+use crate::registry::reference::split;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -357,22 +347,33 @@ impl Resolver {
         if let Some(c) = clients.get(&key) {
             return Ok((c.clone(), oci_auth));
         }
-        let protocol = if is_plain_http(&registry, &self.opts.insecure_registries) {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        };
-        let config = ClientConfig {
-            protocol,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
+        let config = client_config(&registry, &self.opts.insecure_registries, READ_TIMEOUT);
         let client = Client::try_from(config)
             .map_err(|e| format!("cannot create the registry client: {e}"))?;
         clients.insert(key, client.clone());
         Ok((client, oci_auth))
+    }
+}
+
+/// The registry client's settings for `registry`: plain HTTP for local and `insecure`
+/// registries (see [`is_plain_http`]), a 10 s connect timeout, `read_timeout`, taskrun's user
+/// agent.
+pub(crate) fn client_config(
+    registry: &str,
+    insecure: &[String],
+    read_timeout: Duration,
+) -> ClientConfig {
+    let protocol = if is_plain_http(registry, insecure) {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
+    ClientConfig {
+        protocol,
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(read_timeout),
+        user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
+        ..ClientConfig::default()
     }
 }
 
@@ -621,12 +622,7 @@ pub async fn local_digest<E: Engine>(
 /// (`node:15` → `docker.io/library/node`, `index.docker.io/x/y` → `docker.io/x/y`), without tag
 /// or digest.
 fn repository_key(image: &str) -> String {
-    let name = image.split('@').next().unwrap_or(image);
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let name = match name[last_slash..].find(':') {
-        Some(i) => &name[..last_slash + i],
-        None => name,
-    };
+    let name = split(image).repo;
     let (domain, path) = match name.split_once('/') {
         Some((first, rest))
             if first.contains('.')
@@ -655,6 +651,7 @@ mod tests {
     use super::*;
     use crate::engine::ImageInfo;
     use crate::engine::fake::FakeEngine;
+    use crate::registry::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 
     #[test]
     fn plain_http_hosts() {

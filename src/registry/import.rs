@@ -25,7 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::ClientConfig;
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth as OciAuth;
 use oci_client::{Client, Reference};
@@ -33,21 +33,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::engine::RegistryAuth;
-use crate::registry::digest::{Failure, classify, install_crypto_provider, is_plain_http};
+use crate::registry::digest::{Failure, classify, client_config, install_crypto_provider};
+use crate::registry::media::{ALL_MANIFEST_TYPES, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::registry::reference::registry_of;
 
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const ALL_MANIFEST_TYPES: [&str; 4] = [
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    OCI_MANIFEST,
-    OCI_INDEX,
-];
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How deep nested indexes are followed.
 const MAX_DEPTH: usize = 4;
@@ -379,18 +368,9 @@ fn make_client(
     insecure: &[String],
     monolithic: bool,
 ) -> Result<Client, ImportError> {
-    let protocol = if is_plain_http(registry, insecure) {
-        ClientProtocol::Http
-    } else {
-        ClientProtocol::Https
-    };
     let config = ClientConfig {
-        protocol,
-        connect_timeout: Some(CONNECT_TIMEOUT),
-        read_timeout: Some(READ_TIMEOUT),
         use_monolithic_push: monolithic,
-        user_agent: concat!("taskrun/", env!("CARGO_PKG_VERSION")),
-        ..ClientConfig::default()
+        ..client_config(registry, insecure, READ_TIMEOUT)
     };
     Client::try_from(config).map_err(|e| ImportError::Other {
         image: registry.to_owned(),
@@ -650,6 +630,7 @@ fn map_error(e: OciDistributionError, image: &str, registry: &str, source: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::digest::is_plain_http;
 
     #[test]
     fn targets_go_to_the_registry_flag() {

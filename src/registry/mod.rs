@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod digest;
 pub mod import;
+pub(crate) mod media;
 pub mod reference;
 
 pub use credentials::Credentials;

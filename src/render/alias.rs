@@ -51,9 +51,6 @@ pub const RUN_ALIASES: &[&str] = &[
 /// The lowest version string that enables aliases (compared byte-wise, as acb).
 pub const ALIAS_VERSION: &str = "v1.1.0";
 
-/// The line acb logs when aliases are enabled.
-pub const ENABLED_MESSAGE: &str = "Alias support enabled for version >= 1.1.0, please see https://aka.ms/acr/tasks/task-aliases for more information.";
-
 /// The default directive character.
 pub const DEFAULT_DIRECTIVE: char = '$';
 
@@ -136,9 +133,12 @@ pub struct Preprocessed {
     pub text: String,
     /// The alias map (empty when aliases are not enabled).
     pub aliases: Aliases,
-    /// Whether the version enables aliases.
+    /// Whether the version enables aliases (for the tests: `render` asks [`aliases_enabled`]
+    /// before it calls [`preprocess`]).
+    #[cfg(test)]
     pub enabled: bool,
-    /// The directive character in effect.
+    /// The directive character in effect (for the tests).
+    #[cfg(test)]
     pub directive: char,
 }
 
@@ -237,7 +237,9 @@ pub fn preprocess(
         return Ok(Preprocessed {
             text: text.to_owned(),
             aliases: Aliases::default(),
+            #[cfg(test)]
             enabled,
+            #[cfg(test)]
             directive: DEFAULT_DIRECTIVE,
         });
     }
@@ -256,7 +258,9 @@ pub fn preprocess(
     Ok(Preprocessed {
         text,
         aliases,
+        #[cfg(test)]
         enabled,
+        #[cfg(test)]
         directive,
     })
 }

@@ -75,7 +75,7 @@ pub fn render(
 ) -> Result<Rendered, Problems> {
     let mut warnings = Problems::new();
     let mask = comments::comment_lines(&file.text);
-    let function_names: Vec<&str> = BUILTINS.iter().chain(sprig::NAMES).copied().collect();
+    let function_names: Vec<&str> = BUILTINS.iter().copied().chain(sprig::names()).collect();
     let actions = delims::find_actions(&file.text, &mask, &function_names);
     let choice = delims::choose(&file.text, &actions, options.delims);
     if !choice.conflicting.is_empty() {

@@ -85,6 +85,7 @@ impl Store {
             .transpose()
     }
 
+    #[cfg(test)]
     /// Every recorded digest of `image`, one per platform (platform-independent first).
     pub fn digests_of(&self, image: &str) -> Result<Vec<BaseImageRecord>> {
         let op = format!("read the digests of {image:?}");
@@ -133,6 +134,7 @@ impl Store {
         tx.commit().map_err(self.sql(op))
     }
 
+    #[cfg(test)]
     /// The base images `task` depends on, by image then kind (`Runtime` first).
     pub fn task_dependencies(&self, task: &str) -> Result<Vec<(String, DependencyKind)>> {
         let op = format!("read the base images of task {task:?}");
@@ -146,6 +148,7 @@ impl Store {
             .collect()
     }
 
+    #[cfg(test)]
     /// The tasks that depend on `image`, with how, by task then kind (`Runtime` first),
     /// regardless of their trigger settings.
     pub fn tasks_depending_on(&self, image: &str) -> Result<Vec<(String, DependencyKind)>> {
@@ -189,6 +192,7 @@ impl Store {
             .map_err(self.sql("list the tracked base images"))
     }
 
+    #[cfg(test)]
     fn pairs(&self, sql: &str, arg: &str, op: &str) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         conn.prepare_cached(sql)
@@ -199,6 +203,7 @@ impl Store {
             .map_err(self.sql(op))
     }
 
+    #[cfg(test)]
     fn parse_kind(&self, kind: &str, op: &str) -> Result<DependencyKind> {
         kind.parse()
             .map_err(|e: super::UnknownValue| self.corrupt(op, e.to_string()))

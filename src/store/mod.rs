@@ -53,7 +53,9 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::StoreError;
 pub use logs::LOG_CHUNK_MAX;
-pub use runid::{encode_run_id, parse_run_id, registry_key, registry_prefix};
+#[cfg(test)]
+pub use runid::parse_run_id;
+pub use runid::{encode_run_id, registry_key, registry_prefix};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     BaseImageRecord, BaseImageTriggerType, DEFAULT_TIMEOUT_SECS, DependencyKind, RunFinish,
@@ -178,11 +180,13 @@ impl Store {
         &self.home
     }
 
+    #[cfg(test)]
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    #[cfg(test)]
     /// The schema version of the open database (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         let conn = self.conn();

@@ -44,6 +44,7 @@ pub fn encode_run_id(prefix: &str, seq: u64) -> String {
     id
 }
 
+#[cfg(test)]
 /// Splits an id made by [`encode_run_id`] with a two-letter prefix into the prefix and sequence
 /// number. `None` for anything else (upper case, leading zero, overflow, wrong prefix shape).
 pub fn parse_run_id(id: &str) -> Option<(&str, u64)> {

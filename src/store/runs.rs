@@ -185,6 +185,7 @@ impl Store {
         tx.commit().map_err(self.sql(op))
     }
 
+    #[cfg(test)]
     /// Changes the status of an unfinished run (e.g. `Queued` → `Running`). Setting a terminal
     /// status this way leaves `finished` empty; prefer [`Store::finish_run`].
     /// [`StoreError::RunAlreadyFinished`] if the run already has a terminal status.
@@ -376,6 +377,7 @@ impl Store {
         Ok(reaped)
     }
 
+    #[cfg(test)]
     /// The newest `Queued` or `Running` run of `task`, if any (to avoid overlapping triggered
     /// runs). A run whose process died stays `Running` until [`Store::reap_orphans`] finishes
     /// it.

@@ -274,6 +274,7 @@ impl Store {
         tx.commit().map_err(self.sql(op))
     }
 
+    #[cfg(test)]
     /// Removes a value of the task's trigger state; returns whether it existed.
     pub fn delete_task_state(&self, task: &str, key: &str) -> Result<bool> {
         let conn = self.conn();

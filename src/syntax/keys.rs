@@ -1,7 +1,7 @@
 //! The keys acb knows in each mapping, the undocumented ones it also accepts, and the help
 //! given for an unknown key (did-you-mean, or a note for keys acb removed or never had).
 
-use super::suggest::closest;
+use crate::diag::suggest::closest;
 
 /// A kind of mapping in the task file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,6 @@ mod keys;
 mod node;
 mod scalars;
 mod schema;
-pub(crate) mod suggest;
 
 #[cfg(test)]
 mod tests;

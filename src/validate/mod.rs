@@ -22,6 +22,7 @@ use std::ops::Range;
 
 use crate::diag::{Code, Problem, Problems};
 use crate::model::{self, DEFAULT_RETRY_DELAY, DEFAULT_STEP_TIMEOUT, Needs, StepKind, Task};
+use crate::registry::reference;
 use crate::source::Source;
 use crate::syntax::ast::{self, Spanned, items};
 
@@ -467,7 +468,7 @@ impl Validator<'_> {
                 paths.insert(path.value.as_str(), path.span.clone());
             }
             if !declared.contains(&name.value.as_str()) {
-                let help = match crate::syntax::suggest::closest(
+                let help = match crate::diag::suggest::closest(
                     &name.value,
                     declared.iter().copied(),
                 ) {
@@ -553,15 +554,12 @@ fn step_infos<'a>(steps: &'a [Spanned<ast::Step>], src: &Source) -> Vec<StepInfo
         .collect()
 }
 
-/// acb's push normalisation: `:latest` appended to a reference containing neither `:` nor `@`,
-/// then duplicates removed, order kept.
+/// acb's push normalisation ([`reference::normalize_push`]: `:latest` appended to a reference
+/// containing neither `:` nor `@`), then duplicates removed, order kept.
 pub fn normalize_push(images: &[Spanned<String>]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for image in images {
-        let mut image = image.value.clone();
-        if !image.contains(':') && !image.contains('@') {
-            image.push_str(":latest");
-        }
+        let image = reference::normalize_push(&image.value);
         if !out.contains(&image) {
             out.push(image);
         }

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::{ROOT_ID, StepInfo, Validator};
+use crate::diag::suggest::closest;
 use crate::diag::{Code, Problem};
 use crate::model::Needs;
 use crate::syntax::ast::items;
-use crate::syntax::suggest::closest;
 
 /// The token that starts a step at the beginning of the run.
 pub const START_TOKEN: &str = "-";

@@ -57,6 +57,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use super::gate;
+use super::tarball::{directory_tar, single_file_tar};
 use super::{
     BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
     ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
@@ -1104,8 +1105,8 @@ mod volumes;
 
 use create::*;
 
+pub use crate::registry::reference::{ReferenceParts, registry_host, split_reference};
 pub(crate) use errors::*;
 use output::*;
 use reference::*;
-pub use reference::{ReferenceParts, registry_host, split_reference};
 pub(crate) use volumes::*;

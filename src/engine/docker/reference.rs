@@ -1,52 +1,6 @@
-//! Image references as the engine API takes them (repository, tag, digest), push digests, registry credentials and progress statuses.
+//! What the engine's image calls answer: push digests in status lines, registry credentials in bollard's terms, and which progress statuses are worth a line. References are split by [`crate::registry::reference`].
 
 use super::*;
-
-/// An image reference split into repository, tag and digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferenceParts {
-    /// Repository including any registry host (`localhost:5000/a/b`).
-    pub repo: String,
-    /// Tag, when given.
-    pub tag: Option<String>,
-    /// Digest (`sha256:…`), when given.
-    pub digest: Option<String>,
-}
-
-/// Splits `reference` into repository, tag and digest. A `:` only starts a tag after the last
-/// `/`, so registry ports (`localhost:5000/x`) are not mistaken for tags.
-pub fn split_reference(reference: &str) -> ReferenceParts {
-    let (name, digest) = match reference.split_once('@') {
-        Some((name, digest)) => (name, Some(digest.to_string())),
-        None => (reference, None),
-    };
-    let last_component = name.rfind('/').map_or(0, |i| i + 1);
-    match name[last_component..].rfind(':') {
-        Some(colon) => {
-            let colon = last_component + colon;
-            ReferenceParts {
-                repo: name[..colon].to_string(),
-                tag: Some(name[colon + 1..].to_string()),
-                digest,
-            }
-        }
-        None => ReferenceParts {
-            repo: name.to_string(),
-            tag: None,
-            digest,
-        },
-    }
-}
-
-/// The registry host of a repository (`docker.io` when it names none).
-pub fn registry_host(repo: &str) -> String {
-    match repo.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            first.to_string()
-        }
-        _ => "docker.io".to_string(),
-    }
-}
 
 /// Finds `sha256:…` in a push status line like `1: digest: sha256:abc size: 735`.
 pub(super) fn parse_push_digest(status: &str) -> Option<String> {

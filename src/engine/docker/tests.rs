@@ -37,41 +37,6 @@ fn helper_names_identify_the_run_of_their_volume() {
     assert_eq!(crate::exec::RunKey::from_name(&a), Some(key));
 }
 
-fn parts(repo: &str, tag: Option<&str>, digest: Option<&str>) -> ReferenceParts {
-    ReferenceParts {
-        repo: repo.to_string(),
-        tag: tag.map(str::to_string),
-        digest: digest.map(str::to_string),
-    }
-}
-
-#[test]
-fn references() {
-    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    assert_eq!(
-        split_reference("localhost:5000/a/b:1"),
-        parts("localhost:5000/a/b", Some("1"), None)
-    );
-    assert_eq!(split_reference("a"), parts("a", None, None));
-    assert_eq!(
-        split_reference(&format!("a@{digest}")),
-        parts("a", None, Some(digest))
-    );
-    assert_eq!(
-        split_reference("host:5000/a"),
-        parts("host:5000/a", None, None)
-    );
-    assert_eq!(
-        split_reference(&format!("host:5000/a:v2@{digest}")),
-        parts("host:5000/a", Some("v2"), Some(digest))
-    );
-    assert_eq!(registry_host("localhost:5000/a/b"), "localhost:5000");
-    assert_eq!(registry_host("myreg.azurecr.io/app"), "myreg.azurecr.io");
-    assert_eq!(registry_host("library/alpine"), "docker.io");
-    assert_eq!(registry_host("alpine"), "docker.io");
-    assert_eq!(registry_host("localhost/x"), "localhost");
-}
-
 #[test]
 fn push_digest() {
     assert_eq!(
@@ -145,18 +110,6 @@ fn volume_paths() {
     assert!(normalize_volume_path("a/../../b").is_err());
     assert_eq!(helper_path(""), "/v");
     assert_eq!(helper_path("a/b"), "/v/a/b");
-}
-
-#[test]
-fn directory_tar_lists_each_level() {
-    let bytes = directory_tar("a/b/.").unwrap();
-    let mut archive = tar::Archive::new(bytes.as_slice());
-    let names: Vec<String> = archive
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, vec!["a/", "a/b/"]);
 }
 
 #[test]

@@ -53,35 +53,6 @@ pub(super) fn helper_path(path: &str) -> String {
     }
 }
 
-/// A tar holding the directories leading to `path` (the archive API needs an existing target).
-pub(super) fn directory_tar(path: &str) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut prefix = String::new();
-    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
-        prefix.push_str(part);
-        prefix.push('/');
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Directory);
-        header.set_mode(0o755);
-        header.set_size(0);
-        header.set_mtime(0);
-        builder.append_data(&mut header, &prefix, std::io::empty())?;
-    }
-    builder.into_inner()
-}
-
-/// A tar holding one regular file.
-pub(super) fn single_file_tar(name: &str, content: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Regular);
-    header.set_mode(0o644);
-    header.set_size(content.len() as u64);
-    header.set_mtime(0);
-    builder.append_data(&mut header, name, content)?;
-    builder.into_inner()
-}
-
 pub(super) type ErrorSlot = Arc<Mutex<Option<String>>>;
 
 /// Wraps a caller's tar stream so that its first error can be reported by name (hyper only says

@@ -1,8 +1,17 @@
-//! "Did you mean …?": the closest candidate to a misspelt word.
+//! "Did you mean …?": the closest candidate to a misspelt word. The one rule behind every
+//! suggestion taskrun makes: unknown task-file keys, `when` step ids, secret volume names and
+//! unknown `docker run`/`docker build` flags.
+//!
+//! The rule: compare case-insensitively with the optimal string alignment distance (Levenshtein
+//! plus adjacent transpositions, so `detatch` is one edit from `detach`); accept a distance of at
+//! most a third of the word's length (at least 1), so short words only match near-identical
+//! candidates; treat a prefix in either direction (`priv` of `privileged`, `volumeMount` of
+//! `volumeMounts`, both at least 4 characters) as just close enough; the first candidate wins a
+//! tie.
 
 /// The candidate closest to `word`, when one is close enough to be a likely typo: an edit
-/// distance (ignoring ASCII case, transpositions count as one edit) of at most a third of the
-/// word's length (at least 1), or one being a prefix of the other (at least 4 characters).
+/// distance (ignoring case, transpositions count as one edit) of at most a third of the word's
+/// length (at least 1), or one being a prefix of the other (at least 4 characters).
 pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -68,5 +77,25 @@ mod tests {
         assert_eq!(closest("WHEN", keys), Some("when"));
         assert_eq!(closest("zzzzzz", keys), None);
         assert_eq!(closest("x", keys), None);
+    }
+
+    #[test]
+    fn closest_flags() {
+        let flags = [
+            "build-arg",
+            "tag",
+            "no-cache",
+            "privileged",
+            "pid",
+            "cpus",
+            "cpu-count",
+        ];
+        assert_eq!(closest("build-args", flags), Some("build-arg"));
+        assert_eq!(closest("priv", flags), Some("privileged"));
+        assert_eq!(closest("cpu", flags), Some("cpus"));
+        assert_eq!(closest("no-cahce", flags), Some("no-cache"));
+        assert_eq!(closest("zzzzzz", flags), None);
+        assert_eq!(closest(&"x".repeat(10_000), flags), None);
+        assert_eq!(distance("é", "e"), 1);
     }
 }
