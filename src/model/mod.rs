@@ -88,8 +88,8 @@ pub struct VolumeMount {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepKind {
-    /// `build:` — docker-build arguments.
-    Build(String),
+    /// `build:` — docker-build arguments, parsed once.
+    Build(BuildStep),
     /// `cmd:` — a docker-run line (optional flags, image, arguments), parsed once.
     Cmd(CmdStep),
     /// `push:` — image references, normalised (`:latest` added) and de-duplicated.
@@ -166,6 +166,50 @@ impl From<&str> for CmdStep {
 }
 
 impl From<String> for CmdStep {
+    fn from(line: String) -> Self {
+        Self::new(line)
+    }
+}
+
+/// A `build` step's string and its one parse ([`buildargs::parse_build`]), made when the step
+/// is made (by `validate`); `validate`'s checks and `exec` read the parse and never parse the
+/// string again. Dereferences to the string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildStep {
+    /// The string as rendered.
+    pub line: String,
+    /// The parse; errors were reported by `validate`, and such a task never runs.
+    pub parsed: Result<Box<buildargs::BuildArgs>, Vec<buildargs::BuildArgError>>,
+}
+
+impl BuildStep {
+    /// The step for `line`, parsed.
+    pub fn new(line: impl Into<String>) -> Self {
+        let line = line.into();
+        let parsed = buildargs::parse_build(&line).map(Box::new);
+        Self { line, parsed }
+    }
+
+    /// The parse, when the string is valid.
+    pub fn parsed(&self) -> Option<&buildargs::BuildArgs> {
+        self.parsed.as_deref().ok()
+    }
+}
+
+impl std::ops::Deref for BuildStep {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.line
+    }
+}
+
+impl From<&str> for BuildStep {
+    fn from(line: &str) -> Self {
+        Self::new(line)
+    }
+}
+
+impl From<String> for BuildStep {
     fn from(line: String) -> Self {
         Self::new(line)
     }

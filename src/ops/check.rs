@@ -192,7 +192,6 @@ pub fn context_dir_problem(dir: &Path) -> Option<Problem> {
 /// still write it (with `strict`, an error). Used by `validate CONTEXT` and `run`, so both say
 /// the same.
 pub fn context_problems(task: &Task, dir: &Path, strict: bool) -> Problems {
-    use crate::model::buildargs::parse_build;
     use crate::model::buildpath::locate;
     let mut problems = Problems::new();
     let ignore = crate::context::load_dockerignore(dir, None).unwrap_or_default();
@@ -200,7 +199,7 @@ pub fn context_problems(task: &Task, dir: &Path, strict: bool) -> Problems {
         let StepKind::Build(args) = &step.kind else {
             continue;
         };
-        let Some(located) = parse_build(args).ok().and_then(|p| locate(step, &p).ok()) else {
+        let Some(located) = args.parsed().and_then(|p| locate(step, p).ok()) else {
             continue;
         };
         let path = located.dockerfile_in_workspace();

@@ -36,7 +36,10 @@ pub(super) fn check(v: &mut Validator<'_>, info: &StepInfo<'_>, kind: Option<&St
         .as_ref()
         .filter(|b| !b.value.trim().is_empty())
     {
-        check_build(v, info, build);
+        match kind {
+            Some(StepKind::Build(step)) => check_build(v, info, build, &step.parsed),
+            _ => check_build(v, info, build, &parse_build(&build.value).map(Box::new)),
+        }
     }
 }
 
@@ -81,10 +84,10 @@ pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step:
     let (StepKind::Build(args), Some(build)) = (&step.kind, info.step.build.as_ref()) else {
         return;
     };
-    let Ok(parsed) = parse_build(args) else {
+    let Some(parsed) = args.parsed() else {
         return; // reported by `check_build`
     };
-    for refusal in build_refusals(step, &parsed) {
+    for refusal in build_refusals(step, parsed) {
         let message = format!("{}: {}", info.name, refusal.message);
         let problem = if refusal.unsupported {
             Problem::warning(refusal.code, message)
@@ -111,8 +114,16 @@ pub(super) fn check_build_step(v: &mut Validator<'_>, info: &StepInfo<'_>, step:
     }
 }
 
-fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<String>) {
-    match parse_build(&build.value) {
+fn check_build(
+    v: &mut Validator<'_>,
+    info: &StepInfo<'_>,
+    build: &Spanned<String>,
+    parsed: &Result<
+        Box<crate::model::buildargs::BuildArgs>,
+        Vec<crate::model::buildargs::BuildArgError>,
+    >,
+) {
+    match parsed {
         Ok(parsed) => {
             for c in &parsed.notes {
                 v.report(
@@ -130,7 +141,7 @@ fn check_build(v: &mut Validator<'_>, info: &StepInfo<'_>, build: &Spanned<Strin
                 v.report(
                     Problem::error(Code::CmdShell, format!("{}: {}", info.name, e.message))
                         .with_label(inner(v, build, &e.span), "here")
-                        .with_help(e.help.unwrap_or_else(|| {
+                        .with_help(e.help.clone().unwrap_or_else(|| {
                             "write the build as docker-build flags and a context, e.g. \
                              `-t app:1 -f Dockerfile .`"
                                 .to_owned()

@@ -333,7 +333,7 @@ impl Validator<'_> {
         }
         if let Some(build) = s.build.as_ref().filter(|b| !b.value.is_empty()) {
             present.push(("build", build.span.clone()));
-            kind = Some(StepKind::Build(build.value.clone()));
+            kind = Some(StepKind::Build(model::BuildStep::new(build.value.clone())));
         }
         if let Some(push) = s.push.as_ref().filter(|p| !p.value.is_empty()) {
             present.push(("push", push.span.clone()));

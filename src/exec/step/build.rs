@@ -25,7 +25,7 @@ use crate::exec::step::buildsecrets;
 use crate::exec::step::host::{self, ContextSource};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
-use crate::model::buildargs::{BuildArgs, parse_build};
+use crate::model::buildargs::BuildArgs;
 use crate::model::buildpath::{DockerfilePlace, Located, locate};
 use crate::registry::reference::{registry_of, split_tag};
 
@@ -33,11 +33,11 @@ use crate::registry::reference::{registry_of, split_tag};
 pub(crate) async fn run<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
-    args: &str,
+    args: &crate::model::BuildStep,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let parsed = match parse_build(args) {
-        Ok(p) => p,
+    let parsed = match args.parsed.as_deref() {
+        Ok(p) => p.clone(),
         Err(errors) => {
             let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
             return Outcome::Failed {

@@ -38,7 +38,7 @@ use std::sync::atomic::Ordering;
 use crate::context::{self, ContextStream, DockerIgnore};
 use crate::engine::Engine;
 use crate::exec::step::StepContext;
-use crate::model::buildargs::{ContextKind, parse_build};
+use crate::model::buildargs::ContextKind;
 use crate::model::buildpath::{DockerfilePlace, Located, locate};
 use crate::model::{Step, StepKind, Task};
 
@@ -89,7 +89,7 @@ pub(crate) fn host_eligible(step: &Step, dir: &Path) -> bool {
     let StepKind::Build(args) = &step.kind else {
         return false;
     };
-    let Ok(parsed) = parse_build(args) else {
+    let Some(parsed) = args.parsed() else {
         return false;
     };
     // A `--secret` file is read from the workspace as the build container sees it (with the
@@ -97,7 +97,7 @@ pub(crate) fn host_eligible(step: &Step, dir: &Path) -> bool {
     if !matches!(parsed.context, ContextKind::Local(_)) || !parsed.secrets.is_empty() {
         return false;
     }
-    let Ok(plan) = locate(step, &parsed) else {
+    let Ok(plan) = locate(step, parsed) else {
         return false;
     };
     plan_eligible(&plan, dir)
