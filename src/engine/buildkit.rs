@@ -388,82 +388,11 @@ impl Decoder {
 // ---------------------------------------------------------------------------------------------
 // BuildKit progress: the StatusResponse protobuf
 
-/// A malformed protobuf message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(&'static str);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-/// One field of a protobuf message.
-enum Field<'a> {
-    Varint(u64),
-    Bytes(&'a [u8]),
-    Fixed,
-}
-
-/// Reads the fields of one protobuf message (wire types 0, 1, 2 and 5; groups are refused).
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut value: u64 = 0;
-        for i in 0..10 {
-            let (&b, rest) = self
-                .buf
-                .split_first()
-                .ok_or(DecodeError("truncated varint"))?;
-            self.buf = rest;
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(DecodeError("varint too long"))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.buf.len() < n {
-            return Err(DecodeError("truncated field"));
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-
-    fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, DecodeError> {
-        if self.buf.is_empty() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        let field = match key & 7 {
-            0 => Field::Varint(self.varint()?),
-            1 => {
-                self.take(8)?;
-                Field::Fixed
-            }
-            2 => {
-                let len =
-                    usize::try_from(self.varint()?).map_err(|_| DecodeError("field too long"))?;
-                Field::Bytes(self.take(len)?)
-            }
-            5 => {
-                self.take(4)?;
-                Field::Fixed
-            }
-            _ => return Err(DecodeError("unsupported wire type")),
-        };
-        Ok(Some((key >> 3, field)))
-    }
-}
+pub use super::protobuf::DecodeError;
+use super::protobuf::{Field, Reader};
 
 fn fields(buf: &[u8]) -> Reader<'_> {
-    Reader { buf }
+    Reader::new(buf)
 }
 
 fn string(bytes: &[u8]) -> String {
@@ -688,17 +617,7 @@ mod tests {
     use super::*;
 
     /// Protobuf encoding helpers (the writer side of [`Reader`]).
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
+    use crate::engine::protobuf::put_varint as varint;
 
     fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
         varint(n << 3 | 2, out);

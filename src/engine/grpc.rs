@@ -17,6 +17,8 @@
 
 use std::collections::BTreeMap;
 
+use super::protobuf::{Field, Reader, put_varint};
+
 /// The path of the health check method.
 pub const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 /// The path of BuildKit's secrets method.
@@ -147,62 +149,15 @@ pub fn secret_response(value: &[u8]) -> Vec<u8> {
 
 /// The `ID` (field 1) of a `GetSecretRequest`; annotations and unknown fields are skipped.
 pub fn secret_request_id(message: &[u8]) -> Result<String, FrameError> {
-    let mut buf = message;
+    let mut fields = Reader::new(message);
     let mut id = String::new();
-    while !buf.is_empty() {
-        let key = get_varint(&mut buf)?;
-        let (field, wire) = (key >> 3, key & 7);
-        match wire {
-            0 => {
-                get_varint(&mut buf)?;
-            }
-            1 => buf = skip(buf, 8)?,
-            5 => buf = skip(buf, 4)?,
-            2 => {
-                let len = usize::try_from(get_varint(&mut buf)?)
-                    .map_err(|_| FrameError("field too long"))?;
-                let (value, rest) = buf
-                    .split_at_checked(len)
-                    .ok_or(FrameError("truncated field"))?;
-                if field == 1 {
-                    id = String::from_utf8(value.to_vec())
-                        .map_err(|_| FrameError("the secret id is not UTF-8"))?;
-                }
-                buf = rest;
-            }
-            _ => return Err(FrameError("unsupported protobuf wire type")),
+    while let Some((number, field)) = fields.next().map_err(|e| FrameError(e.0))? {
+        if let (1, Field::Bytes(value)) = (number, field) {
+            id = String::from_utf8(value.to_vec())
+                .map_err(|_| FrameError("the secret id is not UTF-8"))?;
         }
     }
     Ok(id)
-}
-
-fn skip(buf: &[u8], n: usize) -> Result<&[u8], FrameError> {
-    buf.get(n..).ok_or(FrameError("truncated field"))
-}
-
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn get_varint(buf: &mut &[u8]) -> Result<u64, FrameError> {
-    let mut value: u64 = 0;
-    for i in 0..10 {
-        let (&b, rest) = buf.split_first().ok_or(FrameError("truncated varint"))?;
-        *buf = rest;
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(value);
-        }
-    }
-    Err(FrameError("varint too long"))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod fake;
 pub mod gate;
 pub mod grpc;
 pub mod names;
+mod protobuf;
 pub mod proxy;
 pub mod session;
 pub mod shell;
