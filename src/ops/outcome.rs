@@ -89,3 +89,52 @@ impl RunOutcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ran(end: RunEnd) -> RunOutcome {
+        RunOutcome::Ran(RunSummary {
+            run_id: "ca1".into(),
+            success: end == RunEnd::Succeeded,
+            interrupted: end == RunEnd::Interrupted,
+            timed_out: end == RunEnd::TimedOut,
+            duration: std::time::Duration::ZERO,
+            steps: Vec::new(),
+            error: None,
+            dependencies: Vec::new(),
+            dependency_warnings: Vec::new(),
+            end,
+        })
+    }
+
+    #[test]
+    fn the_exit_status_follows_the_outcome_type_alone() {
+        let cases = [
+            (RunOutcome::Refused, 2),
+            (RunOutcome::NotStarted, 3),
+            (RunOutcome::Interrupted, 130),
+            (ran(RunEnd::Succeeded), 0),
+            (ran(RunEnd::StepFailed), 1),
+            (ran(RunEnd::TimedOut), 1),
+            (ran(RunEnd::Interrupted), 130),
+            (ran(RunEnd::EngineLost), 3),
+        ];
+        for (outcome, code) in cases {
+            assert_eq!(outcome.exit_status().as_u8(), code, "{outcome:?}");
+        }
+        assert_eq!(
+            RunOutcome::before_start(ExitStatus::Interrupted).exit_status(),
+            ExitStatus::Interrupted
+        );
+        assert_eq!(
+            RunOutcome::before_start(ExitStatus::Environment).exit_status(),
+            ExitStatus::Environment
+        );
+        assert_eq!(
+            RunOutcome::before_start(ExitStatus::InvalidInput).exit_status(),
+            ExitStatus::InvalidInput
+        );
+    }
+}

@@ -175,7 +175,12 @@ pub fn run_task(
 /// The status the store records for a run that ended with `outcome` (ACR's run statuses).
 fn recorded_status(outcome: &RunOutcome) -> RunStatus {
     let Some(summary) = outcome.summary() else {
-        return RunStatus::Error;
+        // Stopped before it started: by Ctrl-C or a cancel request (during the CONTEXT fetch),
+        // else for a reason its log says.
+        return match outcome {
+            RunOutcome::Interrupted => RunStatus::Canceled,
+            _ => RunStatus::Error,
+        };
     };
     match summary.end {
         RunEnd::Succeeded => RunStatus::Succeeded,
@@ -206,4 +211,19 @@ pub fn record_digest(store: &Store, image: &str, digest: &str) {
         platform_digest: None,
         checked: now(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_stopped_before_it_started_is_recorded_by_why() {
+        assert_eq!(
+            recorded_status(&RunOutcome::Interrupted),
+            RunStatus::Canceled
+        );
+        assert_eq!(recorded_status(&RunOutcome::NotStarted), RunStatus::Error);
+        assert_eq!(recorded_status(&RunOutcome::Refused), RunStatus::Error);
+    }
 }
