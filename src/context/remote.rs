@@ -1025,6 +1025,37 @@ async fn fetch_oci(reference: &str, dest: &Path, options: &FetchOptions) -> Resu
     Ok(())
 }
 
+/// The fetch of `source` for [`crate::engine::Engine::put_remote_context`]: into a temporary
+/// directory, then as a tar of every file (no `.dockerignore`: acb's scanner downloads the
+/// whole context), the directory removed when the tar stream is dropped.
+pub fn tar_fetch(source: RemoteSource, options: FetchOptions) -> crate::engine::ContextFetch {
+    Box::new(move |sink, cancel| {
+        Box::pin(async move {
+            let dir = tempfile::Builder::new()
+                .prefix("taskrun-context-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            let progress = |line: &str| sink.line(crate::engine::LogStream::Stdout, line);
+            fetch(&source, dir.path(), &options, &progress, &cancel)
+                .await
+                .map_err(|e| e.message)?;
+            let tar = crate::context::context_tar(
+                dir.path(),
+                None,
+                &crate::context::DockerIgnore::default(),
+            )
+            .map_err(|e| e.to_string())?
+            .into_stream();
+            // The stream reads the files as it goes: the directory lives as long as it does.
+            let tar = futures_util::StreamExt::map(tar, move |chunk| {
+                let _keep = &dir;
+                chunk
+            });
+            Ok(Box::pin(tar) as crate::engine::TarStream)
+        })
+    })
+}
+
 /// The `git` program: `TASKRUN_GIT`, else `git` on `PATH`.
 pub fn git_program() -> PathBuf {
     std::env::var_os("TASKRUN_GIT")

@@ -991,15 +991,15 @@ impl Engine for FakeEngine {
         &self,
         volume: &str,
         path: &str,
-        source: &crate::context::remote::RemoteSource,
-        _options: &crate::context::remote::FetchOptions,
+        subject: &str,
+        _fetch: super::ContextFetch,
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> EngineResult<()> {
         if cancel.is_cancelled() {
             return Err(EngineError::Cancelled);
         }
-        let shown = source.display();
+        let shown = subject.to_owned();
         self.record(Call::FetchContext {
             source: shown.clone(),
             volume: volume.to_string(),

@@ -183,6 +183,17 @@ impl ExitStatus {
 /// A stream of tar bytes (a build context or files for a volume).
 pub type TarStream = Pin<Box<dyn Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
+/// Fetches a remote build context and returns its files as a tar (see
+/// [`Engine::put_remote_context`]): given where progress lines go and the step's cancellation;
+/// `Err` is the reason, for the step (masked).
+pub type ContextFetch = Box<
+    dyn FnOnce(
+            Arc<dyn LogSink>,
+            CancellationToken,
+        ) -> Pin<Box<dyn Future<Output = Result<TarStream, String>> + Send>>
+        + Send,
+>;
+
 /// An image build.
 pub struct BuildRequest {
     /// The context as a tar stream (already filtered by `.dockerignore`).
@@ -484,46 +495,33 @@ pub trait Engine: Clone + Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
 
-    /// Fetches a remote build context (git, tarball URL, OCI artifact; see
-    /// [`crate::context::remote`]) on this machine and puts its files into `volume` under `path`,
-    /// as acb's scanner downloads it into `<workdir>/<stepID>`. Progress lines go to `sink`. The
-    /// fake engine records the fetch instead, so `--dry-run` fetches nothing.
+    /// Fetches a remote build context with `fetch` (made by [`crate::context::remote`]: git,
+    /// tarball URL, OCI artifact) on this machine and puts its files into `volume` under `path`,
+    /// as acb's scanner downloads it into `<workdir>/<stepID>`. Progress lines go to `sink`;
+    /// `subject` names the context (masked) in errors. The fake engine records the fetch and
+    /// never calls `fetch`, so `--dry-run` fetches nothing.
     fn put_remote_context(
         &self,
         volume: &str,
         path: &str,
-        source: &crate::context::remote::RemoteSource,
-        options: &crate::context::remote::FetchOptions,
+        subject: &str,
+        fetch: ContextFetch,
         sink: Arc<dyn LogSink>,
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<()>> + Send {
         async move {
-            let failed = |message: String| EngineError::Failed {
-                operation: "fetch the build context",
-                subject: source.display(),
-                message,
-            };
-            let dir = tempfile::Builder::new()
-                .prefix("taskrun-context-")
-                .tempdir()
-                .map_err(|e| failed(format!("cannot create a temporary directory: {e}")))?;
-            let progress = |line: &str| sink.line(LogStream::Stdout, line);
-            if let Err(e) =
-                crate::context::remote::fetch(source, dir.path(), options, &progress, &cancel).await
-            {
-                if cancel.is_cancelled() {
-                    return Err(EngineError::Cancelled);
+            let tar = match fetch(sink, cancel.clone()).await {
+                Ok(tar) => tar,
+                Err(_) if cancel.is_cancelled() => return Err(EngineError::Cancelled),
+                Err(message) => {
+                    return Err(EngineError::Failed {
+                        operation: "fetch the build context",
+                        subject: subject.to_owned(),
+                        message,
+                    });
                 }
-                return Err(failed(e.message));
-            }
-            let tar = crate::context::context_tar(
-                dir.path(),
-                None,
-                &crate::context::DockerIgnore::default(),
-            )
-            .map_err(|e| failed(e.to_string()))?
-            .into_stream();
-            self.put_into_volume(volume, path, tar.boxed()).await
+            };
+            self.put_into_volume(volume, path, tar).await
         }
     }
 

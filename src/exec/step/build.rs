@@ -480,8 +480,8 @@ async fn fetch_remote<E: Engine>(
         .put_remote_context(
             &ctx.env.workspace,
             &step.id,
-            source,
-            &options,
+            &source.display(),
+            remote::tar_fetch(source.clone(), options),
             sink as Arc<dyn LogSink>,
             cancel.clone(),
         )
