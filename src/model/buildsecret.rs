@@ -14,6 +14,7 @@
 //! container an absolute file path is.
 
 use crate::model::buildpath::clean;
+use crate::model::value::ValueError;
 use crate::model::{Step, VolumeMount};
 
 /// The largest secret file the CLI accepts (BuildKit's `MaxSecretSize`, 500 KiB).
@@ -92,38 +93,38 @@ pub fn file_place(abs: &str, mounts: &[VolumeMount]) -> Option<FilePlace> {
 }
 
 /// Parses one `--secret` value; the error is the docker CLI's message.
-pub fn parse_secret(value: &str) -> Result<SecretSpec, String> {
+pub fn parse_secret(value: &str) -> Result<SecretSpec, ValueError> {
     let fields = csv_record(value).map_err(|e| format!("failed to parse csv secret: {e}"))?;
     let (mut id, mut file, mut env, mut typ) = (String::new(), None, None, None);
     for field in fields {
         let Some((key, v)) = field.split_once('=') else {
-            return Err(format!("invalid field '{field}' must be a key=value pair"));
+            return Err(format!("invalid field '{field}' must be a key=value pair").into());
         };
         match key.to_ascii_lowercase().as_str() {
             "type" => {
                 if v != "file" && v != "env" {
-                    return Err(format!("unsupported secret type \"{v}\""));
+                    return Err(format!("unsupported secret type \"{v}\"").into());
                 }
                 typ = Some(v.to_owned());
             }
             "id" => id = v.to_owned(),
             "source" | "src" => file = Some(v.to_owned()),
             "env" => env = Some(v.to_owned()),
-            other => return Err(format!("unexpected key '{other}' in '{field}'")),
+            other => return Err(format!("unexpected key '{other}' in '{field}'").into()),
         }
     }
     if typ.as_deref() == Some("env") && env.as_deref().is_none_or(str::is_empty) {
         env = file.take();
     }
     if id.is_empty() {
-        return Err("secret missing ID".to_owned());
+        return Err("secret missing ID".into());
     }
     Ok(SecretSpec { id, file, env })
 }
 
 /// Parses every `--secret` value; a later one with the same id replaces the earlier one (the
 /// store is a map). Stops at the first error, as the CLI does.
-pub fn parse_secrets(values: &[String]) -> Result<Vec<SecretSpec>, String> {
+pub fn parse_secrets(values: &[String]) -> Result<Vec<SecretSpec>, ValueError> {
     let mut out: Vec<SecretSpec> = Vec::new();
     for value in values {
         let spec = parse_secret(value)?;
@@ -253,7 +254,7 @@ mod tests {
                 "failed to parse csv secret: extraneous or missing \" in quoted-field",
             ),
         ] {
-            assert_eq!(parse_secret(value), Err(message.to_owned()), "{value}");
+            assert_eq!(parse_secret(value), Err(message.into()), "{value}");
         }
     }
 

@@ -431,8 +431,11 @@ fn invalid(flag: &FlagUse<'_>, why: String) -> CmdError {
 }
 
 /// The typed value of `flag`, parsed by `parse`.
-fn typed<T>(flag: &FlagUse<'_>, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, CmdError> {
-    parse(flag.value.as_deref().unwrap_or_default()).map_err(|why| invalid(flag, why))
+fn typed<T, E: Into<String>>(
+    flag: &FlagUse<'_>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, CmdError> {
+    parse(flag.value.as_deref().unwrap_or_default()).map_err(|why| invalid(flag, why.into()))
 }
 
 /// Record one flag into `run`.

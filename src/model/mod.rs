@@ -12,6 +12,7 @@ pub mod ports;
 pub mod runopts;
 pub mod shellwords;
 pub mod support;
+pub mod value;
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,7 @@
 //! `validate` parses them (a bad port is an error at its position); `exec` and the engine map
 //! the parsed values.
 
+use crate::model::value::ValueError;
 use std::fmt;
 
 /// One published port binding, in the engine's terms.
@@ -18,8 +19,8 @@ pub struct PublishedPort {
 
 /// Parses docker's `-p` syntax: `80`, `8080:80`, `127.0.0.1:8080:80`, `8080:80/udp`,
 /// `127.0.0.1::80`, `[::1]:8080:80`, and ranges (`8000-8001:80-81`, `8000-8010:80`).
-pub fn parse_publish(spec: &str) -> Result<Vec<PublishedPort>, String> {
-    let invalid = |why: &str| format!("invalid published port `{spec}`: {why}");
+pub fn parse_publish(spec: &str) -> Result<Vec<PublishedPort>, ValueError> {
+    let invalid = |why: &str| ValueError(format!("invalid published port `{spec}`: {why}"));
     let (rest, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
     let (host_ip, host_port, container) = if let Some(after) = rest.strip_prefix('[') {
         let (ip, tail) = after
@@ -83,8 +84,8 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PublishedPort>, String> {
 }
 
 /// Parses an exposed port (`80`, `80/udp`, `8000-8001`) into `port/proto` entries.
-pub fn parse_expose(spec: &str) -> Result<Vec<String>, String> {
-    let invalid = |why: &str| format!("invalid exposed port `{spec}`: {why}");
+pub fn parse_expose(spec: &str) -> Result<Vec<String>, ValueError> {
+    let invalid = |why: &str| ValueError(format!("invalid exposed port `{spec}`: {why}"));
     let (port, proto) = split_protocol(spec).map_err(|why| invalid(&why))?;
     let (start, end) = parse_port_range(port).map_err(|why| invalid(&why))?;
     Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())

@@ -16,6 +16,7 @@
 //! * `--isolation` is passed to the engine as ACR's agent passes it: a Linux engine accepts only
 //!   `default`, as on ACR's Linux agents.
 
+use crate::model::value::ValueError;
 use std::collections::BTreeMap;
 
 /// Engine options written as `docker run` flags in a `cmd` line, beyond the ones every step has
@@ -273,7 +274,7 @@ pub struct Health {
 /// # Errors
 ///
 /// The value is not a number with an optional `b`, `k`, `m`, `g`, `t` or `p` unit.
-pub fn parse_size(text: &str) -> Result<i64, String> {
+pub fn parse_size(text: &str) -> Result<i64, ValueError> {
     let bad = || format!("`{text}` is not a size (e.g. `512m`, `1g`, `1048576`)");
     let lower = text.to_ascii_lowercase();
     let t = lower.strip_suffix('b').unwrap_or(&lower);
@@ -288,12 +289,12 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
     };
     let num = num.strip_suffix(' ').unwrap_or(num);
     if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(bad());
+        return Err(bad().into());
     }
     let n: f64 = num.parse().map_err(|_| bad())?;
     let bytes = n * (1u64 << shift) as f64;
     if !bytes.is_finite() || bytes >= i64::MAX as f64 {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(bytes as i64)
 }
@@ -303,7 +304,7 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
 /// # Errors
 ///
 /// As [`parse_size`].
-pub fn parse_size_or_unlimited(text: &str) -> Result<i64, String> {
+pub fn parse_size_or_unlimited(text: &str) -> Result<i64, ValueError> {
     if text == "-1" {
         Ok(-1)
     } else {
@@ -316,9 +317,9 @@ pub fn parse_size_or_unlimited(text: &str) -> Result<i64, String> {
 /// # Errors
 ///
 /// The value is not a whole number.
-pub fn parse_int(text: &str) -> Result<i64, String> {
+pub fn parse_int(text: &str) -> Result<i64, ValueError> {
     text.parse::<i64>()
-        .map_err(|_| format!("`{text}` is not a whole number"))
+        .map_err(|_| ValueError(format!("`{text}` is not a whole number")))
 }
 
 /// `--cpus`: a decimal number of CPUs, as nano-CPUs.
@@ -326,15 +327,15 @@ pub fn parse_int(text: &str) -> Result<i64, String> {
 /// # Errors
 ///
 /// Not a non-negative decimal number.
-pub fn parse_cpus(text: &str) -> Result<i64, String> {
+pub fn parse_cpus(text: &str) -> Result<i64, ValueError> {
     let bad = || format!("`{text}` is not a number of CPUs (e.g. `0.5`, `2`)");
     if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(bad());
+        return Err(bad().into());
     }
     let n: f64 = text.parse().map_err(|_| bad())?;
     let nano = (n * 1e9).round();
     if !nano.is_finite() || nano >= i64::MAX as f64 {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(nano as i64)
 }
@@ -344,7 +345,7 @@ pub fn parse_cpus(text: &str) -> Result<i64, String> {
 /// # Errors
 ///
 /// Not `NAME=SOFT[:HARD]`, an unknown name, a limit that is not a number, or soft above hard.
-pub fn parse_ulimit(text: &str) -> Result<Ulimit, String> {
+pub fn parse_ulimit(text: &str) -> Result<Ulimit, ValueError> {
     const NAMES: &[&str] = &[
         "core",
         "cpu",
@@ -365,13 +366,15 @@ pub fn parse_ulimit(text: &str) -> Result<Ulimit, String> {
     let Some((name, limits)) = text.split_once('=') else {
         return Err(format!(
             "`{text}` is not a ulimit: write `NAME=SOFT[:HARD]`, e.g. `nofile=1024:2048`"
-        ));
+        )
+        .into());
     };
     if !NAMES.contains(&name) {
         return Err(format!(
             "`{name}` is not a ulimit name (one of {})",
             NAMES.join(", ")
-        ));
+        )
+        .into());
     }
     let (soft, hard) = match limits.split_once(':') {
         Some((s, h)) => (s, Some(h)),
@@ -387,9 +390,7 @@ pub fn parse_ulimit(text: &str) -> Result<Ulimit, String> {
         None => soft,
     };
     if soft > hard && hard != -1 {
-        return Err(format!(
-            "the ulimit `{text}` has a soft limit above its hard limit"
-        ));
+        return Err(format!("the ulimit `{text}` has a soft limit above its hard limit").into());
     }
     Ok(Ulimit {
         name: name.to_owned(),
@@ -403,7 +404,7 @@ pub fn parse_ulimit(text: &str) -> Result<Ulimit, String> {
 /// # Errors
 ///
 /// Not a Go duration.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64, ValueError> {
     let bad = || format!("`{text}` is not a duration (e.g. `30s`, `1m30s`, `500ms`)");
     if text == "0" {
         return Ok(0);
@@ -411,14 +412,14 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let mut rest = text;
     let mut total = 0f64;
     if rest.is_empty() {
-        return Err(bad());
+        return Err(bad().into());
     }
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(bad)?;
         if digits == 0 {
-            return Err(bad());
+            return Err(bad().into());
         }
         let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
@@ -432,13 +433,13 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            _ => return Err(bad()),
+            _ => return Err(bad().into()),
         };
         total += n * scale;
         rest = &rest[unit_len..];
     }
     if total >= i64::MAX as f64 {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(total as i64)
 }
@@ -448,10 +449,10 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 /// # Errors
 ///
 /// No `=` or an empty key.
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(text: &str) -> Result<(String, String), ValueError> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("`{text}` is not `KEY=VALUE`")),
+        _ => Err(format!("`{text}` is not `KEY=VALUE`").into()),
     }
 }
 
@@ -460,7 +461,7 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 /// # Errors
 ///
 /// Any other value.
-pub fn parse_mode(text: &str, choices: &[&str], container: bool) -> Result<String, String> {
+pub fn parse_mode(text: &str, choices: &[&str], container: bool) -> Result<String, ValueError> {
     if choices.contains(&text)
         || (container
             && text
@@ -477,7 +478,7 @@ pub fn parse_mode(text: &str, choices: &[&str], container: bool) -> Result<Strin
     if container {
         list.push("`container:NAME`".to_owned());
     }
-    Err(format!("`{text}` is not one of {}", list.join(", ")))
+    Err(format!("`{text}` is not one of {}", list.join(", ")).into())
 }
 
 /// `--restart no|always|unless-stopped|on-failure[:MAX]`.
@@ -485,7 +486,7 @@ pub fn parse_mode(text: &str, choices: &[&str], container: bool) -> Result<Strin
 /// # Errors
 ///
 /// Any other value.
-pub fn parse_restart(text: &str) -> Result<Restart, String> {
+pub fn parse_restart(text: &str) -> Result<Restart, ValueError> {
     match text {
         "" | "no" => Ok(Restart::No),
         "always" => Ok(Restart::Always),
@@ -496,7 +497,8 @@ pub fn parse_restart(text: &str) -> Result<Restart, String> {
             _ => Err(format!(
                 "`{text}` is not a restart policy (`no`, `always`, `unless-stopped`, \
                  `on-failure[:MAX]`)"
-            )),
+            )
+            .into()),
         },
     }
 }
@@ -506,7 +508,7 @@ pub fn parse_restart(text: &str) -> Result<Restart, String> {
 /// # Errors
 ///
 /// Empty paths, a relative container path or permissions other than `r`, `w`, `m`.
-pub fn parse_device(text: &str) -> Result<Device, String> {
+pub fn parse_device(text: &str) -> Result<Device, ValueError> {
     let perms_ok = |p: &str| !p.is_empty() && p.chars().all(|c| matches!(c, 'r' | 'w' | 'm'));
     let parts: Vec<&str> = text.split(':').collect();
     let (host, container, permissions) = match parts.as_slice() {
@@ -515,15 +517,14 @@ pub fn parse_device(text: &str) -> Result<Device, String> {
         [h, c] => (*h, *c, "rwm"),
         [h, c, p] if perms_ok(p) => (*h, *c, *p),
         _ => {
-            return Err(format!(
-                "`{text}` is not a device (`HOST[:CONTAINER[:rwm]]`)"
-            ));
+            return Err(format!("`{text}` is not a device (`HOST[:CONTAINER[:rwm]]`)").into());
         }
     };
     if host.is_empty() || !container.starts_with('/') {
         return Err(format!(
             "`{text}` is not a device (`HOST[:CONTAINER[:rwm]]`, absolute container path)"
-        ));
+        )
+        .into());
     }
     Ok(Device {
         host: host.to_owned(),
@@ -537,9 +538,9 @@ pub fn parse_device(text: &str) -> Result<Device, String> {
 /// # Errors
 ///
 /// No `:` or a bad rate.
-pub fn parse_throttle(text: &str, size: bool) -> Result<(String, i64), String> {
+pub fn parse_throttle(text: &str, size: bool) -> Result<(String, i64), ValueError> {
     let Some((path, rate)) = text.rsplit_once(':').filter(|(p, _)| p.starts_with('/')) else {
-        return Err(format!("`{text}` is not `DEVICE_PATH:RATE`"));
+        return Err(format!("`{text}` is not `DEVICE_PATH:RATE`").into());
     };
     let rate = if size {
         parse_size(rate)?
@@ -556,10 +557,10 @@ pub fn parse_throttle(text: &str, size: bool) -> Result<(String, i64), String> {
 /// # Errors
 ///
 /// Out of range or not a number.
-pub fn parse_weight(text: &str) -> Result<u16, String> {
+pub fn parse_weight(text: &str) -> Result<u16, ValueError> {
     match text.parse::<u16>() {
         Ok(w) if w == 0 || (10..=1000).contains(&w) => Ok(w),
-        _ => Err(format!("`{text}` is not a block IO weight (10 to 1000)")),
+        _ => Err(format!("`{text}` is not a block IO weight (10 to 1000)").into()),
     }
 }
 
@@ -568,9 +569,9 @@ pub fn parse_weight(text: &str) -> Result<u16, String> {
 /// # Errors
 ///
 /// No `:` or a bad weight.
-pub fn parse_weight_device(text: &str) -> Result<(String, u16), String> {
+pub fn parse_weight_device(text: &str) -> Result<(String, u16), ValueError> {
     let Some((path, weight)) = text.rsplit_once(':').filter(|(p, _)| p.starts_with('/')) else {
-        return Err(format!("`{text}` is not `DEVICE_PATH:WEIGHT`"));
+        return Err(format!("`{text}` is not `DEVICE_PATH:WEIGHT`").into());
     };
     Ok((path.to_owned(), parse_weight(weight)?))
 }
@@ -580,12 +581,13 @@ pub fn parse_weight_device(text: &str) -> Result<(String, u16), String> {
 /// # Errors
 ///
 /// A relative path.
-pub fn parse_tmpfs(text: &str) -> Result<(String, String), String> {
+pub fn parse_tmpfs(text: &str) -> Result<(String, String), ValueError> {
     let (path, opts) = text.split_once(':').unwrap_or((text, ""));
     if !path.starts_with('/') {
         return Err(format!(
             "`{text}` is not `/PATH[:OPTIONS]` (the path in the container must be absolute)"
-        ));
+        )
+        .into());
     }
     Ok((path.to_owned(), opts.to_owned()))
 }
@@ -595,7 +597,7 @@ pub fn parse_tmpfs(text: &str) -> Result<(String, String), String> {
 /// # Errors
 ///
 /// A bad count or an unknown form.
-pub fn parse_gpus(text: &str) -> Result<GpuRequest, String> {
+pub fn parse_gpus(text: &str) -> Result<GpuRequest, ValueError> {
     let mut req = GpuRequest::default();
     for (i, field) in split_csv(text).iter().enumerate() {
         match field.split_once('=') {
@@ -622,12 +624,13 @@ pub fn parse_gpus(text: &str) -> Result<GpuRequest, String> {
                 return Err(format!(
                     "`{field}` is not a GPU request (`all`, a count, or `device=…`, `count=…`, \
                      `driver=…`, `capabilities=…`)"
-                ));
+                )
+                .into());
             }
         }
     }
     if req.count.is_some() && !req.device_ids.is_empty() {
-        return Err("`--gpus` takes a count or device ids, not both".to_owned());
+        return Err("`--gpus` takes a count or device ids, not both".into());
     }
     if !req.capabilities.iter().any(|c| c == "gpu") {
         req.capabilities.push("gpu".to_owned());
@@ -640,7 +643,7 @@ pub fn parse_gpus(text: &str) -> Result<GpuRequest, String> {
 /// # Errors
 ///
 /// An unknown key, a bad value, no target, or options of another mount type.
-pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
+pub fn parse_mount(text: &str) -> Result<MountSpec, ValueError> {
     let mut kind = MountKind::Volume;
     let mut m = MountSpec {
         kind,
@@ -684,7 +687,7 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
                     other => {
                         return Err(format!(
                             "`--mount` type `{other}` is not supported (`bind`, `volume` or `tmpfs`)"
-                        ));
+                        ).into());
                     }
                 };
             }
@@ -718,7 +721,8 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
                         return Err(format!(
                             "`bind-recursive={other}` is not one of `enabled`, `disabled`, \
                              `writable`, `readonly`"
-                        ));
+                        )
+                        .into());
                     }
                 }
                 used.push(MountKind::Bind);
@@ -757,20 +761,19 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
                 );
                 used.push(MountKind::Tmpfs);
             }
-            _ => return Err(format!("unexpected key `{key}` in `--mount {text}`")),
+            _ => return Err(format!("unexpected key `{key}` in `--mount {text}`").into()),
         }
     }
     m.kind = kind;
     if m.target.is_empty() {
-        return Err(format!(
-            "`--mount {text}` has no target (`target=/path/in/container`)"
-        ));
+        return Err(format!("`--mount {text}` has no target (`target=/path/in/container`)").into());
     }
     if !m.target.starts_with('/') {
         return Err(format!(
             "the `--mount` target `{}` must be an absolute path",
             m.target
-        ));
+        )
+        .into());
     }
     let name = |k: MountKind| match k {
         MountKind::Bind => "bind",
@@ -782,21 +785,24 @@ pub fn parse_mount(text: &str) -> Result<MountSpec, String> {
             "`--mount {text}` has {} options on a {} mount",
             name(*other),
             name(kind)
-        ));
+        )
+        .into());
     }
     if (m.bind_readonly_nonrecursive || m.bind_readonly_force_recursive) && !m.read_only {
         return Err(format!(
             "`--mount {text}`: `bind-recursive=writable` and `=readonly` need `readonly`"
-        ));
+        )
+        .into());
     }
     match kind {
         MountKind::Bind if m.source.as_deref().is_none_or(str::is_empty) => {
             return Err(format!(
                 "`--mount {text}`: a bind mount needs a source (`source=/host/path`)"
-            ));
+            )
+            .into());
         }
         MountKind::Tmpfs if m.source.is_some() => {
-            return Err(format!("`--mount {text}`: a tmpfs mount takes no source"));
+            return Err(format!("`--mount {text}`: a tmpfs mount takes no source").into());
         }
         _ => {}
     }

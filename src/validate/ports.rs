@@ -19,14 +19,14 @@ pub(super) fn check(
     for p in items(&s.ports) {
         match parse_publish(&p.value) {
             Ok(parsed) => ports.extend(parsed),
-            Err(why) => report(v, info, "ports", p, why),
+            Err(why) => report(v, info, "ports", p, why.to_string()),
         }
     }
     let mut expose = Vec::new();
     for e in items(&s.expose) {
         match parse_expose(&e.value) {
             Ok(parsed) => expose.extend(parsed),
-            Err(why) => report(v, info, "expose", e, why),
+            Err(why) => report(v, info, "expose", e, why.to_string()),
         }
     }
     let cpus = s
@@ -37,7 +37,7 @@ pub(super) fn check(
             // `--cpus` in nano-CPUs, as the docker CLI reads it.
             Ok(nano) => Some(nano as f64 / 1e9),
             Err(why) => {
-                report(v, info, "cpus", c, why);
+                report(v, info, "cpus", c, why.to_string());
                 None
             }
         });
