@@ -919,11 +919,7 @@ fn a_tarball_context_is_downloaded_unpacked_and_built() {
 
 #[test]
 fn an_oci_artifact_context_is_pulled_and_built() {
-    use std::collections::BTreeMap;
-
-    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
-    use oci_client::manifest::OciImageManifest;
-    use oci_client::secrets::RegistryAuth;
+    use oci_client::client::ImageLayer;
 
     let _engine = need_docker();
     common::check_registries();
@@ -942,11 +938,7 @@ fn an_oci_artifact_context_is_pulled_and_built() {
         .status()
         .unwrap();
     assert!(status.success());
-    let title = |name: &str| {
-        let mut a = BTreeMap::new();
-        a.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
-        a
-    };
+    let title = remote::oci_title;
     let mut dir = title("app");
     dir.insert("io.deis.oras.content.unpack".to_owned(), "true".to_owned());
     let layers = vec![
@@ -961,33 +953,8 @@ fn an_oci_artifact_context_is_pulled_and_built() {
             Some(dir),
         ),
     ];
-    let config = Config::new(
-        b"{}".to_vec(),
-        "application/vnd.unknown.config.v1+json".to_owned(),
-        None,
-    );
-    let manifest = OciImageManifest::build(&layers, &config, None);
     let artifact = format!("127.0.0.1:5000/taskrun-ctx-oci-{}:1", std::process::id());
-    taskrun::registry::digest::install_crypto_provider();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async {
-            let client = oci_client::Client::try_from(ClientConfig {
-                protocol: ClientProtocol::Http,
-                ..ClientConfig::default()
-            })
-            .unwrap();
-            client
-                .push(
-                    &artifact.parse().unwrap(),
-                    &layers,
-                    config,
-                    &RegistryAuth::Anonymous,
-                    Some(manifest),
-                )
-                .await
-        })
-        .expect("push the artifact to 127.0.0.1:5000");
+    remote::push_oci_artifact(&artifact, &layers);
 
     let ws = Ws::new(&format!(
         "steps:\n  - id: fromoci\n    build: -t {built} oci://{artifact}\n  - id: show\n    cmd: {built} cat /msg.txt\n"

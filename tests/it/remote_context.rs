@@ -288,19 +288,11 @@ fn a_tarball_context_over_http_is_the_workspace() {
 
 #[test]
 fn an_oci_artifact_context_is_pulled_from_the_registry() {
-    use std::collections::BTreeMap;
-
-    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
-    use oci_client::manifest::OciImageManifest;
-    use oci_client::secrets::RegistryAuth;
+    use oci_client::client::ImageLayer;
 
     let _engine = common::need_docker();
     common::check_registries();
-    let title = |name: &str| {
-        let mut a = BTreeMap::new();
-        a.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
-        a
-    };
+    let title = remote::oci_title;
     let layers = vec![
         ImageLayer::new(
             SHOW_TASK.replace("BUSYBOX", BUSYBOX).into_bytes(),
@@ -313,33 +305,8 @@ fn an_oci_artifact_context_is_pulled_from_the_registry() {
             Some(title("msg.txt")),
         ),
     ];
-    let config = Config::new(
-        b"{}".to_vec(),
-        "application/vnd.unknown.config.v1+json".to_owned(),
-        None,
-    );
-    let manifest = OciImageManifest::build(&layers, &config, None);
     let artifact = format!("127.0.0.1:5000/taskrun-runctx-{}:1", std::process::id());
-    taskrun::registry::digest::install_crypto_provider();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async {
-            let client = oci_client::Client::try_from(ClientConfig {
-                protocol: ClientProtocol::Http,
-                ..ClientConfig::default()
-            })
-            .unwrap();
-            client
-                .push(
-                    &artifact.parse().unwrap(),
-                    &layers,
-                    config,
-                    &RegistryAuth::Anonymous,
-                    Some(manifest),
-                )
-                .await
-        })
-        .expect("push the artifact to 127.0.0.1:5000");
+    remote::push_oci_artifact(&artifact, &layers);
 
     let d = Dir::new();
     let ctx = format!("oci://{artifact}");

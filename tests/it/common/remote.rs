@@ -160,3 +160,45 @@ pub fn serve_git_dumb_http(base: PathBuf, token: &str) -> u16 {
         Some(format!("Basic {basic}")),
     )
 }
+
+/// The annotations of an ORAS-style file layer named `name`.
+pub fn oci_title(name: &str) -> std::collections::BTreeMap<String, String> {
+    let mut a = std::collections::BTreeMap::new();
+    a.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
+    a
+}
+
+/// Pushes an OCI artifact of `layers` (empty `{}` config) to `artifact` on a plain-HTTP
+/// registry, anonymously; panics when the push fails.
+pub fn push_oci_artifact(artifact: &str, layers: &[oci_client::client::ImageLayer]) {
+    use oci_client::client::{ClientConfig, ClientProtocol, Config};
+    use oci_client::manifest::OciImageManifest;
+    use oci_client::secrets::RegistryAuth;
+
+    let config = Config::new(
+        b"{}".to_vec(),
+        "application/vnd.unknown.config.v1+json".to_owned(),
+        None,
+    );
+    let manifest = OciImageManifest::build(layers, &config, None);
+    taskrun::registry::digest::install_crypto_provider();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let client = oci_client::Client::try_from(ClientConfig {
+                protocol: ClientProtocol::Http,
+                ..ClientConfig::default()
+            })
+            .unwrap();
+            client
+                .push(
+                    &artifact.parse().unwrap(),
+                    layers,
+                    config,
+                    &RegistryAuth::Anonymous,
+                    Some(manifest),
+                )
+                .await
+        })
+        .unwrap_or_else(|e| panic!("push the artifact {artifact}: {e}"));
+}
