@@ -85,6 +85,8 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
         .context
         .as_deref()
         .and_then(crate::context::source::remote_context);
+    // The docker config is read once, for the fetch and for the run.
+    let credentials = Credentials::load(&request.credential);
     let mut fetched = None;
     let mut empty_context = empty_context;
     if let Some(source) = &remote {
@@ -94,7 +96,7 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
                 EmptyDir::new(std::env::temp_dir().join(key.name("empty-context"))).ok();
         } else {
             let options = crate::context::source::options(
-                Credentials::load(&request.credential).unwrap_or_default(),
+                credentials.clone().unwrap_or_default(),
                 request.insecure_registries.clone(),
                 request.git_access_token.clone(),
             );
@@ -131,7 +133,14 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
     // A dry run of a remote CONTEXT plans with an empty one: the build checks against it
     // would only say that nothing is there.
     let check_context = empty_context.is_none() || remote.is_none();
-    let Some(ready) = admit(&request, &context_dir, check_context, &settings, printer) else {
+    let Some(ready) = admit(
+        &request,
+        &context_dir,
+        check_context,
+        credentials,
+        &settings,
+        printer,
+    ) else {
         return RunOutcome::Refused;
     };
     let Admitted {
@@ -282,6 +291,7 @@ fn admit(
     request: &RunRequest,
     context_dir: &Path,
     check_context: bool,
+    credentials: Result<Credentials, String>,
     settings: &RunSettings,
     printer: &Printer,
 ) -> Option<Admitted> {
@@ -338,7 +348,7 @@ fn admit(
             checked.inputs.strict,
         ));
     }
-    let credentials = match Credentials::load(&request.credential) {
+    let credentials = match credentials {
         Ok(c) => c,
         Err(message) => {
             // A malformed `--credential` may still hold a password the error message quotes.
