@@ -76,8 +76,16 @@ pub(crate) async fn run<E: Engine>(
     let image_id: Arc<Mutex<Option<String>>> = Arc::default();
     // Where the last attempt read its context (the dependency scan reads the same Dockerfile).
     let source: Mutex<ContextSource> = Mutex::new(ContextSource::Volume);
-    let (plan, parsed, sink_ref, image_slot, builder_ref, source_ref) =
-        (&plan, &parsed, &sink, &image_id, &builder, &source);
+    let dockerfile_cache = DockerfileCache::default();
+    let (plan, parsed, sink_ref, image_slot, builder_ref, source_ref, cache) = (
+        &plan,
+        &parsed,
+        &sink,
+        &image_id,
+        &builder,
+        &source,
+        &dockerfile_cache,
+    );
     let outcome = attempts(ctx, step, &sink, cancel, move |_n| {
         Box::pin(async move {
             let (sink, image_id, builder) = (sink_ref, image_slot, builder_ref);
@@ -118,7 +126,7 @@ pub(crate) async fn run<E: Engine>(
                 pull_cache(ctx, cache).await;
             }
             let pulled = if builder.buildkit {
-                pull_private_bases(ctx, step, plan, parsed, sink, &now).await?
+                pull_private_bases(ctx, step, plan, parsed, sink, &now, cache).await?
             } else {
                 false
             };
@@ -197,7 +205,7 @@ pub(crate) async fn run<E: Engine>(
                     .lock()
                     .map(|s| s.clone())
                     .unwrap_or(ContextSource::Volume);
-                scan_dependencies(ctx, step, plan, parsed, &last).await
+                scan_dependencies(ctx, step, plan, parsed, &last, &dockerfile_cache).await
             },
         },
         other => other,
@@ -233,6 +241,33 @@ async fn volume_context<E: Engine>(
             .to_owned(),
     };
     Ok(Ok((filter.stream_from(archive), dockerfile)))
+}
+
+/// The step's Dockerfile text, read once per context source: a BuildKit build's base-image
+/// pull and the dependency scan after the build read the same file, and reading it from the
+/// workspace volume costs a helper container.
+#[derive(Default)]
+struct DockerfileCache(Mutex<Option<(ContextSource, Option<String>)>>);
+
+impl DockerfileCache {
+    async fn text<E: Engine>(
+        &self,
+        ctx: &StepContext<E>,
+        plan: &Located,
+        source: &ContextSource,
+    ) -> Option<String> {
+        if let Ok(slot) = self.0.lock()
+            && let Some((cached, text)) = slot.as_ref()
+            && cached == source
+        {
+            return text.clone();
+        }
+        let text = dockerfile_text(ctx, plan, source).await;
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((source.clone(), text.clone()));
+        }
+        text
+    }
 }
 
 /// The step's Dockerfile as the build reads it: from the host or from the workspace volume.
@@ -423,8 +458,9 @@ async fn pull_private_bases<E: Engine>(
     parsed: &BuildArgs,
     sink: &Arc<StepSink>,
     source: &ContextSource,
+    cache: &DockerfileCache,
 ) -> Result<bool, EngineError> {
-    let Some(text) = dockerfile_text(ctx, plan, source).await else {
+    let Some(text) = cache.text(ctx, plan, source).await else {
         return Ok(false);
     };
     let options = scan_options(parsed, step);
@@ -513,6 +549,7 @@ async fn scan_dependencies<E: Engine>(
     plan: &Located,
     parsed: &BuildArgs,
     source: &ContextSource,
+    cache: &DockerfileCache,
 ) -> Vec<crate::deps::Dependencies> {
     let path = plan.dockerfile_in_workspace();
     if ctx.options.dry_run && matches!(source, ContextSource::Volume) {
@@ -524,7 +561,7 @@ async fn scan_dependencies<E: Engine>(
             ),
         );
     }
-    let text = dockerfile_text(ctx, plan, source).await.unwrap_or_default();
+    let text = cache.text(ctx, plan, source).await.unwrap_or_default();
     let options = scan_options(parsed, step);
     let scanned = match crate::deps::scan(&text, &options) {
         Ok(s) => s,
