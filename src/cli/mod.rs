@@ -245,6 +245,48 @@ pub struct RenderArgs {
     pub placeholders: bool,
 }
 
+/// The flags of `run` that a quick build (`build`) takes too.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RunControlArgs {
+    /// Print the plan and every engine call it would make; touch nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Output: human (default on a terminal), plain (`[step] line`), json (one event per line).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub output: Option<OutputMode>,
+    /// Registry credentials in acb's JSON form (repeatable):
+    /// `{"registry":"…","username":"…","password":"…"}`.
+    #[arg(long = "credential", value_name = "JSON")]
+    pub credential: Vec<String>,
+    /// Write the dependency JSON of the run's build steps (acb's shape) to FILE.
+    #[arg(long = "deps-file", value_name = "FILE")]
+    pub deps_file: Option<PathBuf>,
+    /// Registry hosts reached over plain HTTP for digest lookups (besides 127.0.0.0/8 and
+    /// localhost).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// Keep the run's volumes (workspace, home, secret volumes) after the run.
+    #[arg(long = "keep-workspace")]
+    pub keep_workspace: bool,
+    /// Whole-run timeout in seconds (`az acr run --timeout`, `az acr build --timeout`;
+    /// default: none locally).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+impl RunControlArgs {
+    /// These flags on a run request.
+    pub fn apply(&self, request: &mut crate::ops::RunRequest) {
+        request.dry_run = self.dry_run;
+        request.output = self.output;
+        request.credential = self.credential.clone();
+        request.deps_file = self.deps_file.clone();
+        request.insecure_registries = self.insecure_registries.clone();
+        request.keep_workspace = self.keep_workspace;
+        request.timeout = self.timeout.map(std::time::Duration::from_secs);
+    }
+}
+
 /// `run`: the file flags plus run options.
 #[derive(Debug, Clone, Args, Default)]
 pub struct RunArgs {
@@ -260,32 +302,12 @@ pub struct RunArgs {
     /// v1.1.0 task, in place of a task file.
     #[arg(long = "cmd", value_name = "'IMAGE ARGS'", conflicts_with = "file")]
     pub cmd: Option<String>,
-    /// Print the plan and every engine call it would make; touch nothing.
-    #[arg(long = "dry-run")]
-    pub dry_run: bool,
-    /// Output: human (default on a terminal), plain (`[step] line`), json (one event per line).
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub output: Option<OutputMode>,
-    /// Registry credentials in acb's JSON form (repeatable):
-    /// `{"registry":"…","username":"…","password":"…"}`.
-    #[arg(long = "credential", value_name = "JSON")]
-    pub credential: Vec<String>,
+    /// How the run runs (shared with `build`).
+    #[command(flatten)]
+    pub control: RunControlArgs,
     /// Run at most N steps at the same time [default: unlimited, as ACR].
     #[arg(long = "max-parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_parallel: Option<u16>,
-    /// Write the dependency JSON of the run's build steps (acb's shape) to FILE.
-    #[arg(long = "deps-file", value_name = "FILE")]
-    pub deps_file: Option<PathBuf>,
-    /// Registry hosts reached over plain HTTP for digest lookups (besides 127.0.0.0/8 and
-    /// localhost).
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
-    /// Keep the run's volumes (workspace, home, secret volumes) after the run.
-    #[arg(long = "keep-workspace")]
-    pub keep_workspace: bool,
-    /// Whole-run timeout in seconds (`az acr run --timeout`; default: none locally).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
 }
 
 /// `build`: the flags of `az acr build`, and the run flags that apply to a quick build.
@@ -336,29 +358,9 @@ pub struct BuildArgs {
     /// `oci://REGISTRY/REPO:TAG` (fetched once for the build, as `az acr build`).
     #[arg(value_name = "CONTEXT")]
     pub context: PathBuf,
-    /// Print the plan and every engine call it would make; touch nothing.
-    #[arg(long = "dry-run")]
-    pub dry_run: bool,
-    /// Output: human (default on a terminal), plain (`[step] line`), json (one event per line).
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub output: Option<OutputMode>,
-    /// Registry credentials in acb's JSON form (repeatable):
-    /// `{"registry":"…","username":"…","password":"…"}`.
-    #[arg(long = "credential", value_name = "JSON")]
-    pub credential: Vec<String>,
-    /// Write the dependency JSON of the build (acb's shape) to FILE.
-    #[arg(long = "deps-file", value_name = "FILE")]
-    pub deps_file: Option<PathBuf>,
-    /// Registry hosts reached over plain HTTP for digest lookups (besides 127.0.0.0/8 and
-    /// localhost).
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
-    /// Keep the run's volumes (workspace, home) after the run.
-    #[arg(long = "keep-workspace")]
-    pub keep_workspace: bool,
-    /// Whole-run timeout in seconds (`az acr build --timeout`; default: none locally).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
+    /// How the build runs (shared with `run`).
+    #[command(flatten)]
+    pub control: RunControlArgs,
 }
 
 /// `graph`: the file flags plus the output format.

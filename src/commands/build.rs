@@ -19,14 +19,14 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
         no_cache: args.no_cache,
         no_push: args.no_push,
         registry: args.registry.clone(),
-        known_registries: quick::credential_registries(&args.credential),
+        known_registries: quick::credential_registries(&args.control.credential),
     };
     let problems = quick::build_problems(&quick);
     if problems.has_errors() {
         printer.problems(&problems, &quick::secret_values(&args.secret_build_args));
         return ExitStatus::InvalidInput;
     }
-    let run = RunRequest {
+    let mut run = RunRequest {
         file: FileRequest {
             registry: Some(args.registry.clone()),
             run_id: args.run_id.clone(),
@@ -38,14 +38,8 @@ pub fn build(args: &BuildArgs, printer: &Printer) -> ExitStatus {
             ..FileRequest::default()
         },
         context: Some(args.context.clone()),
-        dry_run: args.dry_run,
-        output: args.output,
-        credential: args.credential.clone(),
-        deps_file: args.deps_file.clone(),
-        insecure_registries: args.insecure_registries.clone(),
-        keep_workspace: args.keep_workspace,
-        timeout: args.timeout.map(std::time::Duration::from_secs),
         ..RunRequest::default()
     };
+    args.control.apply(&mut run);
     ops::run(run, printer).exit_status()
 }
