@@ -23,6 +23,7 @@ pub(crate) mod quick;
 pub mod registry;
 pub(crate) mod render;
 pub(crate) mod report;
+pub(crate) mod runtime;
 pub(crate) mod secrets;
 pub mod service;
 pub(crate) mod source;

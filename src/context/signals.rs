@@ -52,10 +52,7 @@ impl Mark {
 /// signals keep their default effect).
 fn start_watcher() -> bool {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
+    let Ok(runtime) = crate::runtime::build(crate::runtime::Threads::One) else {
         return false;
     };
     let registered = {

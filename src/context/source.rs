@@ -121,9 +121,7 @@ pub fn fetch_blocking(
     options: &FetchOptions,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<FetchedContext, FetchFailure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = crate::runtime::build(crate::runtime::Threads::One)
         .map_err(|e| FetchFailure::Environment(format!("cannot start the async runtime: {e}")))?;
     let mark = super::signals::Mark::now();
     runtime.block_on(async {

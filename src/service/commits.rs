@@ -36,9 +36,7 @@ fn remote_revision(source: &RemoteSource, token: Option<&str>) -> Result<RemoteR
         Vec::new(),
         token.map(|t| GitToken(t.to_owned())),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = crate::runtime::build(crate::runtime::Threads::One)
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime
         .block_on(remote::remote_revision(
