@@ -15,20 +15,12 @@ use crate::source::Source;
 /// Scans the Dockerfile of a build context and prints the dependency JSON.
 pub fn scan(args: &ScanArgs, printer: &Printer) -> ExitStatus {
     // A remote CONTEXT (git, tarball, OCI artifact) is fetched into a temporary directory first.
-    let fetched = match crate::context::source::remote_context(&args.context) {
-        Some(source) => {
-            let options = crate::context::source::options(
-                Credentials::load(&[]).unwrap_or_default(),
-                args.insecure_registries.clone(),
-                None,
-            );
-            match crate::ops::fetch_context(&source, &options, false, printer) {
-                Ok(f) => Some(f),
-                Err((status, _)) => return status,
-            }
-        }
-        None => None,
-    };
+    let fetched =
+        match crate::ops::fetch_if_remote(&args.context, args.insecure_registries.clone(), printer)
+        {
+            Ok(f) => f,
+            Err(status) => return status,
+        };
     let context = fetched
         .as_ref()
         .map_or_else(|| args.context.clone(), |f| f.dir().to_owned());

@@ -10,29 +10,20 @@ use crate::report::Printer;
 pub fn validate(args: &ValidateArgs, printer: &Printer) -> ExitStatus {
     // A remote CONTEXT is fetched (read-only) so that the checks are those `run` makes.
     let mut args = args.clone();
-    let mut fetched = None;
-    if let Some(source) = args
-        .context
-        .as_deref()
-        .and_then(crate::context::source::remote_context)
-    {
-        let options = crate::context::source::options(
-            crate::registry::Credentials::load(&[]).unwrap_or_default(),
-            Vec::new(),
-            None,
-        );
-        match crate::ops::fetch_context(&source, &options, false, printer) {
-            Ok(f) => {
-                args.context = Some(f.dir().to_owned());
-                if args.file.commit.is_none() {
-                    args.file.commit = f.commit().map(str::to_owned);
-                }
-                if args.file.branch.is_none() {
-                    args.file.branch = f.branch().map(str::to_owned);
-                }
-                fetched = Some(f);
-            }
-            Err((status, _)) => return status,
+    let fetched = match args.context.as_deref() {
+        Some(context) => match crate::ops::fetch_if_remote(context, Vec::new(), printer) {
+            Ok(f) => f,
+            Err(status) => return status,
+        },
+        None => None,
+    };
+    if let Some(f) = &fetched {
+        args.context = Some(f.dir().to_owned());
+        if args.file.commit.is_none() {
+            args.file.commit = f.commit().map(str::to_owned);
+        }
+        if args.file.branch.is_none() {
+            args.file.branch = f.branch().map(str::to_owned);
         }
     }
     if let Some(problem) = args.context.as_deref().and_then(check::context_dir_problem) {

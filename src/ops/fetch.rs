@@ -46,3 +46,24 @@ pub fn fetch_context(
         }
     }
 }
+
+/// For `scan` and `validate`: when `context` names a remote CONTEXT, fetches it anonymously
+/// (the docker config's logins for OCI artifacts) into a temporary directory; `Ok(None)` for a
+/// local directory; `Err` is the exit status of a failed fetch (already reported).
+pub fn fetch_if_remote(
+    context: &std::path::Path,
+    insecure_registries: Vec<String>,
+    printer: &Printer,
+) -> Result<Option<FetchedContext>, ExitStatus> {
+    let Some(source) = source::remote_context(context) else {
+        return Ok(None);
+    };
+    let options = source::options(
+        crate::registry::Credentials::load(&[]).unwrap_or_default(),
+        insecure_registries,
+        None,
+    );
+    fetch_context(&source, &options, false, printer)
+        .map(Some)
+        .map_err(|(status, _)| status)
+}

@@ -22,7 +22,7 @@ pub mod runtime;
 pub mod settings;
 
 pub use check::{Checked, Failed, check};
-pub use fetch::fetch_context;
+pub use fetch::{fetch_context, fetch_if_remote};
 pub use inputs::{FileRequest, Inputs, STDIN_NAME, locate_task_file, resolve_inputs};
 pub use outcome::{ExitStatus, RunOutcome};
 pub use run::{RunRequest, run};
