@@ -22,10 +22,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::runopts::{ContainerOptions, MountKind, MountSpec, Restart};
 
+use super::ahead::{CreatedContainer, Precreate};
 use super::{
-    BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
-    ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
-    TarStream,
+    BuildRequest, ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExitStatus,
+    ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth, TarStream,
 };
 
 /// The outcome scripted for matching calls.
@@ -613,6 +613,8 @@ struct State {
     volumes: Vec<(String, BTreeMap<String, String>)>,
     detached: u64,
     removal_delay: Duration,
+    /// `os` and `arch` that `ping` reports (`linux`/`amd64` when unset).
+    platform: Option<(String, String)>,
 }
 
 /// An engine that records calls and returns scripted outcomes. Clones share state.
@@ -645,6 +647,12 @@ impl FakeEngine {
     /// Registers a local image, as if it were present on the engine.
     pub fn add_image(&self, reference: impl Into<String>, info: ImageInfo) -> &Self {
         self.state().images.insert(reference.into(), info);
+        self
+    }
+
+    /// Makes `ping` report this OS and architecture.
+    pub fn set_platform(&self, os: &str, arch: &str) -> &Self {
+        self.state().platform = Some((os.to_owned(), arch.to_owned()));
         self
     }
 
@@ -796,14 +804,58 @@ fn remove_named(items: &mut Vec<(String, BTreeMap<String, String>)>, name: &str)
     items.retain(|(n, _)| n != name);
 }
 
+impl Precreate for FakeEngine {
+    async fn create_container(
+        &self,
+        spec: &ContainerSpec,
+        gate: Option<&str>,
+    ) -> EngineResult<Option<CreatedContainer>> {
+        let mut state = self.state();
+        state.calls.push(Call::CreateContainer(spec.clone()));
+        let Some(image_id) = state.images.get(&spec.image).map(|i| i.id.clone()) else {
+            return Ok(None);
+        };
+        let gated = gate.is_some() && super::gate::eligible(spec);
+        if gated {
+            state.calls.push(Call::StartGated {
+                name: spec.name.clone(),
+            });
+        }
+        remove_named(&mut state.containers, &spec.name);
+        state
+            .containers
+            .push((spec.name.clone(), spec.labels.clone()));
+        Ok(Some(CreatedContainer {
+            id: format!("fake-created-{}", spec.name),
+            image_id,
+            gated,
+        }))
+    }
+
+    async fn run_created(
+        &self,
+        spec: &ContainerSpec,
+        _created: &CreatedContainer,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        self.run(spec, sink, cancel).await
+    }
+}
+
 impl Engine for FakeEngine {
     async fn ping(&self) -> EngineResult<EngineInfo> {
         self.record(Call::Ping);
+        let platform = self
+            .state()
+            .platform
+            .clone()
+            .unwrap_or_else(|| ("linux".to_owned(), "amd64".to_owned()));
         Ok(EngineInfo {
             version: "fake".to_string(),
             api_version: "1.41".to_string(),
-            os: "linux".to_string(),
-            arch: "amd64".to_string(),
+            os: platform.0,
+            arch: platform.1,
         })
     }
 
@@ -914,43 +966,6 @@ impl Engine for FakeEngine {
             }
             Err(e) => Err(e),
         }
-    }
-
-    async fn create_container(
-        &self,
-        spec: &ContainerSpec,
-        gate: Option<&str>,
-    ) -> EngineResult<Option<CreatedContainer>> {
-        let mut state = self.state();
-        state.calls.push(Call::CreateContainer(spec.clone()));
-        let Some(image_id) = state.images.get(&spec.image).map(|i| i.id.clone()) else {
-            return Ok(None);
-        };
-        let gated = gate.is_some() && super::gate::eligible(spec);
-        if gated {
-            state.calls.push(Call::StartGated {
-                name: spec.name.clone(),
-            });
-        }
-        remove_named(&mut state.containers, &spec.name);
-        state
-            .containers
-            .push((spec.name.clone(), spec.labels.clone()));
-        Ok(Some(CreatedContainer {
-            id: format!("fake-created-{}", spec.name),
-            image_id,
-            gated,
-        }))
-    }
-
-    async fn run_created(
-        &self,
-        spec: &ContainerSpec,
-        _created: &CreatedContainer,
-        sink: Arc<dyn LogSink>,
-        cancel: CancellationToken,
-    ) -> EngineResult<ExitStatus> {
-        self.run(spec, sink, cancel).await
     }
 
     async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {

@@ -5,6 +5,7 @@
 //! and returns scripted outcomes; used by unit tests and by `--dry-run`). No bollard type crosses
 //! this boundary, and no shell is ever used to build an engine call.
 
+pub mod ahead;
 pub mod buildkit;
 pub mod docker;
 pub mod fake;
@@ -152,18 +153,6 @@ pub struct ContainerSpec {
     /// Every other engine option of a `cmd` line's `docker run` flags (`--mount`, `--shm-size`,
     /// `--ulimit`, `--ipc`, `-P`, `--gpus`, …), already parsed and checked by `validate`.
     pub options: crate::model::runopts::ContainerOptions,
-}
-
-/// A container created ahead of its step by [`Engine::create_container`], not yet started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedContainer {
-    /// Container id.
-    pub id: String,
-    /// Id of the image the container was created from (`sha256:…`), to tell whether the tag
-    /// has moved to another image since.
-    pub image_id: String,
-    /// Started already, its process waiting at the gate (see [`gate`]); running it releases it.
-    pub gated: bool,
 }
 
 /// How a container ended.
@@ -417,27 +406,13 @@ pub trait Engine: Clone + Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
 
-    /// Creates the container of `spec` without pulling: `Ok(None)` when the image is not on the
-    /// engine. The executor creates a step's container while the steps before it still run, so
-    /// that less engine work is left when it is due. With `gate` (the name of a volume holding
-    /// the [`gate`] program) and a container that can be gated, the container is also started,
-    /// its process held at the gate until [`Engine::run_created`] releases it; otherwise it is
-    /// only created.
-    fn create_container(
-        &self,
-        spec: &ContainerSpec,
-        gate: Option<&str>,
-    ) -> impl Future<Output = EngineResult<Option<CreatedContainer>>> + Send;
-
-    /// [`Engine::run`] for a container made by [`Engine::create_container`] from the same
-    /// `spec`: attaches, starts (or releases from the gate), streams and waits.
-    fn run_created(
-        &self,
-        spec: &ContainerSpec,
-        created: &CreatedContainer,
-        sink: Arc<dyn LogSink>,
-        cancel: CancellationToken,
-    ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
+    /// A hint: a container of `spec` will be [`run`](Engine::run) soon, with this same spec.
+    /// An engine may make it ready meanwhile ([`ahead::StartAhead`] creates it, and starts it
+    /// held at the gate); the future resolves when that is done. The default does nothing.
+    fn expect_container(&self, spec: &ContainerSpec) -> impl Future<Output = ()> + Send {
+        let _ = spec;
+        async {}
+    }
 
     /// Creates and starts a container without waiting for it (`detach`); returns its id.
     fn start_detached(

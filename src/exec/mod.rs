@@ -59,12 +59,6 @@ pub struct RunOptions {
     pub git_head: String,
     /// Registries reached over plain HTTP for digest lookups (besides local ones).
     pub insecure_registries: Vec<String>,
-    /// Create step containers ahead of their steps (see `exec::precreate`). Off for `--dry-run`,
-    /// whose transcript then lists the calls in the order a step makes them.
-    pub precreate: bool,
-    /// Also start them ahead, held at the gate (see `engine::gate`), when the engine allows it.
-    /// Off with `TASKRUN_START_AHEAD=0`.
-    pub start_ahead: bool,
     /// Build steps read their context from the CONTEXT directory while no `cmd` step has
     /// started (see `exec::step::host`). Off with `TASKRUN_HOST_CONTEXT=0` (every build then
     /// reads the seeded workspace volume, as before; for comparisons).
@@ -107,7 +101,7 @@ pub async fn run<E: Engine>(
         reporter.run_message(&options.task_source);
     }
 
-    let mut precreator = precreate::Precreator::new(plan, options.precreate);
+    let mut precreator = precreate::Precreator::new(plan);
     let stop = interrupt.child_token();
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let timer = options.timeout.map(|limit| {
@@ -125,10 +119,8 @@ pub async fn run<E: Engine>(
     // The volumes are filled while the networks are made (network creation is the slowest
     // call), and the first steps' containers are created as soon as both exist.
     let ready = async {
-        let info = engine.ping().await?;
-        let gate =
-            options.precreate && options.start_ahead && crate::engine::gate::supported(&info);
-        let mut env = setup::names(&task, &options, gate);
+        engine.ping().await?;
+        let mut env = setup::names(&task, &options);
         env.agent = Some(Arc::new(
             agent::Agent::start(&engine, &task, &options)
                 .await
@@ -202,7 +194,7 @@ pub async fn run<E: Engine>(
                 let step = task.steps[i].clone();
                 let mut ctx = step_context(&engine, &env, &options, &reporter, &stop);
                 ctx.run_timed_out = Arc::clone(&timed_out);
-                ctx.precreated = precreator.start(i, &task, &ctx);
+                precreator.start(i, &task, &ctx);
                 let limit = Arc::clone(&limit);
                 set.spawn(async move {
                     let _permit = limit.acquire_owned().await;
@@ -369,7 +361,6 @@ fn step_context<E: Engine>(
         options: Arc::clone(options),
         reporter: Arc::clone(reporter),
         cancel: stop.child_token(),
-        precreated: precreate::Slot::default(),
         run_timed_out: Arc::default(),
     }
 }

@@ -1,26 +1,20 @@
-//! Containers created, and started, ahead of their steps. Creating a container costs an engine
-//! round trip of 20–70 ms and starting it 0.25–0.4 s; neither has to wait for the step's
-//! dependencies. So a `cmd` step's container is made as soon as every step it depends on has
-//! *started* (the first steps: while the workspace is being filled), and also when the step is
-//! among the next [`LOOKAHEAD`] steps not started yet (so that a chain of short steps keeps a
-//! few containers ready). Where the engine allows it (see `engine::gate`), the container is
-//! started too, its process held at the gate, and the step only releases it when it is due;
-//! otherwise the step starts it.
-//!
-//! Nothing changes for the step: it checks, when it starts, that its image tag still names the
-//! image the container was created from (an earlier step may have rebuilt it), and creates a new
-//! container otherwise. Steps that pull, run detached, need another platform, or whose image is
-//! not on the engine yet are created when they start, as before. Every container made here
-//! carries the run's labels, and the executor waits for all creations before its cleanup, so
-//! one made for a step that never runs is removed with the rest.
+//! When step containers are made ahead of their steps: as soon as every step a `cmd` step
+//! depends on has *started* (the first steps: while the workspace is being filled), and also
+//! when the step is among the next [`LOOKAHEAD`] steps not started yet (so that a chain of
+//! short steps keeps a few containers ready). This module decides *when* from the plan and tells
+//! the engine ([`Engine::expect_container`]); what is made, and how (created, or started held at
+//! the gate), is the engine's: see `engine::ahead`. An engine that does not make containers
+//! ahead (the fake of `--dry-run`) ignores the hint. Steps that pull, run detached or need the
+//! agent's shell are not announced. The executor waits for every announcement before its
+//! cleanup, so a container made for a step that never runs is removed with the rest.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::Arc;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::engine::{CreatedContainer, Engine};
+use crate::engine::Engine;
 use crate::exec::step::{self, StepContext};
 use crate::model::Task;
 use crate::plan::Plan;
@@ -46,33 +40,14 @@ enum Made {
     Full,
 }
 
-/// The container created for a step, handed to the step when it starts.
-pub(crate) type Precreated = oneshot::Receiver<Option<CreatedContainer>>;
-
-/// What a step task holds: its pre-created container, if one is being made.
-#[derive(Default)]
-pub(crate) struct Slot(Mutex<Option<Precreated>>);
-
-impl Slot {
-    pub(crate) fn new(rx: Option<Precreated>) -> Self {
-        Self(Mutex::new(rx))
-    }
-
-    /// The pre-created container (once; later calls get `None`).
-    pub(crate) async fn take(&self) -> Option<CreatedContainer> {
-        let rx = self.0.lock().ok()?.take()?;
-        rx.await.ok().flatten()
-    }
-}
-
 /// Tracks which steps to create containers for, and the creations in flight.
 pub(crate) struct Precreator {
-    enabled: bool,
     /// Dependencies of each step that have not started yet.
     unstarted: Vec<usize>,
     dependants: Vec<Vec<usize>>,
     started: Vec<bool>,
-    waiting: HashMap<usize, Precreated>,
+    /// Steps announced and not started yet.
+    waiting: HashSet<usize>,
     /// The first step the lookahead has not dealt with yet.
     cursor: usize,
     /// Containers of the first steps (due at once) still being made: the others wait for
@@ -82,14 +57,13 @@ pub(crate) struct Precreator {
 }
 
 impl Precreator {
-    pub(crate) fn new(plan: &Plan, enabled: bool) -> Self {
+    pub(crate) fn new(plan: &Plan) -> Self {
         let n = plan.len();
         Self {
-            enabled,
             unstarted: (0..n).map(|i| plan.deps(i).len()).collect(),
             dependants: (0..n).map(|i| plan.dependants(i)).collect(),
             started: vec![false; n],
-            waiting: HashMap::new(),
+            waiting: HashSet::new(),
             cursor: 0,
             due: Arc::new(watch::Sender::new(0)),
             creations: JoinSet::new(),
@@ -107,16 +81,11 @@ impl Precreator {
         self.look_ahead(task, ctx);
     }
 
-    /// Step `i` starts: returns its container (if one is being made), and creates those of the
-    /// steps whose every dependency has now started.
-    pub(crate) fn start<E: Engine>(
-        &mut self,
-        i: usize,
-        task: &Arc<Task>,
-        ctx: &StepContext<E>,
-    ) -> Slot {
+    /// Step `i` starts: the containers of the steps whose every dependency has now started are
+    /// announced.
+    pub(crate) fn start<E: Engine>(&mut self, i: usize, task: &Arc<Task>, ctx: &StepContext<E>) {
         self.started[i] = true;
-        let mine = self.waiting.remove(&i);
+        self.waiting.remove(&i);
         for d in self.dependants[i].clone() {
             self.unstarted[d] = self.unstarted[d].saturating_sub(1);
             if self.unstarted[d] == 0 {
@@ -124,7 +93,6 @@ impl Precreator {
             }
         }
         self.look_ahead(task, ctx);
-        Slot::new(mine)
     }
 
     /// Makes the containers of the next [`LOOKAHEAD`] steps not started yet.
@@ -155,10 +123,7 @@ impl Precreator {
         ctx: &StepContext<E>,
         due: bool,
     ) -> Made {
-        if !self.enabled {
-            return Made::NotApplicable;
-        }
-        if self.started[i] || self.waiting.contains_key(&i) {
+        if self.started[i] || self.waiting.contains(&i) {
             return Made::Yes;
         }
         if self.waiting.len() >= MAX_WAITING {
@@ -167,9 +132,7 @@ impl Precreator {
         let Some(spec) = step::precreate_spec(ctx, &task.steps[i]) else {
             return Made::NotApplicable;
         };
-        let (tx, rx) = oneshot::channel();
         let engine = ctx.engine.clone();
-        let gate = ctx.env.gate.clone();
         let in_flight = Arc::clone(&self.due);
         if due {
             in_flight.send_modify(|n| *n += 1);
@@ -178,19 +141,12 @@ impl Precreator {
             if !due {
                 let _ = in_flight.subscribe().wait_for(|n| *n == 0).await;
             }
-            // A failure here is not reported: the step creates its container itself when it
-            // starts, and reports what goes wrong then.
-            let created = engine
-                .create_container(&spec, gate.as_deref())
-                .await
-                .ok()
-                .flatten();
+            engine.expect_container(&spec).await;
             if due {
                 in_flight.send_modify(|n| *n -= 1);
             }
-            let _ = tx.send(created);
         });
-        self.waiting.insert(i, rx);
+        self.waiting.insert(i);
         Made::Yes
     }
 

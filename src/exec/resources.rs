@@ -65,6 +65,15 @@ impl RunKey {
         ])
     }
 
+    /// The volume of this run that holds the gate program of containers started ahead (see
+    /// `engine::ahead`).
+    pub fn gate_volume(&self) -> crate::engine::ahead::GateVolume {
+        crate::engine::ahead::GateVolume {
+            name: self.name("gate"),
+            labels: self.labels(),
+        }
+    }
+
     /// Whether this key belongs to a run on this host whose process is gone.
     pub fn is_dead_local_run(&self) -> bool {
         self.host == host_tag()

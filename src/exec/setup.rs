@@ -25,9 +25,6 @@ pub struct RunEnv {
     pub networks: BTreeMap<String, String>,
     /// Task volume name → engine volume name.
     pub volumes: BTreeMap<String, String>,
-    /// The volume holding the gate program, when step containers are started ahead (see
-    /// `engine::gate`).
-    pub gate: Option<String>,
     /// The run's agent: name proxy and shell (see `exec::agent`).
     pub agent: Option<std::sync::Arc<crate::exec::agent::Agent>>,
     /// The ids of the build steps that read their context from the CONTEXT directory while no
@@ -72,9 +69,8 @@ pub async fn remove_leftovers<E: Engine>(engine: &E, reporter: &dyn Reporter) {
     }
 }
 
-/// The names of the run's networks and volumes (nothing is created yet); `gate`: whether step
-/// containers are started ahead (the gate volume is only made for a task with `cmd` steps).
-pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
+/// The names of the run's networks and volumes (nothing is created yet).
+pub fn names(task: &Task, options: &RunOptions) -> RunEnv {
     let key = &options.key;
     let host_builds = if options.host_context {
         crate::exec::step::host::host_builds(task, &options.context_dir)
@@ -114,12 +110,6 @@ pub fn names(task: &Task, options: &RunOptions, gate: bool) -> RunEnv {
             .iter()
             .map(|v| (v.name.clone(), key.name(&format!("vol-{}", v.name))))
             .collect(),
-        gate: (gate
-            && task
-                .steps
-                .iter()
-                .any(|s| matches!(s.kind, StepKind::Cmd(_))))
-        .then(|| key.name("gate")),
         agent: None,
         seed_workspace: crate::exec::step::host::needs_seeding(
             task,
@@ -167,8 +157,7 @@ pub async fn make_networks<E: Engine>(
     Ok(())
 }
 
-/// Creates the run's volumes (all at once; `created` is told when they exist, and the gate
-/// volume is filled) and fills them: the workspace from the CONTEXT directory (when something
+/// Creates the run's volumes (all at once; `created` is told when they exist) and fills them: the workspace from the CONTEXT directory (when something
 /// reads it: [`RunEnv::seed_workspace`]), the home volume
 /// with the docker config holding the run's registry logins, and the task's secret volumes.
 pub async fn make_volumes<E: Engine>(
@@ -180,35 +169,15 @@ pub async fn make_volumes<E: Engine>(
     created: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), EngineError> {
     let mut labels = options.key.labels();
-    let gate_labels = labels.clone();
     if options.keep_workspace {
         // Kept volumes are the user's now: the next run must not take them for leftovers.
         labels.insert(KEEP_LABEL.to_owned(), "1".to_owned());
     }
     let mut names = vec![&env.workspace, &env.home];
     names.extend(env.volumes.values());
-    futures_util::future::try_join_all(
-        names
-            .iter()
-            .map(|n| engine.create_volume(n, &labels))
-            .chain(
-                env.gate
-                    .iter()
-                    .map(|g| engine.create_volume(g, &gate_labels)),
-            ),
-    )
-    .await?;
-    let gate = async {
-        // Not fatal: a gated container whose gate is missing fails to start, and its step then
-        // starts a container the ordinary way.
-        if let Some(gate) = &env.gate {
-            let _ = engine
-                .put_into_volume(gate, "", crate::engine::gate::tar())
-                .await;
-        }
-        let _ = created.send(());
-        Ok::<(), EngineError>(())
-    };
+    futures_util::future::try_join_all(names.iter().map(|n| engine.create_volume(n, &labels)))
+        .await?;
+    let _ = created.send(());
     let workspace = async {
         if env.seed_workspace {
             seed_workspace(engine, &env.workspace, options, reporter).await
@@ -217,7 +186,6 @@ pub async fn make_volumes<E: Engine>(
         }
     };
     futures_util::try_join!(
-        gate,
         workspace,
         seed_home(engine, &env.home, options),
         seed_volumes(engine, task, env, reporter),
@@ -334,8 +302,8 @@ pub async fn cleanup<E: Engine>(engine: &E, options: &RunOptions, reporter: &dyn
             reporter.run_message(&format!("Failed to delete network: {n}: {e}"));
         }
     }
-    // The gate volume (see `engine::gate`) is taskrun's own: never kept.
-    let gate = options.key.name("gate");
+    // The gate volume (see `engine::ahead`) is taskrun's own: never kept.
+    let gate = options.key.gate_volume().name;
     let (kept, volumes): (Vec<&String>, Vec<&String>) = found
         .volumes
         .iter()

@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::deps::Dependencies;
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, LogStream, Mount};
-use crate::exec::precreate::Slot;
 use crate::exec::setup::RunEnv;
 use crate::exec::{Reporter, RunOptions, StepResult, StepStatus};
 use crate::model::{Step, StepKind};
@@ -36,8 +35,6 @@ pub struct StepContext<E: Engine> {
     pub reporter: Arc<dyn Reporter>,
     /// Cancelled when the run stops (first failure or interrupt).
     pub cancel: CancellationToken,
-    /// The step's container, when it was created ahead of the step.
-    pub(crate) precreated: Slot,
     /// Set when the whole-run timeout stopped the run (steps it stops are `timed out`).
     pub(crate) run_timed_out: Arc<std::sync::atomic::AtomicBool>,
 }

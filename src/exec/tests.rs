@@ -65,12 +65,10 @@ fn options_in(context_dir: std::path::PathBuf) -> Arc<RunOptions> {
         engine_socket: Some("/var/run/docker.sock".into()),
         git_head: String::new(),
         insecure_registries: Vec::new(),
-        precreate: false,
         docker_cli: None,
         dry_run: false,
         mount_proxy: true,
         timeout: None,
-        start_ahead: false,
         host_context: true,
         run_registry: String::new(),
         task_name: String::new(),
@@ -446,23 +444,23 @@ async fn run_precreating(engine: &FakeEngine, yaml: &str) -> (RunSummary, Vec<St
     run_ahead(engine, yaml, true).await
 }
 
-/// Runs `yaml` with containers created ahead of their steps, and started ahead with
-/// `start_ahead`; returns the transcript.
+/// Runs `yaml` on `engine` wrapped in `engine::ahead::StartAhead` (containers created ahead of
+/// their steps, and started ahead at the gate with `start_ahead`); returns the transcript.
 async fn run_ahead(
     engine: &FakeEngine,
     yaml: &str,
     start_ahead: bool,
 ) -> (RunSummary, Vec<String>) {
-    let opts = Arc::new(RunOptions {
-        precreate: true,
-        start_ahead,
-        ..(*options()).clone()
-    });
+    let opts = options();
     std::fs::create_dir_all(&opts.context_dir).expect("context dir");
     let task = Arc::new(task(yaml));
     let plan = Plan::new(&task);
-    let summary = run(
+    let ahead = crate::engine::ahead::StartAhead::new(
         engine.clone(),
+        start_ahead.then(|| opts.key.gate_volume()),
+    );
+    let summary = run(
+        ahead,
         task,
         &plan,
         opts,
@@ -618,8 +616,15 @@ async fn a_chain_keeps_the_next_containers_started_at_the_gate() {
             .any(|l| l.ends_with("-e") || l.ends_with("-f")),
         "{t:#?}"
     );
-    // Every step's container was started ahead, once.
-    assert_eq!(lines_for(&t, "start_gated").len(), 6, "{t:#?}");
+    // Every step's container was made ahead, once, and started ahead but for the first (due at
+    // once, made while the gate was prepared).
+    assert_eq!(lines_for(&t, "start_gated").len(), 5, "{t:#?}");
+    assert!(
+        !lines_for(&t, "start_gated")
+            .iter()
+            .any(|l| l.ends_with("-a")),
+        "{t:#?}"
+    );
     assert_eq!(lines_for(&t, "create_container").len(), 6, "{t:#?}");
 }
 
@@ -635,8 +640,8 @@ async fn the_first_steps_containers_are_made_before_those_of_later_steps() {
     assert!(summary.success, "{summary:?}");
     let made = |id: &str| {
         t.iter()
-            .position(|l| l.starts_with("start_gated") && l.ends_with(&format!("-{id}")))
-            .unwrap_or_else(|| panic!("{id} started ahead: {t:#?}"))
+            .position(|l| l.starts_with("create_container") && l.ends_with(&format!("-{id}")))
+            .unwrap_or_else(|| panic!("{id} made ahead: {t:#?}"))
     };
     assert!(
         made("a") < made("join") && made("b") < made("join"),

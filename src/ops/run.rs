@@ -14,6 +14,7 @@ use super::check::{self, Checked};
 use super::settings::RunSettings;
 use super::{FileRequest, RunOutcome, runtime};
 use crate::diag::{Code, Problem, Problems};
+use crate::engine::ahead::StartAhead;
 use crate::engine::docker::DockerEngine;
 use crate::engine::fake::FakeEngine;
 use crate::exec::{self, Reporter, RunKey, RunOptions, RunSummary};
@@ -187,8 +188,6 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
         engine_socket: Some(settings.engine_socket.clone()),
         git_head: crate::deps::git::head_revision(&context_dir),
         insecure_registries: request.insecure_registries.clone(),
-        precreate: !request.dry_run,
-        start_ahead: settings.start_ahead,
         host_context: settings.host_context,
         docker_cli: settings.docker_cli.clone(),
         dry_run: request.dry_run,
@@ -254,6 +253,12 @@ pub fn run(mut request: RunRequest, printer: &Printer) -> RunOutcome {
                 return RunOutcome::NotStarted;
             }
         };
+        // Step containers are made ahead of their steps, and started held at the gate unless
+        // `TASKRUN_START_AHEAD=0` (see `engine::ahead`).
+        let engine = StartAhead::new(
+            engine,
+            settings.start_ahead.then(|| options.key.gate_volume()),
+        );
         let interrupt = CancellationToken::new();
         spawn_signal_handler(interrupt.clone());
         let ticker = live.then(|| {

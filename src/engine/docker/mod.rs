@@ -56,12 +56,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+use super::ahead::{CreatedContainer, Precreate};
 use super::gate;
 use super::tarball::{directory_tar, single_file_tar};
 use super::{
-    BuildRequest, ContainerSpec, CreatedContainer, Engine, EngineError, EngineInfo, EngineResult,
-    ExitStatus, ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth,
-    TarStream,
+    BuildRequest, ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExitStatus,
+    ImageInfo, Labelled, LogSink, LogStream, Mount, NetworkSpec, RegistryAuth, TarStream,
 };
 use crate::model::runopts::{ContainerOptions, Health, MountKind, MountSpec, Restart};
 
@@ -515,6 +515,74 @@ impl DockerEngine {
 /// How long `remove_container` waits for a removal another call has begun.
 const REMOVAL_WAIT: Duration = Duration::from_secs(30);
 
+impl Precreate for DockerEngine {
+    async fn create_container(
+        &self,
+        spec: &ContainerSpec,
+        gate: Option<&str>,
+    ) -> EngineResult<Option<CreatedContainer>> {
+        // A platform other than the engine's may need a pull: left to `run`.
+        if spec.platform.is_some() {
+            return Ok(None);
+        }
+        let image = match self.docker.inspect_image(&spec.image).await {
+            Ok(image) => image,
+            Err(e) if status_code(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.err("inspect image", &spec.image, e)),
+        };
+        let mut body = container_body(spec)?;
+        let gated = gate.is_some_and(|volume| gate_container(&mut body, spec, &image, volume));
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let id = match self.docker.create_container(Some(options), body).await {
+            Ok(created) => created.id,
+            // Removed since the inspection: `run` pulls it.
+            Err(e) if is_missing_image(&e) => return Ok(None),
+            Err(e) => return Err(self.create_err(spec, e)),
+        };
+        if gated && self.docker.start_container(&id, None).await.is_err() {
+            // The step creates and starts its container itself when it is due, and reports
+            // what goes wrong then.
+            let _ = self.remove_container(&id).await;
+            return Ok(None);
+        }
+        Ok(Some(CreatedContainer {
+            id,
+            image_id: image.id.unwrap_or_default(),
+            gated,
+        }))
+    }
+
+    async fn run_created(
+        &self,
+        spec: &ContainerSpec,
+        created: &CreatedContainer,
+        sink: Arc<dyn LogSink>,
+        cancel: CancellationToken,
+    ) -> EngineResult<ExitStatus> {
+        if !created.gated {
+            return self.run_container(spec, Some(created), sink, cancel).await;
+        }
+        let watched = gate::GateSink::new(Arc::clone(&sink));
+        let status = self
+            .run_container(
+                spec,
+                Some(created),
+                Arc::clone(&watched) as Arc<dyn LogSink>,
+                cancel.clone(),
+            )
+            .await?;
+        if status.code == gate::FAILED_CODE && watched.gate_failed() {
+            // The program could not be executed: nothing of the step ran. The ordinary path
+            // gives the engine's own error (`exec: "x": executable file not found in $PATH`).
+            self.remove_container(&created.id).await?;
+            return self.run_container(spec, None, sink, cancel).await;
+        }
+        Ok(status)
+    }
+}
+
 impl Engine for DockerEngine {
     async fn ping(&self) -> EngineResult<EngineInfo> {
         let version = self
@@ -610,72 +678,6 @@ impl Engine for DockerEngine {
         cancel: CancellationToken,
     ) -> EngineResult<ExitStatus> {
         self.run_container(spec, None, sink, cancel).await
-    }
-
-    async fn create_container(
-        &self,
-        spec: &ContainerSpec,
-        gate: Option<&str>,
-    ) -> EngineResult<Option<CreatedContainer>> {
-        // A platform other than the engine's may need a pull: left to `run`.
-        if spec.platform.is_some() {
-            return Ok(None);
-        }
-        let image = match self.docker.inspect_image(&spec.image).await {
-            Ok(image) => image,
-            Err(e) if status_code(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(self.err("inspect image", &spec.image, e)),
-        };
-        let mut body = container_body(spec)?;
-        let gated = gate.is_some_and(|volume| gate_container(&mut body, spec, &image, volume));
-        let options = CreateContainerOptionsBuilder::new()
-            .name(&spec.name)
-            .build();
-        let id = match self.docker.create_container(Some(options), body).await {
-            Ok(created) => created.id,
-            // Removed since the inspection: `run` pulls it.
-            Err(e) if is_missing_image(&e) => return Ok(None),
-            Err(e) => return Err(self.create_err(spec, e)),
-        };
-        if gated && self.docker.start_container(&id, None).await.is_err() {
-            // The step creates and starts its container itself when it is due, and reports
-            // what goes wrong then.
-            let _ = self.remove_container(&id).await;
-            return Ok(None);
-        }
-        Ok(Some(CreatedContainer {
-            id,
-            image_id: image.id.unwrap_or_default(),
-            gated,
-        }))
-    }
-
-    async fn run_created(
-        &self,
-        spec: &ContainerSpec,
-        created: &CreatedContainer,
-        sink: Arc<dyn LogSink>,
-        cancel: CancellationToken,
-    ) -> EngineResult<ExitStatus> {
-        if !created.gated {
-            return self.run_container(spec, Some(created), sink, cancel).await;
-        }
-        let watched = gate::GateSink::new(Arc::clone(&sink));
-        let status = self
-            .run_container(
-                spec,
-                Some(created),
-                Arc::clone(&watched) as Arc<dyn LogSink>,
-                cancel.clone(),
-            )
-            .await?;
-        if status.code == gate::FAILED_CODE && watched.gate_failed() {
-            // The program could not be executed: nothing of the step ran. The ordinary path
-            // gives the engine's own error (`exec: "x": executable file not found in $PATH`).
-            self.remove_container(&created.id).await?;
-            return self.run_container(spec, None, sink, cancel).await;
-        }
-        Ok(status)
     }
 
     async fn start_detached(&self, spec: &ContainerSpec) -> EngineResult<String> {

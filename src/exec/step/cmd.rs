@@ -32,7 +32,6 @@ pub(crate) async fn run<E: Engine>(
             };
         }
     };
-    let precreated = ctx.precreated.take().await;
     // `pull: true` pulls explicitly (acb); an image that is not on the engine is pulled too,
     // with the run's credentials for its registry (the engine's own fallback pull is anonymous).
     let image = if step.pull {
@@ -41,18 +40,6 @@ pub(crate) async fn run<E: Engine>(
         Some(ctx.engine.inspect_image(&spec.image).await)
     };
     let missing = matches!(image, Some(Ok(None)));
-    // A container created ahead of the step is used only if its image is still what the tag
-    // names (an earlier step may have rebuilt or pulled it); otherwise it makes way.
-    let precreated = match precreated {
-        Some(c) if matches!(&image, Some(Ok(Some(i))) if i.id == c.image_id) => Some(c),
-        Some(_) => {
-            if let Err(e) = ctx.engine.remove_container(&spec.name).await {
-                return Outcome::Engine(e);
-            }
-            None
-        }
-        None => None,
-    };
     let sink = StepSink::new(step, Arc::clone(&ctx.reporter));
     if step.pull || missing {
         sink.announce();
@@ -62,7 +49,7 @@ pub(crate) async fn run<E: Engine>(
     }
     let detach = step.detach || detach;
     let alias_name = line.parsed().and_then(|p| p.cmd.run.name.clone());
-    let (spec, sink_ref, precreated) = (&spec, &sink, precreated.as_ref());
+    let (spec, sink_ref) = (&spec, &sink);
     let alias_name = &alias_name;
     attempts(ctx, step, &sink, cancel, move |n| {
         Box::pin(async move {
@@ -83,14 +70,8 @@ pub(crate) async fn run<E: Engine>(
                 return Ok(0);
             }
             let output = sink.clone() as Arc<dyn LogSink>;
-            let status = match precreated {
-                Some(created) if n == 0 => {
-                    ctx.engine
-                        .run_created(&spec, created, output, cancel.clone())
-                        .await
-                }
-                _ => ctx.engine.run(&spec, output, cancel.clone()).await,
-            };
+            // A container made ahead for this spec (see `engine::ahead`) is used by `run`.
+            let status = ctx.engine.run(&spec, output, cancel.clone()).await;
             if !step.keep {
                 if matches!(status, Err(EngineError::Cancelled)) {
                     // Timed out or cancelled: the killed container is removed before the step
