@@ -17,6 +17,9 @@
 //!
 //! Runs of one task never overlap: they run one after another, and a task is queued once per
 //! cycle. A registry that cannot be reached is reported and skipped; it never stops the others.
+//!
+//! Ctrl-C or SIGTERM stops the loop (exit 130): between cycles at once; during a run, the run is
+//! interrupted as any run is (and recorded `Canceled`), and the loop stops after that cycle.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::str::FromStr;
@@ -43,11 +46,21 @@ pub struct ServeRequest {
     pub insecure_registries: Vec<String>,
 }
 
-/// Runs the trigger loop (one cycle with `once`); returns only after one cycle, or when the
-/// async runtime cannot start.
+/// Runs the trigger loop (one cycle with `once`); returns after one cycle with `once`, on
+/// Ctrl-C or SIGTERM, or when the async runtime cannot start.
 pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitStatus {
     let Some(runtime) = runtime::new(runtime::Threads::One, printer) else {
         return ExitStatus::Environment;
+    };
+    // Listened to for the whole loop: a signal that comes during a cycle (its run is interrupted
+    // by the run's own handler) is still seen when the cycle ends. Without this, the handler a
+    // run installs would swallow every Ctrl-C once the first run is over.
+    let mut stop = match runtime.block_on(async { StopSignals::new() }) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.status(&format!("serve: cannot listen for Ctrl-C and SIGTERM: {e}"));
+            return ExitStatus::Environment;
+        }
     };
     let resolver = Resolver::new(ResolveOptions {
         insecure_registries: request.insecure_registries.clone(),
@@ -60,7 +73,43 @@ pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitSt
         if request.once {
             return ExitStatus::Success;
         }
-        std::thread::sleep(request.interval.max(Duration::from_secs(1)));
+        let pause = request.interval.max(Duration::from_secs(1));
+        let stopped = runtime.block_on(async {
+            tokio::select! {
+                biased;
+                () = stop.recv() => true,
+                () = tokio::time::sleep(pause) => false,
+            }
+        });
+        if stopped {
+            printer.status("serve: stopped (Ctrl-C or SIGTERM)");
+            return ExitStatus::Interrupted;
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, remembered from the moment they are listened to.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Listens (inside a runtime).
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next signal (at once when one came since the last call).
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 

@@ -387,3 +387,70 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn ctrl_c_stops_serve_after_it_has_run_a_task() {
+    // A run installs its own Ctrl-C handler; `serve` must still stop on Ctrl-C once a run is
+    // over (it used to be swallowed).
+    let _engine = common::need_docker();
+    let pid = std::process::id();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let base = format!("127.0.0.1:5000/trserve-stop-base-{pid}:1");
+    let app = format!("127.0.0.1:5000/trserve-stop-app-{pid}:1");
+    let base_dir = tmp.path().join("base");
+    std::fs::create_dir_all(&base_dir).expect("dir");
+    push_base(&base_dir, &base, "one");
+    let app_dir = tmp.path().join("app");
+    app_task(&app_dir, &base, &app);
+    let d = app_dir.to_str().expect("utf-8");
+    let file = app_dir.join("acr-task.yaml");
+    let f = file.to_str().expect("utf-8");
+    ok(&home, &["task", "create", "-n", "app", "-f", f, "-c", d]);
+    ok(&home, &["task", "run", "-n", "app", "--output", "plain"]);
+    push_base(&base_dir, &base, "two");
+
+    let log = std::fs::File::create(tmp.path().join("serve.log")).expect("log");
+    let mut serve = taskrun_command(tmp.path(), &home)
+        .args(["serve", "--interval", "1"])
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("serve");
+    // The base changed: the first cycle rebuilds app.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while runs(&home).len() < 2 || runs(&home)[0].2 == "Running" {
+        assert!(std::time::Instant::now() < deadline, "no triggered run");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let signalled = Command::new("kill")
+        .args(["-INT", &serve.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = serve.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            panic!(
+                "serve did not stop on Ctrl-C: {}",
+                std::fs::read_to_string(tmp.path().join("serve.log")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let said = std::fs::read_to_string(tmp.path().join("serve.log")).unwrap_or_default();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(
+        said.contains("serve: stopped (Ctrl-C or SIGTERM)"),
+        "{said}"
+    );
+    assert_eq!(runs(&home)[0].1, "Image Update", "{said}");
+    for image in [&base, &app] {
+        let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+    }
+}
