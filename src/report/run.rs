@@ -330,7 +330,10 @@ impl Reporter for RunReporter {
                         self.write(&format!(
                             "::error title=step {}::{}\n",
                             result.id,
-                            result.error.as_deref().unwrap_or("failed")
+                            result
+                                .error
+                                .as_ref()
+                                .map_or_else(|| "failed".to_owned(), ToString::to_string)
                         ));
                     }
                 }
