@@ -304,7 +304,7 @@ pub struct EngineInfo {
 }
 
 /// An engine operation that failed, naming the operation and its subject.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     /// The engine cannot be reached at all.
     #[error("cannot reach the Docker engine at {endpoint}: {message}")]

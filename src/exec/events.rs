@@ -9,6 +9,8 @@ use crate::deps::Dependencies;
 
 use crate::engine::LogStream;
 
+use super::{RunError, StepError};
+
 /// Final status of a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,8 +62,8 @@ pub struct StepResult {
     pub duration: Duration,
     /// Exit code of the last attempt, when a container ran.
     pub exit_code: Option<i64>,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
+    /// Why it failed (or was cancelled or skipped), when it did; serialized as its text.
+    pub error: Option<StepError>,
     /// Digests of pushed images (`image@sha256:…`), for push steps.
     pub pushed: Vec<String>,
     /// Image id built, for build steps.
@@ -93,8 +95,8 @@ pub struct RunSummary {
     pub duration: Duration,
     /// Per-step results in file order.
     pub steps: Vec<StepResult>,
-    /// The run-level error (first failing step, or an engine fault).
-    pub error: Option<String>,
+    /// The run-level error (first failing step, or an engine fault); serialized as its text.
+    pub error: Option<RunError>,
     /// Every build step's dependencies, in file order (acb's dependency JSON).
     pub dependencies: Vec<Dependencies>,
     /// Digests that could not be resolved (never a failure).

@@ -12,8 +12,10 @@ mod events;
 mod precreate;
 mod queue;
 pub mod resources;
+mod run_error;
 pub(crate) mod setup;
 mod step;
+mod step_error;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +36,8 @@ use crate::registry::Credentials;
 pub use events::{Reporter, RunEnd, RunSummary, StepResult, StepStatus};
 pub use queue::ReadyQueue;
 pub use resources::RunKey;
+pub use run_error::RunError;
+pub use step_error::StepError;
 
 /// Everything a run needs besides the task and the engine.
 #[derive(Debug, Clone)]
@@ -112,10 +116,6 @@ pub async fn run<E: Engine>(
             stop.cancel();
         })
     });
-    let timeout_message = options
-        .timeout
-        .map(|t| format!("the run timed out after {}s (--timeout)", t.as_secs()))
-        .unwrap_or_default();
     // The volumes are filled while the networks are made (network creation is the slowest
     // call), and the first steps' containers are created as soon as both exist.
     let ready = async {
@@ -165,8 +165,8 @@ pub async fn run<E: Engine>(
                 interrupted: interrupt.is_cancelled(),
                 timed_out: false,
                 duration: started.elapsed(),
-                steps: skipped_all(&task, "the run could not be prepared"),
-                error: Some(err.to_string()),
+                steps: skipped_all(&task, &StepError::NotPrepared),
+                error: Some(RunError::NotPrepared(Box::new(err))),
                 dependencies: Vec::new(),
                 dependency_warnings: Vec::new(),
             };
@@ -186,7 +186,7 @@ pub async fn run<E: Engine>(
     let mut queue = ReadyQueue::new(plan);
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
     let mut set = JoinSet::new();
-    let mut first_error: Option<String> = None;
+    let mut first_error: Option<RunError> = None;
 
     loop {
         if !stop.is_cancelled() {
@@ -212,7 +212,9 @@ pub async fn run<E: Engine>(
             Ok(r) => r,
             Err(e) => {
                 // A panicking step task is a bug; fail the run rather than hang.
-                first_error.get_or_insert_with(|| format!("internal error in a step: {e}"));
+                first_error.get_or_insert_with(|| RunError::Internal {
+                    message: e.to_string(),
+                });
                 stop.cancel();
                 continue;
             }
@@ -222,12 +224,13 @@ pub async fn run<E: Engine>(
         } else {
             queue.fail(i);
             if matches!(result.status, StepStatus::Failed | StepStatus::TimedOut) {
-                first_error.get_or_insert_with(|| {
-                    format!(
-                        "failed to run step ID: {}: {}",
-                        result.id,
-                        result.error.clone().unwrap_or_default()
-                    )
+                first_error.get_or_insert_with(|| RunError::StepFailed {
+                    step: result.id.clone(),
+                    // Failed and timed-out steps always say why; an empty message otherwise.
+                    error: Box::new(result.error.clone().unwrap_or(StepError::Failed {
+                        message: String::new(),
+                        exit_code: result.exit_code,
+                    })),
                 });
                 stop.cancel();
             }
@@ -244,11 +247,13 @@ pub async fn run<E: Engine>(
             duration: std::time::Duration::ZERO,
             exit_code: None,
             error: Some(if interrupt.is_cancelled() {
-                "the run was interrupted".to_owned()
+                StepError::Interrupted
             } else if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-                timeout_message.clone()
+                StepError::RunTimedOut {
+                    limit: options.timeout,
+                }
             } else {
-                "a step it depends on failed, or the run stopped".to_owned()
+                StepError::DependencyFailed
             }),
             pushed: Vec::new(),
             image_id: None,
@@ -264,7 +269,9 @@ pub async fn run<E: Engine>(
     let interrupted = interrupt.is_cancelled();
     let run_timed_out = !interrupted && timed_out.load(std::sync::atomic::Ordering::SeqCst);
     if run_timed_out {
-        first_error = Some(timeout_message.clone());
+        first_error = Some(RunError::TimedOut {
+            limit: options.timeout,
+        });
     }
     let mut steps: Vec<StepResult> = results.into_values().collect();
     let success = !interrupted
@@ -314,11 +321,10 @@ pub async fn run<E: Engine>(
             tokio::time::timeout(std::time::Duration::from_secs(10), engine.ping()).await
         && e.is_environment()
     {
-        first_error = Some(format!(
-            "{e} (the engine went away during the run; {}); whatever of this run is left on \
-             the engine is removed by the next taskrun run on this host",
-            first_error.as_deref().unwrap_or("no step had failed yet")
-        ));
+        first_error = Some(RunError::EngineLost {
+            error: Box::new(e),
+            earlier: first_error.take().map(Box::new),
+        });
         end = RunEnd::EngineLost;
     }
     precreator.finish().await;
@@ -336,7 +342,7 @@ pub async fn run<E: Engine>(
         steps,
         end,
         error: if interrupted {
-            Some("interrupted".to_owned())
+            Some(RunError::Interrupted)
         } else {
             first_error
         },
@@ -365,7 +371,7 @@ fn step_context<E: Engine>(
     }
 }
 
-fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
+fn skipped_all(task: &Task, why: &StepError) -> Vec<StepResult> {
     task.steps
         .iter()
         .map(|s| StepResult {
@@ -374,7 +380,7 @@ fn skipped_all(task: &Task, why: &str) -> Vec<StepResult> {
             status: StepStatus::Skipped,
             duration: std::time::Duration::ZERO,
             exit_code: None,
-            error: Some(why.to_owned()),
+            error: Some(why.clone()),
             pushed: Vec::new(),
             image_id: None,
             dependencies: Vec::new(),

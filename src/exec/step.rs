@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::deps::Dependencies;
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, LogStream, Mount};
 use crate::exec::setup::RunEnv;
-use crate::exec::{Reporter, RunOptions, StepResult, StepStatus};
+use crate::exec::{Reporter, RunOptions, StepError, StepResult, StepStatus};
 use crate::model::{Step, StepKind};
 use crate::registry::reference::registry_of;
 
@@ -155,7 +155,7 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
             () = tokio::time::sleep(Duration::from_secs(step.start_delay)) => {}
             () = ctx.cancel.cancelled() => {
                 result.status = StepStatus::Cancelled;
-                result.error = Some("the run stopped before the step started".to_owned());
+                result.error = Some(StepError::StoppedBeforeStart);
                 return result;
             }
         }
@@ -184,7 +184,7 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
             // short grace and are then dropped as before.
             let _ = tokio::time::timeout(TIMEOUT_GRACE, &mut body).await;
             result.status = StepStatus::TimedOut;
-            result.error = Some(format!("timed out after {}s", step.timeout));
+            result.error = Some(StepError::TimedOut { secs: step.timeout });
             None
         }
     };
@@ -204,7 +204,7 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
         }
         Some(Outcome::Failed { message, exit_code }) => {
             result.exit_code = exit_code;
-            result.error = Some(message);
+            result.error = Some(StepError::Failed { message, exit_code });
             result.status = if ctx.cancel.is_cancelled() {
                 StepStatus::Cancelled
             } else {
@@ -213,20 +213,19 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
         }
         Some(Outcome::Engine(EngineError::Cancelled)) => {
             result.status = StepStatus::Cancelled;
-            result.error = Some("cancelled".to_owned());
+            result.error = Some(StepError::Cancelled);
         }
         Some(Outcome::Engine(e)) => {
             result.status = StepStatus::Failed;
-            result.error = Some(e.to_string());
+            result.error = Some(StepError::Engine(e));
         }
     }
     if result.status == StepStatus::Cancelled
         && ctx.run_timed_out.load(std::sync::atomic::Ordering::SeqCst)
     {
         result.status = StepStatus::TimedOut;
-        result.error = Some(match ctx.options.timeout {
-            Some(t) => format!("the run timed out after {}s (--timeout)", t.as_secs()),
-            None => "the run timed out".to_owned(),
+        result.error = Some(StepError::RunTimedOut {
+            limit: ctx.options.timeout,
         });
         return result;
     }
@@ -236,7 +235,10 @@ pub async fn run_step<E: Engine>(ctx: &StepContext<E>, step: &Step) -> StepResul
             &format!(
                 "Step ID: {} encountered an error: {}, but is set to ignore errors. Continuing...",
                 step.id,
-                result.error.as_deref().unwrap_or("failed")
+                result
+                    .error
+                    .as_ref()
+                    .map_or_else(|| "failed".to_owned(), ToString::to_string)
             ),
         );
         result.status = StepStatus::Ignored;

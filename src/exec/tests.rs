@@ -192,8 +192,22 @@ async fn failure_skips_dependants_and_cancels_running_steps() {
         ]
     );
     assert_eq!(
-        summary.error.as_deref(),
+        summary.error,
+        Some(crate::exec::RunError::StepFailed {
+            step: "bad".into(),
+            error: Box::new(crate::exec::StepError::Failed {
+                message: "exit status 3".into(),
+                exit_code: Some(3),
+            }),
+        })
+    );
+    assert_eq!(
+        summary.error.map(|e| e.to_string()).as_deref(),
         Some("failed to run step ID: bad: exit status 3")
+    );
+    assert_eq!(
+        summary.steps[2].error,
+        Some(crate::exec::StepError::DependencyFailed)
     );
     assert!(engine.transcript().iter().any(|l| l.starts_with("kill ")));
 }
@@ -280,6 +294,15 @@ async fn timeout_stops_the_step() {
     .await;
     assert_eq!(statuses(&summary), [("slow", StepStatus::TimedOut)]);
     assert!(!summary.success);
+    let timed_out = crate::exec::StepError::TimedOut { secs: 1 };
+    assert_eq!(summary.steps[0].error.as_ref(), Some(&timed_out));
+    assert_eq!(
+        summary.error,
+        Some(crate::exec::RunError::StepFailed {
+            step: "slow".into(),
+            error: Box::new(timed_out),
+        })
+    );
 }
 
 #[tokio::test]
@@ -331,6 +354,15 @@ async fn interrupt_cancels_and_cleans_up() {
             ("never", StepStatus::Skipped)
         ]
     );
+    assert_eq!(
+        summary.steps[0].error,
+        Some(crate::exec::StepError::Cancelled)
+    );
+    assert_eq!(
+        summary.steps[1].error,
+        Some(crate::exec::StepError::Interrupted)
+    );
+    assert_eq!(summary.error, Some(crate::exec::RunError::Interrupted));
     assert!(
         engine
             .transcript()
@@ -400,11 +432,13 @@ async fn push_of_a_missing_image_fails_clearly() {
     .await;
     assert_eq!(statuses(&summary), [("push", StepStatus::Failed)]);
     assert!(
-        summary.steps[0]
-            .error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("does not exist")
+        matches!(
+            &summary.steps[0].error,
+            Some(crate::exec::StepError::Failed { message, exit_code: None })
+                if message.contains("does not exist")
+        ),
+        "{:?}",
+        summary.steps[0].error
     );
 }
 
@@ -784,7 +818,12 @@ async fn a_failed_fetch_fails_the_step_naming_the_masked_url() {
     )
     .await;
     assert_eq!(statuses(&summary), [("b", StepStatus::Failed)]);
-    let error = summary.steps[0].error.clone().unwrap_or_default();
+    // The masking is of the text a user sees.
+    let error = summary.steps[0]
+        .error
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(
         error.contains("failed to fetch the git context https://u:***@example.com/r.git#nope")
             && error.contains("couldn't find remote ref nope")

@@ -330,7 +330,10 @@ impl Reporter for RunReporter {
                         self.write(&format!(
                             "::error title=step {}::{}\n",
                             result.id,
-                            result.error.as_deref().unwrap_or("failed")
+                            result
+                                .error
+                                .as_ref()
+                                .map_or_else(|| "failed".to_owned(), ToString::to_string)
                         ));
                     }
                 }
@@ -560,6 +563,93 @@ mod tests {
         assert_eq!(event["line"], "token=***!");
         assert_eq!(event["stream"], "stdout");
         assert!(!text.contains("ord ✓"), "{text}");
+    }
+
+    /// A failed step and run whose typed errors carry a secret (an engine message quoting it).
+    fn failing_with_secret(secret: &str) -> (StepResult, RunSummary) {
+        let error = crate::exec::StepError::Engine(crate::engine::EngineError::Failed {
+            operation: "push",
+            subject: "reg.local/x:1".into(),
+            message: format!("denied for {secret}"),
+        });
+        let mut step = result("a", StepStatus::Failed);
+        step.exit_code = None;
+        step.error = Some(error.clone());
+        let summary = RunSummary {
+            run_id: "ca1".into(),
+            success: false,
+            interrupted: false,
+            timed_out: false,
+            duration: Duration::from_secs(3),
+            steps: vec![step.clone()],
+            error: Some(crate::exec::RunError::StepFailed {
+                step: "a".into(),
+                error: Box::new(error),
+            }),
+            dependencies: Vec::new(),
+            dependency_warnings: Vec::new(),
+            end: crate::exec::RunEnd::StepFailed,
+        };
+        (step, summary)
+    }
+
+    #[test]
+    fn typed_errors_are_shown_as_their_text_and_masked() {
+        let buf = Buf::default();
+        let r = RunReporter::new(
+            OutputMode::Plain,
+            false,
+            vec!["s3cret".into()],
+            Box::new(buf.clone()),
+        );
+        let (step, summary) = failing_with_secret("s3cret");
+        r.step_finished(&step);
+        r.run_finished(&summary);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("[a] failed after 1.5s: push `reg.local/x:1` failed: denied for ***\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Run ID: ca1 failed after 3s. Error: failed to run step ID: a: push \
+                 `reg.local/x:1` failed: denied for ***\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    #[test]
+    fn typed_errors_are_json_strings_and_masked() {
+        let buf = Buf::default();
+        let r = RunReporter::new(
+            OutputMode::Json,
+            false,
+            vec!["s3cret".into()],
+            Box::new(buf.clone()),
+        );
+        let (step, summary) = failing_with_secret("s3cret");
+        r.step_finished(&step);
+        r.run_finished(&summary);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0]["error"],
+            "push `reg.local/x:1` failed: denied for ***"
+        );
+        assert_eq!(
+            lines[1]["error"],
+            "failed to run step ID: a: push `reg.local/x:1` failed: denied for ***"
+        );
+        assert_eq!(
+            lines[1]["steps"][0]["error"],
+            "push `reg.local/x:1` failed: denied for ***"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
     }
 
     #[test]
