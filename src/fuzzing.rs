@@ -92,7 +92,8 @@ pub fn alias(data: &[u8]) {
         delims: ("{{", "}}"),
         comment_lines: &mask,
     };
-    let identity = |block: &str| -> Result<String, String> { Ok(block.to_owned()) };
+    let identity =
+        |block: &str| -> Result<String, std::convert::Infallible> { Ok(block.to_owned()) };
     let _ = alias::aliases_enabled(alias::find_version(&text).as_deref());
     match alias::preprocess(&text, &opts, &identity) {
         Ok(pre) => {

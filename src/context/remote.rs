@@ -47,6 +47,7 @@ use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::ContextFetchError;
 use crate::model::buildargs::ContextKind;
 use crate::registry::credentials::Credentials;
 
@@ -735,7 +736,8 @@ async fn fetch_tarball(
                 let dest = dest.to_owned();
                 return tokio::task::spawn_blocking(move || unpack_file(&path, &dest))
                     .await
-                    .map_err(|e| format!("unpacking stopped: {e}"))?;
+                    .map_err(|e| format!("unpacking stopped: {e}"))?
+                    .map_err(|e| e.to_string());
             }
             Err((message, retry)) => {
                 last = message;
@@ -798,48 +800,68 @@ fn describe_http_error(e: &reqwest::Error) -> String {
     text
 }
 
+/// Why an archive (a tarball context, an unpacked OCI layer) could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    /// The downloaded file cannot be opened.
+    #[error("cannot read the download: {0}")]
+    Download(#[source] io::Error),
+    /// The archive's first bytes cannot be read.
+    #[error("cannot read the archive: {0}")]
+    Read(#[source] io::Error),
+    /// A compression other than gzip (`bzip2`, `xz`, `zstd`).
+    #[error("the archive is {0}-compressed; taskrun unpacks plain and gzip tar")]
+    Compression(&'static str),
+    /// The data is not a tar archive (its first entry cannot be read).
+    #[error("not a tar archive ({0})")]
+    NotTar(#[source] io::Error),
+    /// The data is a tar archive without entries.
+    #[error("not a tar archive (no entries)")]
+    NoEntries,
+    /// An entry after the first cannot be read.
+    #[error("the archive is damaged: {0}")]
+    Damaged(#[source] io::Error),
+    /// An entry cannot be written into the destination.
+    #[error("cannot unpack the archive: {0}")]
+    Write(#[source] io::Error),
+}
+
 /// Unpacks a downloaded plain or gzip tar file into `dest`.
-fn unpack_file(path: &Path, dest: &Path) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the download: {e}"))?;
+fn unpack_file(path: &Path, dest: &Path) -> Result<(), UnpackError> {
+    let file = std::fs::File::open(path).map_err(UnpackError::Download)?;
     unpack(BufReader::new(file), dest)
 }
 
 /// Unpacks a plain or gzip-compressed tar stream into `dest` (see the module docs).
-pub fn unpack<R: BufRead>(mut input: R, dest: &Path) -> Result<(), String> {
-    let magic = input
-        .fill_buf()
-        .map_err(|e| format!("cannot read the archive: {e}"))?
-        .to_vec();
+pub fn unpack<R: BufRead>(mut input: R, dest: &Path) -> Result<(), UnpackError> {
+    let magic = input.fill_buf().map_err(UnpackError::Read)?.to_vec();
     let reader: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(GzReader::new(input))
     } else if magic.starts_with(b"BZh") {
-        return Err("the archive is bzip2-compressed; taskrun unpacks plain and gzip tar".into());
+        return Err(UnpackError::Compression("bzip2"));
     } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        return Err("the archive is xz-compressed; taskrun unpacks plain and gzip tar".into());
+        return Err(UnpackError::Compression("xz"));
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err("the archive is zstd-compressed; taskrun unpacks plain and gzip tar".into());
+        return Err(UnpackError::Compression("zstd"));
     } else {
         Box::new(input)
     };
     let mut archive = tar::Archive::new(reader);
     archive.set_overwrite(true);
-    let not_tar = |e: io::Error| format!("not a tar archive ({e})");
     let mut count = 0usize;
-    for entry in archive.entries().map_err(not_tar)? {
+    for entry in archive.entries().map_err(UnpackError::NotTar)? {
         let mut entry = entry.map_err(|e| {
             if count == 0 {
-                not_tar(e)
+                UnpackError::NotTar(e)
             } else {
-                format!("the archive is damaged: {e}")
+                UnpackError::Damaged(e)
             }
         })?;
-        entry
-            .unpack_in(dest)
-            .map_err(|e| format!("cannot unpack the archive: {e}"))?;
+        entry.unpack_in(dest).map_err(UnpackError::Write)?;
         count += 1;
     }
     if count == 0 {
-        return Err("not a tar archive (no entries)".into());
+        return Err(UnpackError::NoEntries);
     }
     Ok(())
 }
@@ -1007,7 +1029,7 @@ async fn fetch_oci(reference: &str, dest: &Path, options: &FetchOptions) -> Resu
         let title = title.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             if unpack_dir {
-                unpack_file(&src, &dest)
+                unpack_file(&src, &dest).map_err(|e| e.to_string())
             } else {
                 let target = dest.join(&rel);
                 if let Some(parent) = target.parent() {
@@ -1031,20 +1053,22 @@ async fn fetch_oci(reference: &str, dest: &Path, options: &FetchOptions) -> Resu
 pub fn tar_fetch(source: RemoteSource, options: FetchOptions) -> crate::engine::ContextFetch {
     Box::new(move |sink, cancel| {
         Box::pin(async move {
+            let failed = |reason: String| ContextFetchError { reason };
             let dir = tempfile::Builder::new()
                 .prefix("taskrun-context-")
                 .tempdir()
-                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                .map_err(|e| failed(format!("cannot create a temporary directory: {e}")))?;
             let progress = |line: &str| sink.line(crate::engine::LogStream::Stdout, line);
+            // The step names the kind and source itself: only the (masked) message is kept.
             fetch(&source, dir.path(), &options, &progress, &cancel)
                 .await
-                .map_err(|e| e.message)?;
+                .map_err(|e| failed(e.message))?;
             let tar = crate::context::context_tar(
                 dir.path(),
                 None,
                 &crate::context::DockerIgnore::default(),
             )
-            .map_err(|e| e.to_string())?
+            .map_err(|e| failed(e.to_string()))?
             .into_stream();
             // The stream reads the files as it goes: the directory lives as long as it does.
             let tar = futures_util::StreamExt::map(tar, move |chunk| {
@@ -1203,15 +1227,42 @@ mod tests {
     fn other_data_is_not_a_tarball() {
         let dir = tempfile::tempdir().unwrap();
         let html = "<!DOCTYPE html><html>".repeat(40);
-        let e = unpack(html.as_bytes(), dir.path()).unwrap_err();
+        let e = unpack(html.as_bytes(), dir.path()).unwrap_err().to_string();
         assert!(e.contains("not a tar archive"), "{e}");
-        let e = unpack(&b"BZh91AY"[..], dir.path()).unwrap_err();
+        let e = unpack(&b"BZh91AY"[..], dir.path()).unwrap_err().to_string();
         assert!(e.contains("bzip2"), "{e}");
-        let e = unpack(&b""[..], dir.path()).unwrap_err();
+        let e = unpack(&b""[..], dir.path()).unwrap_err().to_string();
         assert!(e.contains("not a tar archive"), "{e}");
         let gz = gzip_stored(b"short");
-        let e = unpack(&gz[..gz.len() - 12], dir.path()).unwrap_err();
+        let e = unpack(&gz[..gz.len() - 12], dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a tar archive"), "{e}");
+    }
+
+    #[test]
+    fn unpack_errors_keep_their_wording() {
+        let dir = tempfile::tempdir().unwrap();
+        for (magic, kind) in [
+            (&b"BZh91AY"[..], "bzip2"),
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0, 1][..], "xz"),
+            (&[0x28, 0xb5, 0x2f, 0xfd, 1][..], "zstd"),
+        ] {
+            assert_eq!(
+                unpack(magic, dir.path()).unwrap_err().to_string(),
+                format!("the archive is {kind}-compressed; taskrun unpacks plain and gzip tar")
+            );
+        }
+        assert_eq!(
+            unpack(&b""[..], dir.path()).unwrap_err().to_string(),
+            "not a tar archive (no entries)"
+        );
+        let e = unpack_file(&dir.path().join("missing.tar"), dir.path()).unwrap_err();
+        assert!(matches!(e, UnpackError::Download(_)), "{e:?}");
+        assert!(
+            e.to_string().starts_with("cannot read the download: "),
+            "{e}"
+        );
     }
 
     fn git(dir: &Path, args: &[&str]) -> String {

@@ -196,7 +196,7 @@ pub(super) async fn build(
             _ = cancel.cancelled() => return Err(EngineError::Cancelled),
             opened = Session::open(endpoint, secrets) => opened,
         };
-        Some(opened.map_err(&failed)?)
+        Some(opened.map_err(|e| failed(e.to_string()))?)
     };
     let query = encode_query(&build_query(
         &request,

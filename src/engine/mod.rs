@@ -172,14 +172,23 @@ impl ExitStatus {
 /// A stream of tar bytes (a build context or files for a volume).
 pub type TarStream = Pin<Box<dyn Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
+/// Why a [`ContextFetch`] failed: the reason, for the step, credentials already masked (the
+/// step names the context itself).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct ContextFetchError {
+    /// What went wrong (masked).
+    pub reason: String,
+}
+
 /// Fetches a remote build context and returns its files as a tar (see
-/// [`Engine::put_remote_context`]): given where progress lines go and the step's cancellation;
-/// `Err` is the reason, for the step (masked).
+/// [`Engine::put_remote_context`]): given where progress lines go and the step's cancellation.
 pub type ContextFetch = Box<
     dyn FnOnce(
             Arc<dyn LogSink>,
             CancellationToken,
-        ) -> Pin<Box<dyn Future<Output = Result<TarStream, String>> + Send>>
+        )
+            -> Pin<Box<dyn Future<Output = Result<TarStream, ContextFetchError>> + Send>>
         + Send,
 >;
 
@@ -488,11 +497,11 @@ pub trait Engine: Clone + Send + Sync + 'static {
             let tar = match fetch(sink, cancel.clone()).await {
                 Ok(tar) => tar,
                 Err(_) if cancel.is_cancelled() => return Err(EngineError::Cancelled),
-                Err(message) => {
+                Err(ContextFetchError { reason }) => {
                     return Err(EngineError::Failed {
                         operation: "fetch the build context",
                         subject: subject.to_owned(),
-                        message,
+                        message: reason,
                     });
                 }
             };

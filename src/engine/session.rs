@@ -37,6 +37,63 @@ const MAX_HEAD: usize = 64 << 10;
 /// The largest request body a session call may send (a `GetSecretRequest` is tiny).
 const MAX_REQUEST: usize = 1 << 20;
 
+/// Why a session could not be opened. The text never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The engine's endpoint is not one a session can be opened on (TLS, ssh, npipe, …).
+    #[error(
+        "BuildKit secrets need a session on the engine, which taskrun opens over a unix \
+         socket or plain TCP only; {reason}"
+    )]
+    Unsupported {
+        /// Why this endpoint cannot carry a session.
+        reason: String,
+    },
+    /// Unix sockets do not exist on this platform.
+    #[error("unix sockets are not available here")]
+    NoUnixSockets,
+    /// The connection to the engine could not be made.
+    #[error("cannot connect to the engine at {endpoint} for the BuildKit session: {message}")]
+    Connect {
+        /// The endpoint as `DOCKER_HOST` names it.
+        endpoint: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// Reading or writing the connection failed during the upgrade.
+    #[error("the BuildKit session connection failed: {0}")]
+    Io(String),
+    /// The engine answered with something other than `101 Switching Protocols`.
+    #[error("the engine refused the BuildKit session ({status}){}", detail(.message))]
+    Refused {
+        /// The response's status line (`HTTP/1.1 400 Bad Request`).
+        status: String,
+        /// The engine's message (empty when it gave none).
+        message: String,
+    },
+    /// The engine closed the connection before answering.
+    #[error("the engine closed the BuildKit session connection")]
+    Closed,
+    /// The engine's response head exceeded the limit.
+    #[error("the engine's answer to the BuildKit session is too long")]
+    HeadTooLong,
+    /// The engine did not accept the session in time.
+    #[error("the engine did not accept the BuildKit session within {seconds}s")]
+    Timeout {
+        /// The time allowed, in seconds.
+        seconds: u64,
+    },
+}
+
+/// `: message`, or nothing for an empty message.
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
 /// An open session; the engine may call it until it is closed.
 #[derive(Debug)]
 pub struct Session {
@@ -46,17 +103,17 @@ pub struct Session {
 
 impl Session {
     /// Opens a session on the engine at `endpoint` (as `DOCKER_HOST` names it) serving
-    /// `secrets` (id → value). `Err` is a message for the step (it never holds a value).
-    pub async fn open(endpoint: &str, secrets: BTreeMap<String, Vec<u8>>) -> Result<Self, String> {
+    /// `secrets` (id → value). The error never holds a value.
+    pub async fn open(
+        endpoint: &str,
+        secrets: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Self, SessionError> {
         let id = session_id();
         let opened = async { upgrade(connect(endpoint).await?, &id).await };
         let (stream, rest) = tokio::time::timeout(UPGRADE_TIMEOUT, opened)
             .await
-            .map_err(|_| {
-                format!(
-                    "the engine did not accept the BuildKit session within {}s",
-                    UPGRADE_TIMEOUT.as_secs()
-                )
+            .map_err(|_| SessionError::Timeout {
+                seconds: UPGRADE_TIMEOUT.as_secs(),
             })??;
         let io = Rewind {
             prefix: rest,
@@ -119,12 +176,9 @@ pub enum Target {
 
 /// The session target of `endpoint`, or why no session can be opened there. `tls` is whether
 /// `DOCKER_TLS_VERIFY` asks for TLS.
-pub fn target(endpoint: &str, tls: bool) -> Result<Target, String> {
-    let refuse = |why: &str| {
-        format!(
-            "BuildKit secrets need a session on the engine, which taskrun opens over a unix \
-             socket or plain TCP only; {why}"
-        )
+pub fn target(endpoint: &str, tls: bool) -> Result<Target, SessionError> {
+    let refuse = |why: &str| SessionError::Unsupported {
+        reason: why.to_owned(),
     };
     if let Some(path) = endpoint.strip_prefix("unix://") {
         if path.is_empty() {
@@ -155,10 +209,11 @@ pub fn target(endpoint: &str, tls: bool) -> Result<Target, String> {
     }
 }
 
-async fn connect(endpoint: &str) -> Result<Box<dyn Io>, String> {
+async fn connect(endpoint: &str) -> Result<Box<dyn Io>, SessionError> {
     let tls = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
-    let failed = |e: std::io::Error| {
-        format!("cannot connect to the engine at {endpoint} for the BuildKit session: {e}")
+    let failed = |e: std::io::Error| SessionError::Connect {
+        endpoint: endpoint.to_owned(),
+        message: e.to_string(),
     };
     Ok(match target(endpoint, tls)? {
         #[cfg(unix)]
@@ -168,7 +223,7 @@ async fn connect(endpoint: &str) -> Result<Box<dyn Io>, String> {
                 .map_err(failed)?,
         ),
         #[cfg(not(unix))]
-        Target::Unix(_) => return Err("unix sockets are not available here".to_owned()),
+        Target::Unix(_) => return Err(SessionError::NoUnixSockets),
         Target::Tcp(addr) => Box::new(tokio::net::TcpStream::connect(addr).await.map_err(failed)?),
     })
 }
@@ -192,7 +247,7 @@ pub fn upgrade_request(id: &str) -> String {
 }
 
 /// The outcome of the engine's response head: the bytes after it, or why it is not a `101`.
-pub fn read_upgrade_response(head: &[u8]) -> Option<Result<usize, String>> {
+pub fn read_upgrade_response(head: &[u8]) -> Option<Result<usize, SessionError>> {
     let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let text = String::from_utf8_lossy(&head[..end]);
     let status_line = text.lines().next().unwrap_or_default();
@@ -206,19 +261,14 @@ pub fn read_upgrade_response(head: &[u8]) -> Option<Result<usize, String>> {
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
         .unwrap_or_else(|| body.chars().take(200).collect());
-    Some(Err(format!(
-        "the engine refused the BuildKit session ({}){}",
-        status_line.trim(),
-        if message.is_empty() {
-            String::new()
-        } else {
-            format!(": {message}")
-        }
-    )))
+    Some(Err(SessionError::Refused {
+        status: status_line.trim().to_owned(),
+        message,
+    }))
 }
 
-async fn upgrade(mut stream: Box<dyn Io>, id: &str) -> Result<(Box<dyn Io>, Bytes), String> {
-    let io_error = |e: std::io::Error| format!("the BuildKit session connection failed: {e}");
+async fn upgrade(mut stream: Box<dyn Io>, id: &str) -> Result<(Box<dyn Io>, Bytes), SessionError> {
+    let io_error = |e: std::io::Error| SessionError::Io(e.to_string());
     stream
         .write_all(upgrade_request(id).as_bytes())
         .await
@@ -231,7 +281,7 @@ async fn upgrade(mut stream: Box<dyn Io>, id: &str) -> Result<(Box<dyn Io>, Byte
             // A refusal may end the connection right after its body.
             return match read_upgrade_response(&head) {
                 Some(Err(message)) => Err(message),
-                _ => Err("the engine closed the BuildKit session connection".to_owned()),
+                _ => Err(SessionError::Closed),
             };
         }
         head.extend_from_slice(&chunk[..n]);
@@ -253,7 +303,7 @@ async fn upgrade(mut stream: Box<dyn Io>, id: &str) -> Result<(Box<dyn Io>, Byte
                     .unwrap_or(message));
             }
             None if head.len() > MAX_HEAD => {
-                return Err("the engine's answer to the BuildKit session is too long".to_owned());
+                return Err(SessionError::HeadTooLong);
             }
             None => {}
         }
@@ -402,7 +452,7 @@ mod tests {
             ("npipe:////./pipe/docker_engine", false),
             ("unix://", false),
         ] {
-            let e = target(endpoint, tls).unwrap_err();
+            let e = target(endpoint, tls).unwrap_err().to_string();
             assert!(e.contains("unix socket or plain TCP only"), "{e}");
         }
     }
@@ -434,9 +484,46 @@ mod tests {
         let refused = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n{\"message\":\"session not supported\"}\n";
         let e = read_upgrade_response(refused).unwrap().unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "the engine refused the BuildKit session (HTTP/1.1 400 Bad Request): session not supported"
         );
+    }
+
+    #[test]
+    fn session_errors_keep_their_wording() {
+        let cases = [
+            (
+                target("ssh://me@engine", false).unwrap_err(),
+                "BuildKit secrets need a session on the engine, which taskrun opens over a unix \
+                 socket or plain TCP only; the engine endpoint is ssh://me@engine",
+            ),
+            (
+                SessionError::Refused {
+                    status: "HTTP/1.1 500 Internal Server Error".into(),
+                    message: String::new(),
+                },
+                "the engine refused the BuildKit session (HTTP/1.1 500 Internal Server Error)",
+            ),
+            (
+                SessionError::Timeout { seconds: 30 },
+                "the engine did not accept the BuildKit session within 30s",
+            ),
+            (
+                SessionError::Io("broken pipe".into()),
+                "the BuildKit session connection failed: broken pipe",
+            ),
+            (
+                SessionError::Closed,
+                "the engine closed the BuildKit session connection",
+            ),
+            (
+                SessionError::HeadTooLong,
+                "the engine's answer to the BuildKit session is too long",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
     }
 
     #[test]
@@ -638,14 +725,16 @@ mod tests {
         });
         let e = Session::open(&format!("unix://{}", socket.display()), BTreeMap::new())
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "the engine refused the BuildKit session (HTTP/1.1 404 Not Found): page not found"
         );
         let e = Session::open("unix:///nonexistent/taskrun.sock", BTreeMap::new())
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("cannot connect to the engine at unix:///nonexistent/taskrun.sock"),
             "{e}"

@@ -17,6 +17,7 @@ use crate::registry::reference::registry_of;
 mod build;
 mod buildsecrets;
 mod cmd;
+mod failure;
 pub(crate) mod host;
 mod shell;
 

@@ -19,7 +19,7 @@ use crate::engine::docker::DockerEngine;
 use crate::engine::fake::FakeEngine;
 use crate::exec::{self, Reporter, RunKey, RunOptions, RunSummary};
 use crate::quick;
-use crate::registry::Credentials;
+use crate::registry::{CredentialError, Credentials};
 use crate::report::Printer;
 use crate::report::run::{OutputMode, RunReporter, Tee};
 
@@ -296,7 +296,7 @@ fn admit(
     request: &RunRequest,
     context_dir: &Path,
     check_context: bool,
-    credentials: Result<Credentials, String>,
+    credentials: Result<Credentials, CredentialError>,
     settings: &RunSettings,
     printer: &Printer,
 ) -> Option<Admitted> {
@@ -359,7 +359,7 @@ fn admit(
             // A malformed `--credential` may still hold a password the error message quotes.
             masked.extend(Credentials::passwords_in(&request.credential));
             problems.push(
-                Problem::error(Code::FlagFormat, message)
+                Problem::error(Code::FlagFormat, message.to_string())
                     .with_help("see `taskrun run --help` for the --credential form"),
             );
             Credentials::default()

@@ -42,6 +42,43 @@ struct AuthEntry {
     identity_token: Option<String>,
 }
 
+/// Why a `--credential` value cannot be used. A malformed value may still be quoted by the JSON
+/// parser's message: mask it with [`Credentials::passwords_in`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// The value is not acb's JSON form.
+    #[error(
+        "--credential is not acb's JSON form ({message}); expected {{\"registry\": \"…\", \"username\": \"…\", \"password\": \"…\"}}"
+    )]
+    NotJson {
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// `registry` is missing or empty.
+    #[error("--credential: registry name can't be empty")]
+    EmptyRegistry,
+    /// A Key Vault or managed-identity credential, which only Azure can resolve.
+    #[error(
+        "--credential for `{registry}`: Key Vault and managed-identity credentials need Azure; pass the user name and password as plain values"
+    )]
+    NeedsAzure {
+        /// The registry the credential is for.
+        registry: String,
+    },
+    /// `username` is missing or empty.
+    #[error("--credential for `{registry}`: username can't be empty")]
+    EmptyUsername {
+        /// The registry the credential is for.
+        registry: String,
+    },
+    /// `password` is missing or empty.
+    #[error("--credential for `{registry}`: password can't be empty")]
+    EmptyPassword {
+        /// The registry the credential is for.
+        registry: String,
+    },
+}
+
 /// acb's `--credential` JSON.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +100,7 @@ struct CredentialJson {
 impl Credentials {
     /// Credentials from `--credential` values and the docker config found through `DOCKER_CONFIG`
     /// or `HOME`. A missing or unreadable docker config means no stored logins.
-    pub fn load(credential_flags: &[String]) -> Result<Self, String> {
+    pub fn load(credential_flags: &[String]) -> Result<Self, CredentialError> {
         let mut explicit = BTreeMap::new();
         for raw in credential_flags {
             let auth = parse_credential(raw)?;
@@ -132,12 +169,12 @@ impl Credentials {
 }
 
 /// Parses acb's `--credential` JSON. Only `opaque` (plain) credentials can be used locally.
-pub fn parse_credential(raw: &str) -> Result<RegistryAuth, String> {
-    let c: CredentialJson = serde_json::from_str(raw).map_err(|e| {
-        format!("--credential is not acb's JSON form ({e}); expected {{\"registry\": \"…\", \"username\": \"…\", \"password\": \"…\"}}")
+pub fn parse_credential(raw: &str) -> Result<RegistryAuth, CredentialError> {
+    let c: CredentialJson = serde_json::from_str(raw).map_err(|e| CredentialError::NotJson {
+        message: e.to_string(),
     })?;
     if c.registry.is_empty() {
-        return Err("--credential: registry name can't be empty".to_owned());
+        return Err(CredentialError::EmptyRegistry);
     }
     let opaque = |t: &Option<String>| {
         t.as_deref()
@@ -147,22 +184,19 @@ pub fn parse_credential(raw: &str) -> Result<RegistryAuth, String> {
         || !opaque(&c.password_provider_type)
         || c.identity.is_some()
     {
-        return Err(format!(
-            "--credential for `{}`: Key Vault and managed-identity credentials need Azure; pass the user name and password as plain values",
-            c.registry
-        ));
+        return Err(CredentialError::NeedsAzure {
+            registry: c.registry,
+        });
     }
     if c.username.is_empty() {
-        return Err(format!(
-            "--credential for `{}`: username can't be empty",
-            c.registry
-        ));
+        return Err(CredentialError::EmptyUsername {
+            registry: c.registry,
+        });
     }
     if c.password.is_empty() {
-        return Err(format!(
-            "--credential for `{}`: password can't be empty",
-            c.registry
-        ));
+        return Err(CredentialError::EmptyPassword {
+            registry: c.registry,
+        });
     }
     Ok(RegistryAuth {
         server: c.registry,
@@ -293,9 +327,51 @@ mod tests {
         let vault = parse_credential(
             r#"{"registry":"r","username":"u","password":"p","passwordProviderType":"vaultsecret","identity":"x"}"#,
         );
-        assert!(vault.unwrap_err().contains("Key Vault"));
+        assert!(vault.unwrap_err().to_string().contains("Key Vault"));
         assert!(parse_credential("not json").is_err());
         assert!(!format!("{a:?}").contains("\"p\""));
+    }
+
+    #[test]
+    fn credential_errors_keep_their_wording() {
+        let e = parse_credential("not json").unwrap_err();
+        assert!(matches!(e, CredentialError::NotJson { .. }));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--credential is not acb's JSON form (expected ident"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "; expected {\"registry\": \"…\", \"username\": \"…\", \"password\": \"…\"}"
+            ),
+            "{text}"
+        );
+        let cases = [
+            (
+                r#"{"registry":"","username":"u","password":"p"}"#,
+                "--credential: registry name can't be empty",
+            ),
+            (
+                r#"{"registry":"r","username":"","password":"p"}"#,
+                "--credential for `r`: username can't be empty",
+            ),
+            (
+                r#"{"registry":"r","username":"u","password":""}"#,
+                "--credential for `r`: password can't be empty",
+            ),
+            (
+                r#"{"registry":"r","username":"u","password":"p","identity":"x"}"#,
+                "--credential for `r`: Key Vault and managed-identity credentials need Azure; pass the user name and password as plain values",
+            ),
+        ];
+        for (raw, text) in cases {
+            assert_eq!(
+                parse_credential(raw).unwrap_err().to_string(),
+                text,
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -6,4 +6,4 @@ pub mod import;
 pub(crate) mod media;
 pub mod reference;
 
-pub use credentials::Credentials;
+pub use credentials::{CredentialError, Credentials};

@@ -219,18 +219,19 @@ pub fn expand_command_alias(cmd: &str, aliases: &Aliases) -> Option<String> {
 /// When the version does not enable aliases (see [`aliases_enabled`]) the text is returned
 /// unchanged with an empty alias map; the `alias:` block then stays in the text, where acb
 /// ignores it as an unknown key. Otherwise the alias block is cut out (its lines become empty
-/// lines), rendered with `render_block` (the template engine), decoded, the alias map is built
-/// and validated, and every reference in the rest of the text is substituted.
+/// lines), rendered with `render_block` (the template engine; its error is shown after
+/// `unable to render alias data: `), decoded, the alias map is built and validated, and every
+/// reference in the rest of the text is substituted.
 ///
 /// # Errors
 ///
 /// Every problem found, together: the block does not render or decode, a `src` file is remote,
 /// missing or malformed, an alias name is not alphanumeric, or the directive is not a single
 /// non-alphanumeric character.
-pub fn preprocess(
+pub fn preprocess<E: fmt::Display>(
     text: &str,
     opts: &AliasOptions<'_>,
-    render_block: &dyn Fn(&str) -> Result<String, String>,
+    render_block: &dyn Fn(&str) -> Result<String, E>,
 ) -> Result<Preprocessed, Vec<AliasError>> {
     let enabled = aliases_enabled(find_version(text).as_deref());
     if !enabled {
@@ -433,9 +434,9 @@ struct Declarations {
 
 /// Renders, decodes and merges the blocks. With several blocks, later ones override per field
 /// (`values` per key), as yaml.v2 decoding a repeated `alias` key into the same struct does.
-fn declarations(
+fn declarations<E: fmt::Display>(
     blocks: &[Block],
-    render_block: &dyn Fn(&str) -> Result<String, String>,
+    render_block: &dyn Fn(&str) -> Result<String, E>,
 ) -> Result<Declarations, Vec<AliasError>> {
     let mut decl = Declarations::default();
     let mut errors = Vec::new();

@@ -113,7 +113,7 @@ pub fn render(
     let version = alias::find_version(&file.text);
     let enabled = alias::aliases_enabled(version.as_deref());
     let (text, aliases) = if enabled {
-        let render_block = |block: &str| -> Result<String, String> {
+        let render_block = |block: &str| -> Result<String, TemplateError> {
             execute(
                 block,
                 &file.name,
@@ -122,7 +122,6 @@ pub fn render(
                 choice.delims,
                 MissingKey::ZeroValue,
             )
-            .map_err(|e| e.to_string())
         };
         let opts = alias::AliasOptions {
             base_dir: &options.base_dir,

@@ -158,40 +158,60 @@ pub(crate) fn is_guid(s: &str) -> bool {
     }
 }
 
+/// Why a `keyvault` value is not a Key Vault secret URL (the reason after "is not a Key Vault
+/// secret URL: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum KeyVaultUrlError {
+    /// No `scheme://`.
+    #[error("it has no `https://` scheme")]
+    NoScheme,
+    /// A scheme other than `https`.
+    #[error("the scheme is `{0}`, not `https`")]
+    NotHttps(String),
+    /// A host without a dot.
+    #[error("the host `{0}` is not a vault host such as `<vault>.vault.azure.net`")]
+    NotAVaultHost(String),
+    /// A path of the wrong number of segments.
+    #[error(
+        "the path must be `/secrets/<name>` or `/secrets/<name>/<version>` (acb: Bad number of \
+         URL segments: {0})"
+    )]
+    SegmentCount(usize),
+    /// A collection other than `secrets`.
+    #[error("expected the `secrets` collection, found `{0}`")]
+    NotSecrets(String),
+    /// An empty secret name.
+    #[error("the secret name is empty")]
+    EmptyName,
+}
+
 /// acb's Key Vault URL rules (`vaults.NewAKVSecretConfig`): lower-cased, one trailing `/`
 /// trimmed, `https`, a host with a dot, path `/secrets/<name>[/<version>]`.
-pub(crate) fn check_keyvault_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_keyvault_url(url: &str) -> Result<(), KeyVaultUrlError> {
     let lower = url.to_lowercase();
     let url = lower.strip_suffix('/').unwrap_or(&lower);
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err("it has no `https://` scheme".to_owned());
+        return Err(KeyVaultUrlError::NoScheme);
     };
     if scheme != "https" {
-        return Err(format!("the scheme is `{scheme}`, not `https`"));
+        return Err(KeyVaultUrlError::NotHttps(scheme.to_owned()));
     }
     let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if !host.contains('.') {
-        return Err(format!(
-            "the host `{host}` is not a vault host such as `<vault>.vault.azure.net`"
-        ));
+        return Err(KeyVaultUrlError::NotAVaultHost(host.to_owned()));
     }
     let segments: Vec<&str> = path.split('/').collect();
     if segments.len() != 3 && segments.len() != 4 {
-        return Err(format!(
-            "the path must be `/secrets/<name>` or `/secrets/<name>/<version>` (acb: Bad number of \
-             URL segments: {})",
-            segments.len()
-        ));
+        return Err(KeyVaultUrlError::SegmentCount(segments.len()));
     }
     if segments.get(1) != Some(&"secrets") {
-        return Err(format!(
-            "expected the `secrets` collection, found `{}`",
-            segments.get(1).unwrap_or(&"")
+        return Err(KeyVaultUrlError::NotSecrets(
+            segments.get(1).unwrap_or(&"").to_string(),
         ));
     }
     if segments.get(2).is_none_or(|n| n.is_empty()) {
-        return Err("the secret name is empty".to_owned());
+        return Err(KeyVaultUrlError::EmptyName);
     }
     Ok(())
 }

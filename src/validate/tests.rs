@@ -590,6 +590,43 @@ fn keyvault_urls() {
 }
 
 #[test]
+fn keyvault_url_errors_keep_their_wording() {
+    for (url, why) in [
+        (
+            "v.vault.azure.net/secrets/name",
+            "it has no `https://` scheme",
+        ),
+        (
+            "http://v.vault.azure.net/secrets/name",
+            "the scheme is `http`, not `https`",
+        ),
+        (
+            "https://vault/secrets/name",
+            "the host `vault` is not a vault host such as `<vault>.vault.azure.net`",
+        ),
+        (
+            "https://v.vault.azure.net/secrets/a/b/c",
+            "the path must be `/secrets/<name>` or `/secrets/<name>/<version>` (acb: Bad number of \
+             URL segments: 5)",
+        ),
+        (
+            "https://v.vault.azure.net/keys/name",
+            "expected the `secrets` collection, found `keys`",
+        ),
+        (
+            "https://v.vault.azure.net/secrets//x",
+            "the secret name is empty",
+        ),
+    ] {
+        assert_eq!(
+            check_keyvault_url(url).unwrap_err().to_string(),
+            why,
+            "{url}"
+        );
+    }
+}
+
+#[test]
 fn guids() {
     for ok in [
         "c72b2df0-b9d8-4ac6-9363-7c1eb06c1c86",

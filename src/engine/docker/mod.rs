@@ -749,10 +749,10 @@ impl Engine for DockerEngine {
     }
 
     async fn put_into_volume(&self, volume: &str, path: &str, tar: TarStream) -> EngineResult<()> {
-        let path = normalize_volume_path(path).map_err(|message| EngineError::Failed {
+        let path = normalize_volume_path(path).map_err(|e| EngineError::Failed {
             operation: "write to volume",
             subject: volume_subject(volume, path),
-            message,
+            message: e.to_string(),
         })?;
         let helper = self.create_helper(volume).await?;
         let result = self
@@ -763,10 +763,10 @@ impl Engine for DockerEngine {
     }
 
     async fn get_from_volume(&self, volume: &str, path: &str) -> EngineResult<TarStream> {
-        let path = normalize_volume_path(path).map_err(|message| EngineError::Failed {
+        let path = normalize_volume_path(path).map_err(|e| EngineError::Failed {
             operation: "read from volume",
             subject: volume_subject(volume, path),
-            message,
+            message: e.to_string(),
         })?;
         let subject = volume_subject(volume, &path);
         let helper = self.create_helper(volume).await?;

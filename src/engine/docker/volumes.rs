@@ -10,13 +10,25 @@ pub(super) fn volume_subject(volume: &str, path: &str) -> String {
     }
 }
 
+/// A volume path with `..`, which would leave the volume.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("path `{path}` leaves the volume")]
+pub(super) struct LeavesVolume {
+    /// The path as given.
+    pub(super) path: String,
+}
+
 /// A path relative to the volume root without leading/trailing `/`; `..` is refused.
-pub(super) fn normalize_volume_path(path: &str) -> Result<String, String> {
+pub(super) fn normalize_volume_path(path: &str) -> Result<String, LeavesVolume> {
     let mut parts = Vec::new();
     for part in path.split('/') {
         match part {
             "" => {}
-            ".." => return Err(format!("path `{path}` leaves the volume")),
+            ".." => {
+                return Err(LeavesVolume {
+                    path: path.to_owned(),
+                });
+            }
             other => parts.push(other),
         }
     }

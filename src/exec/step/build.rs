@@ -22,6 +22,7 @@ use crate::context::{self, DockerIgnore};
 use crate::engine::{BuildRequest, Engine, EngineError, LogSink, LogStream};
 use crate::exec::RunOptions;
 use crate::exec::step::buildsecrets;
+use crate::exec::step::failure::StepFailure;
 use crate::exec::step::host::{self, ContextSource};
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts};
 use crate::model::Step;
@@ -99,8 +100,8 @@ pub(crate) async fn run<E: Engine>(
             };
             let (filtered, dockerfile) = match context {
                 Ok(c) => c,
-                Err(message) => {
-                    sink.line(LogStream::Stderr, &message);
+                Err(failure) => {
+                    sink.line(LogStream::Stderr, &failure.to_string());
                     return Ok(1);
                 }
             };
@@ -115,8 +116,8 @@ pub(crate) async fn run<E: Engine>(
                         }
                         secrets
                     }
-                    Err(message) => {
-                        sink.line(LogStream::Stderr, &message);
+                    Err(failure) => {
+                        sink.line(LogStream::Stderr, &failure.to_string());
                         return Ok(1);
                     }
                 }
@@ -213,18 +214,18 @@ pub(crate) async fn run<E: Engine>(
 }
 
 /// The build's context read back from the workspace volume (so files written by earlier steps
-/// are in it) and filtered by its ignore rules, with the Dockerfile's name in it; `Err` is the
-/// message the step fails with.
+/// are in it) and filtered by its ignore rules, with the Dockerfile's name in it; an inner
+/// `Err` is what the step fails with.
 async fn volume_context<E: Engine>(
     ctx: &StepContext<E>,
     plan: &Located,
-) -> Result<Result<(context::ContextStream, String), String>, EngineError> {
+) -> Result<Result<(context::ContextStream, String), StepFailure>, EngineError> {
     let ignore = read_ignore(ctx, plan).await?;
     let outside = match &plan.dockerfile {
         DockerfilePlace::Inside(_) => None,
         DockerfilePlace::Outside(path) => match read_dockerfile(ctx, path).await? {
             Ok(bytes) => Some(bytes),
-            Err(message) => return Ok(Err(message)),
+            Err(failure) => return Ok(Err(failure)),
         },
     };
     let archive = ctx
@@ -650,19 +651,19 @@ async fn read_ignore<E: Engine>(
 const MAX_DOCKERFILE: usize = 16 << 20;
 
 /// Reads a Dockerfile that lies outside the context from the workspace (`path` relative to the
-/// volume root). A file that cannot be read fails the step with the returned message, as the
-/// CLI's `unable to prepare context`; engine failures are passed on.
+/// volume root). A file that cannot be read fails the step (the inner `Err`), as the CLI's
+/// `unable to prepare context`; engine failures are passed on.
 async fn read_dockerfile<E: Engine>(
     ctx: &StepContext<E>,
     path: &str,
-) -> Result<Result<Vec<u8>, String>, EngineError> {
+) -> Result<Result<Vec<u8>, StepFailure>, EngineError> {
     let shown = format!("/workspace/{path}");
     let mut stream = match ctx.engine.get_from_volume(&ctx.env.workspace, path).await {
         Ok(s) => s,
         Err(EngineError::Failed { message, .. }) => {
-            return Ok(Err(format!(
+            return Ok(Err(StepFailure::new(format!(
                 "unable to prepare context: cannot read the Dockerfile {shown}: {message}"
-            )));
+            ))));
         }
         Err(e) => return Err(e),
     };
@@ -678,8 +679,11 @@ async fn read_dockerfile<E: Engine>(
             break;
         }
     }
-    Ok(first_file_bytes(&bytes, MAX_DOCKERFILE)
-        .map_err(|why| format!("unable to prepare context: the Dockerfile {shown} {why}")))
+    Ok(first_file_bytes(&bytes, MAX_DOCKERFILE).map_err(|why| {
+        StepFailure::new(format!(
+            "unable to prepare context: the Dockerfile {shown} {why}"
+        ))
+    }))
 }
 
 /// The content of the first entry of a tar when it is a regular file of at most `limit` bytes.

@@ -17,6 +17,7 @@ use std::io::Read;
 
 use crate::engine::{BuildSecret, Engine, EngineError};
 use crate::exec::step::StepContext;
+use crate::exec::step::failure::StepFailure;
 use crate::model::Step;
 use crate::model::buildargs::BuildArgs;
 use crate::model::buildpath::{WORKSPACE, build_workdir, clean};
@@ -24,9 +25,29 @@ use crate::model::buildsecret::{
     FilePlace, MAX_SECRET_SIZE, SecretSource, cli_env, file_place, parse_secrets,
 };
 
-/// The build's secrets and the warnings about them; `Err` is the message the attempt fails
-/// with (never a value).
-pub(crate) type Resolved = Result<(Vec<BuildSecret>, Vec<String>), String>;
+/// The build's secrets and the warnings about them, or what the attempt fails with (never a
+/// value).
+pub(crate) type Resolved = Result<(Vec<BuildSecret>, Vec<String>), StepFailure>;
+
+/// Why a secret file cannot be read (the text after the CLI's `failed to stat <path>: `).
+#[derive(Debug, thiserror::Error)]
+enum SecretFileError {
+    /// The path is in none of the volumes taskrun can read.
+    #[error(
+        "taskrun reads secret files only from /workspace and the step's volumeMounts \
+         (the docker CLI's own container files are not there)"
+    )]
+    Outside,
+    /// The engine could not read the volume (its message).
+    #[error("{0}")]
+    Engine(String),
+    /// The archive of the file could not be read.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// The path is a directory or special file.
+    #[error("not a regular file")]
+    NotAFile,
+}
 
 /// Reads the values of the build's `--secret` flags and adds them to the run's masking.
 pub(crate) async fn resolve<E: Engine>(
@@ -36,7 +57,7 @@ pub(crate) async fn resolve<E: Engine>(
 ) -> Result<Resolved, EngineError> {
     let specs = match parse_secrets(&args.secrets) {
         Ok(s) => s,
-        Err(message) => return Ok(Err(format!("--secret: {message}"))),
+        Err(message) => return Ok(Err(StepFailure::new(format!("--secret: {message}")))),
     };
     let env = cli_env(step);
     let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
@@ -63,17 +84,17 @@ pub(crate) async fn resolve<E: Engine>(
                 };
                 match read_file(ctx, step, &abs).await? {
                     Ok(bytes) if bytes.len() > MAX_SECRET_SIZE => {
-                        return Ok(Err(format!(
+                        return Ok(Err(StepFailure::new(format!(
                             "--secret id={}: secret {} too big. max size 500KiB",
                             spec.id, spec.id
-                        )));
+                        ))));
                     }
                     Ok(bytes) => bytes,
                     Err(why) => {
-                        return Ok(Err(format!(
+                        return Ok(Err(StepFailure::new(format!(
                             "--secret id={}: failed to stat {abs}: {why}",
                             spec.id
-                        )));
+                        ))));
                     }
                 }
             }
@@ -104,29 +125,27 @@ fn place<E: Engine>(ctx: &StepContext<E>, step: &Step, abs: &str) -> Option<(Str
     }
 }
 
-/// Reads a secret file; `Err` says why it cannot be read.
+/// Reads a secret file; the inner `Err` says why it cannot be read.
 async fn read_file<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
     abs: &str,
-) -> Result<Result<Vec<u8>, String>, EngineError> {
+) -> Result<Result<Vec<u8>, SecretFileError>, EngineError> {
     let Some((volume, rel)) = place(ctx, step, abs) else {
-        return Ok(Err(
-            "taskrun reads secret files only from /workspace and the step's volumeMounts \
-             (the docker CLI's own container files are not there)"
-                .to_owned(),
-        ));
+        return Ok(Err(SecretFileError::Outside));
     };
     let mut stream = match ctx.engine.get_from_volume(&volume, &rel).await {
         Ok(s) => s,
-        Err(EngineError::Failed { message, .. }) => return Ok(Err(message)),
+        Err(EngineError::Failed { message, .. }) => {
+            return Ok(Err(SecretFileError::Engine(message)));
+        }
         Err(e) => return Err(e),
     };
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(c) => bytes.extend_from_slice(&c),
-            Err(e) => return Ok(Err(e.to_string())),
+            Err(e) => return Ok(Err(SecretFileError::Read(e))),
         }
         if bytes.len() > MAX_SECRET_SIZE + (64 << 10) {
             break;
@@ -137,22 +156,21 @@ async fn read_file<E: Engine>(
 
 /// The content of the first entry of a tar when it is a regular file (one byte over the limit
 /// at most). An archive without entries (the fake engine of `--dry-run`) is an empty file.
-fn first_file(tar_bytes: &[u8]) -> Result<Vec<u8>, String> {
+fn first_file(tar_bytes: &[u8]) -> Result<Vec<u8>, SecretFileError> {
     let mut archive = tar::Archive::new(tar_bytes);
-    let mut entries = archive.entries().map_err(|e| e.to_string())?;
+    let mut entries = archive.entries()?;
     let mut entry = match entries.next() {
         None => return Ok(Vec::new()),
-        Some(e) => e.map_err(|e| e.to_string())?,
+        Some(e) => e?,
     };
     if !entry.header().entry_type().is_file() {
-        return Err("not a regular file".to_owned());
+        return Err(SecretFileError::NotAFile);
     }
     let mut out = Vec::new();
     entry
         .by_ref()
         .take(MAX_SECRET_SIZE as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
+        .read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -177,9 +195,27 @@ mod tests {
         assert_eq!(first_file(&tar).unwrap(), b"value\n");
         assert_eq!(first_file(&[0u8; 1024]).unwrap(), b"");
         let dir = tar_of("d/", b"", tar::EntryType::Directory);
-        assert_eq!(first_file(&dir).unwrap_err(), "not a regular file");
+        assert_eq!(
+            first_file(&dir).unwrap_err().to_string(),
+            "not a regular file"
+        );
         let big = vec![b'x'; MAX_SECRET_SIZE + 10];
         let tar = tar_of("big", &big, tar::EntryType::Regular);
         assert_eq!(first_file(&tar).unwrap().len(), MAX_SECRET_SIZE + 1);
+    }
+
+    #[test]
+    fn secret_file_errors_keep_their_wording() {
+        assert_eq!(
+            SecretFileError::Outside.to_string(),
+            "taskrun reads secret files only from /workspace and the step's volumeMounts \
+             (the docker CLI's own container files are not there)"
+        );
+        assert_eq!(
+            SecretFileError::Engine("no such file".into()).to_string(),
+            "no such file"
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "early eof");
+        assert_eq!(SecretFileError::from(io).to_string(), "early eof");
     }
 }

@@ -38,6 +38,7 @@ use std::sync::atomic::Ordering;
 use crate::context::{self, ContextStream, DockerIgnore};
 use crate::engine::Engine;
 use crate::exec::step::StepContext;
+use crate::exec::step::failure::StepFailure;
 use crate::model::buildargs::ContextKind;
 use crate::model::buildpath::{DockerfilePlace, Located, locate};
 use crate::model::{Step, StepKind, Task};
@@ -194,29 +195,29 @@ fn read_small(path: &Path) -> Option<String> {
 
 /// The build's context read from the CONTEXT directory `dir`, with its ignore rules and
 /// Dockerfile handled as the volume route handles them: the stream and the Dockerfile's name in
-/// it. An error is the message the step fails with.
+/// it.
 pub(crate) async fn context_from_host(
     dir: &Path,
     plan: &Located,
-) -> Result<(ContextStream, String), String> {
+) -> Result<(ContextStream, String), StepFailure> {
     let (dir, plan) = (dir.to_path_buf(), plan.clone());
     tokio::task::spawn_blocking(move || context_from_host_blocking(&dir, &plan))
         .await
-        .map_err(|e| format!("unable to prepare context: {e}"))?
+        .map_err(|e| StepFailure::new(format!("unable to prepare context: {e}")))?
 }
 
 fn context_from_host_blocking(
     dir: &Path,
     plan: &Located,
-) -> Result<(ContextStream, String), String> {
+) -> Result<(ContextStream, String), StepFailure> {
     let mut ignore = DockerIgnore::default();
     for candidate in plan.ignore_candidates() {
         if kind(dir, &candidate) == Kind::File {
             let text = read_small(&dir.join(&candidate)).unwrap_or_default();
             ignore = DockerIgnore::parse(&text).map_err(|e| {
-                format!(
+                StepFailure::new(format!(
                     "unable to prepare context: invalid ignore file /workspace/{candidate}: {e}"
-                )
+                ))
             })?;
             break;
         }
@@ -226,7 +227,8 @@ fn context_from_host_blocking(
     } else {
         dir.join(&plan.context)
     };
-    let unable = |e: context::ContextError| format!("unable to prepare context: {e}");
+    let unable =
+        |e: context::ContextError| StepFailure::new(format!("unable to prepare context: {e}"));
     match &plan.dockerfile {
         DockerfilePlace::Inside(rel) => {
             let tar = context::context_tar(&context_dir, Some(rel), &ignore).map_err(unable)?;
@@ -242,18 +244,20 @@ fn context_from_host_blocking(
     }
 }
 
-fn read_dockerfile(dir: &Path, path: &str) -> Result<Vec<u8>, String> {
+fn read_dockerfile(dir: &Path, path: &str) -> Result<Vec<u8>, StepFailure> {
     let shown = format!("/workspace/{path}");
     let mut bytes = Vec::new();
     fs::File::open(dir.join(path))
         .and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes))
         .map_err(|e| {
-            format!("unable to prepare context: cannot read the Dockerfile {shown}: {e}")
+            StepFailure::new(format!(
+                "unable to prepare context: cannot read the Dockerfile {shown}: {e}"
+            ))
         })?;
     if bytes.len() as u64 > MAX_FILE {
-        return Err(format!(
+        return Err(StepFailure::new(format!(
             "unable to prepare context: the Dockerfile {shown} is larger than 16 MiB"
-        ));
+        )));
     }
     Ok(bytes)
 }

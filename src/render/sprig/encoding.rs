@@ -117,8 +117,20 @@ fn f_b64dec(name: &str, args: &[Value]) -> Res {
     }
 }
 
+/// Why a value has no JSON form: Go's `json.UnsupportedValueError` and
+/// `json.UnsupportedTypeError`, with their text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum JsonError {
+    /// A float that is NaN or infinite (as Go prints it).
+    #[error("json: unsupported value: {0}")]
+    UnsupportedValue(String),
+    /// A value of a type JSON cannot hold (its Go type name).
+    #[error("json: unsupported type: {0}")]
+    UnsupportedType(&'static str),
+}
+
 /// Go's `json.Marshal` / `json.MarshalIndent(v, "", "  ")` (HTML characters escaped, sorted keys).
-fn json_encode(v: &Value, pretty: bool, depth: usize, out: &mut String) -> Result<(), String> {
+fn json_encode(v: &Value, pretty: bool, depth: usize, out: &mut String) -> Result<(), JsonError> {
     let newline = |out: &mut String, depth: usize| {
         if pretty {
             out.push('\n');
@@ -171,7 +183,7 @@ fn json_encode(v: &Value, pretty: bool, depth: usize, out: &mut String) -> Resul
             newline(out, depth);
             out.push('}');
         }
-        other => return Err(format!("json: unsupported type: {}", go_type(other))),
+        other => return Err(JsonError::UnsupportedType(go_type(other))),
     }
     Ok(())
 }
@@ -200,9 +212,9 @@ fn json_string(s: &str, out: &mut String) {
 }
 
 /// Go's encoding/json float format: `%f` shortest, `%e` below 1e-6 or from 1e21.
-pub(super) fn go_json_float(f: f64) -> Result<String, String> {
+pub(super) fn go_json_float(f: f64) -> Result<String, JsonError> {
     if !f.is_finite() {
-        return Err(format!("json: unsupported value: {}", go_float_v(f)));
+        return Err(JsonError::UnsupportedValue(go_float_v(f)));
     }
     if f == 0.0 {
         return Ok(if f.is_sign_negative() { "-0" } else { "0" }.to_string());
@@ -335,6 +347,21 @@ mod tests {
         assert_eq!(r("{{ 1867 | b64enc }}"), "MTg2Nw==");
         assert_eq!(r("{{ true | b64enc }}"), "dHJ1ZQ==");
         assert_eq!(r("[{{ .missing | b64enc }}]"), "[]");
+    }
+
+    #[test]
+    fn json_errors_are_gos_text() {
+        let mut out = String::new();
+        assert_eq!(
+            json_encode(&Value::Float(f64::NAN), false, 0, &mut out)
+                .unwrap_err()
+                .to_string(),
+            "json: unsupported value: NaN"
+        );
+        assert_eq!(
+            JsonError::UnsupportedType("func(...interface {}) (interface {}, error)").to_string(),
+            "json: unsupported type: func(...interface {}) (interface {}, error)"
+        );
     }
 
     #[test]

@@ -212,7 +212,14 @@ mod tests {
         assert_eq!(go_float_v(-0.0), "-0");
         assert_eq!(go_json_float(123456789.0), Ok("123456789".to_string()));
         assert_eq!(go_json_float(-1.25e-10), Ok("-1.25e-10".to_string()));
-        assert!(go_json_float(f64::INFINITY).is_err());
+        assert_eq!(
+            go_json_float(f64::INFINITY).unwrap_err().to_string(),
+            "json: unsupported value: +Inf"
+        );
+        assert_eq!(
+            go_json_float(f64::NAN).unwrap_err().to_string(),
+            "json: unsupported value: NaN"
+        );
     }
 
     #[test]

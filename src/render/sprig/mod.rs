@@ -152,16 +152,15 @@ fn wrap_fn(name: &'static str, f: Func) -> ValueFunc {
 /// What the family tests share: rendering a template with every shipped function.
 #[cfg(test)]
 mod test_util {
-    use gotmpl::{Template, Value, tmap};
+    use gotmpl::{Template, TemplateError, Value, tmap};
 
     use super::funcs;
 
-    pub(super) fn render_with(src: &str, data: &Value) -> Result<String, String> {
+    pub(super) fn render_with(src: &str, data: &Value) -> Result<String, TemplateError> {
         Template::new("t")
             .funcs(funcs())
             .parse(src)
             .and_then(|t| t.execute_to_string(data))
-            .map_err(|e| e.to_string())
     }
 
     /// Renders `src` with `data`, failing the test on an error.
@@ -180,7 +179,7 @@ mod test_util {
     pub(super) fn err(src: &str) -> String {
         match render_with(src, &tmap! {}) {
             Ok(out) => panic!("{src}: expected an error, got {out:?}"),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         }
     }
 
