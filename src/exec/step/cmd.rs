@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{ContainerSpec, Engine, EngineError, LogSink, Mount};
+use crate::exec::step::failure::StepFailure;
 use crate::exec::step::{Outcome, StepContext, StepSink, attempts, base_spec, pull};
 use crate::model::cmdline::CmdLine;
 use crate::model::runopts::MountKind;
@@ -25,9 +26,9 @@ pub(crate) async fn run<E: Engine>(
     }
     let (spec, detach) = match prepare(ctx, step, line) {
         Ok(p) => p,
-        Err(message) => {
+        Err(failure) => {
             return Outcome::Failed {
-                message,
+                message: failure.to_string(),
                 exit_code: None,
             };
         }
@@ -99,12 +100,12 @@ pub(crate) fn prepare<E: Engine>(
     ctx: &StepContext<E>,
     step: &Step,
     line: &CmdStep,
-) -> Result<(ContainerSpec, bool), String> {
+) -> Result<(ContainerSpec, bool), StepFailure> {
     let parsed = line
         .parsed
         .as_deref()
         .cloned()
-        .map_err(|e| format!("cannot parse the cmd line: {e}"))?;
+        .map_err(|e| StepFailure::new(format!("cannot parse the cmd line: {e}")))?;
     // A line with host-shell constructs never gets here: `run` hands it to the agent's shell.
     debug_assert!(!parsed.needs_shell());
     let CmdLine {
@@ -180,7 +181,7 @@ pub(crate) fn prepare<E: Engine>(
 
 /// `-v SRC:DST[:opts]`: an absolute SRC is a host path, anything else a named volume (a task
 /// volume name maps to the run's copy of it).
-fn volume_flag<E: Engine>(ctx: &StepContext<E>, v: &str) -> Result<Mount, String> {
+fn volume_flag<E: Engine>(ctx: &StepContext<E>, v: &str) -> Result<Mount, StepFailure> {
     let parts: Vec<&str> = v.split(':').collect();
     match parts.as_slice() {
         [src, dst] | [src, dst, _] if !src.is_empty() && dst.starts_with('/') => {
@@ -201,8 +202,8 @@ fn volume_flag<E: Engine>(ctx: &StepContext<E>, v: &str) -> Result<Mount, String
                 })
             }
         }
-        _ => Err(format!(
+        _ => Err(StepFailure::new(format!(
             "-v {v}: expected SOURCE:/container/path (anonymous volumes are not supported)"
-        )),
+        ))),
     }
 }
