@@ -593,19 +593,20 @@ mod tests {
         (step, summary)
     }
 
-    #[test]
-    fn typed_errors_are_shown_as_their_text_and_masked() {
+    /// What a reporter in `mode`, masking `s3cret`, writes for a step and a run that failed with
+    /// an error holding it.
+    fn reported_failure(mode: OutputMode) -> String {
         let buf = Buf::default();
-        let r = RunReporter::new(
-            OutputMode::Plain,
-            false,
-            vec!["s3cret".into()],
-            Box::new(buf.clone()),
-        );
+        let r = RunReporter::new(mode, false, vec!["s3cret".into()], Box::new(buf.clone()));
         let (step, summary) = failing_with_secret("s3cret");
         r.step_finished(&step);
         r.run_finished(&summary);
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn typed_errors_are_shown_as_their_text_and_masked() {
+        let text = reported_failure(OutputMode::Plain);
         assert!(
             text.contains("[a] failed after 1.5s: push `reg.local/x:1` failed: denied for ***\n"),
             "{text}"
@@ -622,17 +623,7 @@ mod tests {
 
     #[test]
     fn typed_errors_are_json_strings_and_masked() {
-        let buf = Buf::default();
-        let r = RunReporter::new(
-            OutputMode::Json,
-            false,
-            vec!["s3cret".into()],
-            Box::new(buf.clone()),
-        );
-        let (step, summary) = failing_with_secret("s3cret");
-        r.step_finished(&step);
-        r.run_finished(&summary);
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = reported_failure(OutputMode::Json);
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
