@@ -26,6 +26,7 @@ pub(crate) mod report;
 pub(crate) mod runtime;
 pub(crate) mod secrets;
 pub mod service;
+pub(crate) mod signals;
 pub(crate) mod source;
 pub mod store;
 pub(crate) mod syntax;

@@ -74,7 +74,6 @@
 mod archive;
 pub mod dockerignore;
 pub mod remote;
-pub mod signals;
 pub mod source;
 #[cfg(test)]
 mod tests;

@@ -46,7 +46,7 @@ pub struct FetchedContext {
     root: PathBuf,
     source: RemoteSource,
     revision: Option<RemoteRevision>,
-    mark: Option<super::signals::Mark>,
+    mark: Option<crate::signals::Mark>,
 }
 
 impl FetchedContext {
@@ -58,7 +58,7 @@ impl FetchedContext {
     /// Whether Ctrl-C or SIGTERM came since the fetch started ([`fetch_blocking`]): the
     /// caller stops before it starts anything.
     pub fn interrupted(&self) -> bool {
-        self.mark.is_some_and(super::signals::Mark::interrupted)
+        self.mark.is_some_and(crate::signals::Mark::interrupted)
     }
 
     /// What was fetched.
@@ -123,7 +123,7 @@ pub fn fetch_blocking(
 ) -> Result<FetchedContext, FetchFailure> {
     let runtime = crate::runtime::build(crate::runtime::Threads::One)
         .map_err(|e| FetchFailure::Environment(format!("cannot start the async runtime: {e}")))?;
-    let mark = super::signals::Mark::now();
+    let mark = crate::signals::Mark::now();
     runtime.block_on(async {
         let cancel = CancellationToken::new();
         let watcher = {

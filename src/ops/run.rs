@@ -425,22 +425,25 @@ impl Drop for EmptyDir {
     }
 }
 
-/// Ctrl-C and SIGTERM cancel the run (cleanup still happens); a second signal exits at once.
+/// Ctrl-C, SIGTERM and a cancel request (`task cancel-run`: [`crate::signals::CANCEL`]) cancel
+/// the run (cleanup still happens); a second Ctrl-C exits at once.
 fn spawn_signal_handler(interrupt: CancellationToken) {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let wait_term = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
+        async fn next(s: &mut Option<Signal>) {
+            match s.as_mut() {
+                Some(s) => {
+                    s.recv().await;
                 }
                 None => std::future::pending::<()>().await,
             }
-        };
+        }
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut cancel = signal(SignalKind::from_raw(crate::signals::CANCEL)).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
-            () = wait_term => {}
+            () = next(&mut term) => {}
+            () = next(&mut cancel) => {}
         }
         interrupt.cancel();
         let _ = tokio::signal::ctrl_c().await;

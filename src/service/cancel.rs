@@ -2,11 +2,12 @@
 //! is running, as `az acr task cancel-run` does.
 //!
 //! The store records the process that runs each named-task run (its owner tag, see
-//! `exec::resources::owner_tag`). Canceling sends that process SIGTERM, which cancels the run
-//! like Ctrl-C: running steps are stopped, everything the run created is removed, and the owner
+//! `exec::resources::owner_tag`). Canceling sends that process a cancel request
+//! ([`crate::signals::CANCEL`], SIGUSR1), which cancels the run like Ctrl-C (but never stops
+//! `serve`, which goes on with its next run): running steps are stopped, everything the run created is removed, and the owner
 //! records the run as `Canceled`. This waits for that. When there is no process to signal (none
 //! recorded, or it has ended), or it does not finish the run in time, the store is told
-//! `Canceled` here. SIGTERM is only sent once the owner catches it (`SigCgt` in
+//! `Canceled` here. The signal is only sent once the owner catches it (`SigCgt` in
 //! `/proc/PID/status`: it does from the moment the run starts executing), so a process still
 //! preparing the run is never killed by it, and again every two seconds while the run is still
 //! running; a taskrun process that already got one ignores the next.
@@ -20,7 +21,7 @@ use crate::store::{RunFinish, RunRecord, RunStatus, Store, StoreError, now};
 /// How often the store is read while waiting for the owner.
 const POLL: Duration = Duration::from_millis(100);
 
-/// How often SIGTERM is sent again while the run is still running.
+/// How often the cancel request is sent again while the run is still running.
 const RESIGNAL: Duration = Duration::from_secs(2);
 
 /// How [`cancel_run`] ended the run.
@@ -143,10 +144,10 @@ pub fn cancel_run(store: &Store, id: &str, wait: Duration) -> Result<Canceled, C
         if Instant::now() >= deadline {
             return mark_canceled(store, run, CancelHow::NotInTime { pid });
         }
-        // Only once the owner catches SIGTERM (it does while a run executes): before that,
-        // SIGTERM would end the whole process (`serve` too) instead of canceling the run.
-        if signalled.is_none_or(|t| t.elapsed() >= RESIGNAL) && catches_sigterm(pid) {
-            if !terminate(id, pid)? {
+        // Only once the owner catches the signal (it does while a run executes): before that,
+        // it would end the whole process (`serve` too) instead of canceling the run.
+        if signalled.is_none_or(|t| t.elapsed() >= RESIGNAL) && catches_cancel(pid) {
+            if !request_cancel(id, pid)? {
                 return mark_canceled(store, run, CancelHow::OwnerGone);
             }
             signalled = Some(Instant::now());
@@ -155,14 +156,14 @@ pub fn cancel_run(store: &Store, id: &str, wait: Duration) -> Result<Canceled, C
     }
 }
 
-/// Whether `pid` has a handler for SIGTERM (`SigCgt` of `/proc/PID/status`).
-fn catches_sigterm(pid: u32) -> bool {
+/// Whether `pid` has a handler for the cancel request (`SigCgt` of `/proc/PID/status`).
+fn catches_cancel(pid: u32) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+        .is_some_and(|mask| mask & (1 << (crate::signals::CANCEL - 1)) != 0)
 }
 
 /// The run, which must exist and be `Queued` or `Running`.
@@ -221,8 +222,8 @@ fn is_taskrun_process(pid: u32) -> bool {
             .is_some_and(|(theirs, ours)| theirs == ours)
 }
 
-/// Sends SIGTERM to `pid`; `false` when the process is gone.
-fn terminate(id: &str, pid: u32) -> Result<bool, CancelError> {
+/// Sends the cancel request to `pid`; `false` when the process is gone.
+fn request_cancel(id: &str, pid: u32) -> Result<bool, CancelError> {
     let Ok(raw) = i32::try_from(pid) else {
         return Ok(false);
     };
@@ -230,7 +231,7 @@ fn terminate(id: &str, pid: u32) -> Result<bool, CancelError> {
         return Ok(false);
     }
     // SAFETY: kill(2) on a positive pid sends a signal; it touches no memory.
-    let r = unsafe { libc::kill(raw, libc::SIGTERM) };
+    let r = unsafe { libc::kill(raw, crate::signals::CANCEL) };
     if r == 0 {
         return Ok(true);
     }
@@ -317,12 +318,12 @@ mod tests {
     }
 
     #[test]
-    fn sigterm_is_caught_is_read_from_proc() {
+    fn the_caught_cancel_signal_is_read_from_proc() {
         // No such processes.
-        assert!(!catches_sigterm(0));
-        assert!(!catches_sigterm(u32::MAX - 1));
+        assert!(!catches_cancel(0));
+        assert!(!catches_cancel(u32::MAX - 1));
         // pid 1 of a system (or container) is readable; whatever it catches, no panic.
-        let _ = catches_sigterm(1);
+        let _ = catches_cancel(1);
     }
 
     #[test]

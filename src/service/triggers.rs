@@ -54,14 +54,9 @@ pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitSt
     };
     // Listened to for the whole loop: a signal that comes during a cycle (its run is interrupted
     // by the run's own handler) is still seen when the cycle ends. Without this, the handler a
-    // run installs would swallow every Ctrl-C once the first run is over.
-    let mut stop = match runtime.block_on(async { StopSignals::new() }) {
-        Ok(s) => s,
-        Err(e) => {
-            printer.status(&format!("serve: cannot listen for Ctrl-C and SIGTERM: {e}"));
-            return ExitStatus::Environment;
-        }
-    };
+    // run installs would swallow every Ctrl-C once the first run is over. `task cancel-run`
+    // sends another signal, which only cancels its run.
+    let stop = crate::signals::Mark::now();
     let resolver = Resolver::new(ResolveOptions {
         insecure_registries: request.insecure_registries.clone(),
         platform: Platform::host(),
@@ -69,7 +64,7 @@ pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitSt
     let credentials = Credentials::load(&[]).unwrap_or_default();
     loop {
         super::reap_orphans(store, printer);
-        cycle(store, &runtime, &resolver, &credentials, printer);
+        cycle(store, &runtime, &resolver, &credentials, stop, printer);
         if request.once {
             return ExitStatus::Success;
         }
@@ -77,7 +72,7 @@ pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitSt
         let stopped = runtime.block_on(async {
             tokio::select! {
                 biased;
-                () = stop.recv() => true,
+                () = stop.wait_stopped() => true,
                 () = tokio::time::sleep(pause) => false,
             }
         });
@@ -88,37 +83,14 @@ pub fn serve(store: &Store, request: &ServeRequest, printer: &Printer) -> ExitSt
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM, remembered from the moment they are listened to.
-struct StopSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    /// Listens (inside a runtime).
-    fn new() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// The next signal (at once when one came since the last call).
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
-}
-
 /// One pass over every trigger; runs what fired (and what their pushes fire) before returning.
+/// Once Ctrl-C or SIGTERM came (since `stop`), no further run is started.
 pub fn cycle(
     store: &Store,
     runtime: &tokio::runtime::Runtime,
     resolver: &Resolver,
     credentials: &Credentials,
+    stop: crate::signals::Mark,
     printer: &Printer,
 ) {
     let tasks = match store.list_tasks() {
@@ -161,6 +133,13 @@ pub fn cycle(
         // Runs never overlap (they are sequential), and a task runs once per cycle.
         if !done.insert(task.clone()) {
             continue;
+        }
+        if stop.stopped() {
+            printer.status(&format!(
+                "serve: stopping; task {task} (trigger {trigger}) and what is queued after it \
+                 are not run"
+            ));
+            return;
         }
         printer.status(&format!("serve: running task {task} (trigger {trigger})"));
         let request = TaskRunRequest {

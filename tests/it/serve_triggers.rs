@@ -599,7 +599,7 @@ fn cli_reads_the_store_while_serve_writes_it() {
 }
 
 #[test]
-fn cancel_run_stops_a_run_of_serve_and_serve_goes_on() {
+fn cancel_run_stops_a_run_of_serve_and_serve_goes_on_until_ctrl_c() {
     let _engine = common::need_docker();
     let tmp = tempfile::tempdir().expect("tempdir");
     let home = tmp.path().join("home");
@@ -634,8 +634,9 @@ fn cancel_run_stops_a_run_of_serve_and_serve_goes_on() {
             .set_task_state(name, "timer:* * * * *", &minutes_ago(2))
             .expect("set state");
     }
-    let serve = Command::new(common::bin())
-        .args(["serve", "--once"])
+    // A serve that keeps going (not `--once`): canceling its run must not stop it.
+    let mut serve = Command::new(common::bin())
+        .args(["serve", "--interval", "1"])
         .env("TASKRUN_HOME", &home)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -662,21 +663,33 @@ fn cancel_run_stops_a_run_of_serve_and_serve_goes_on() {
     assert!(canceled.status.success(), "{said}");
     assert!(said.contains(&format!("Run {id} was canceled")), "{said}");
 
-    // serve was not stopped: it ran the other task and ended its cycle.
+    // serve was not stopped: it runs the other task, and goes on.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store
+        .list_runs_with(Some("b-quick"), Some(RunStatus::Succeeded), None)
+        .expect("list")
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline, "b-quick never ran");
+        assert!(serve.try_wait().expect("wait").is_none(), "serve ended");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(serve.try_wait().expect("wait").is_none(), "serve ended");
+    // Ctrl-C stops it.
+    // SAFETY: kill(2) on our child's pid; it touches no memory.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
     let out = serve.wait_with_output().expect("serve");
     let text = common::output_text(&out);
-    assert!(out.status.success(), "{text}");
+    assert_eq!(out.status.code(), Some(130), "{text}");
     assert!(text.contains("quick-ran"), "{text}");
-    let mut all = runs(&home);
-    all.sort();
-    assert_eq!(
-        all,
-        [
-            ("a-sleepy".into(), "Timer".into(), "Canceled".into()),
-            ("b-quick".into(), "Timer".into(), "Succeeded".into()),
-        ],
-        "{text}"
-    );
+    let all = runs(&home);
+    for expected in [
+        ("a-sleepy".into(), "Timer".into(), "Canceled".into()),
+        ("b-quick".into(), "Timer".into(), "Succeeded".into()),
+    ] {
+        assert!(all.contains(&expected), "{all:?}\n{text}");
+    }
     assert!(
         common::leftovers(pid).is_empty(),
         "left on the engine: {:?}",
