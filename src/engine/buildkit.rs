@@ -85,6 +85,7 @@ pub fn build_query(
             serde_json::Value::from(request.cache_from.clone()).to_string(),
         ));
     }
+    q.extend(request.resources.query());
     q.push(("buildid", build_id.to_owned()));
     if let Some(session) = session {
         q.push(("session", session.to_owned()));
@@ -856,6 +857,7 @@ mod tests {
             cache_from: vec!["r/a:cache".into()],
             extra_hosts: vec!["h1:1.1.1.1".into(), "h2:2.2.2.2".into()],
             auths: vec![],
+            resources: Default::default(),
             buildkit: true,
             secrets: Vec::new(),
         }

@@ -108,6 +108,8 @@ pub struct BuildCall {
     pub buildkit: bool,
     /// Ids of the build secrets (never their values).
     pub secret_ids: Vec<String>,
+    /// The build query's resource parameters (`memory=…`, `ulimits=…`, `squash=1`).
+    pub resources: Vec<String>,
     /// Size of the context tar in bytes.
     pub context_bytes: u64,
 }
@@ -300,6 +302,7 @@ impl Call {
                     line.push_str(" buildkit");
                 }
                 push_list(&mut line, "secrets", &build.secret_ids);
+                push_list(&mut line, "resources", &build.resources);
                 let _ = write!(line, " context_bytes={}", build.context_bytes);
                 line
             }
@@ -1089,6 +1092,7 @@ impl Engine for FakeEngine {
             extra_hosts,
             auths,
             buildkit,
+            resources,
             secrets,
         } = request;
         let (_, context_bytes) = drain(context).await?;
@@ -1107,6 +1111,11 @@ impl Engine for FakeEngine {
             auth_servers: auths.iter().map(|a| a.server.clone()).collect(),
             buildkit,
             secret_ids: secrets.iter().map(|s| s.id.clone()).collect(),
+            resources: resources
+                .query()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
             context_bytes,
         };
         let id = fake_digest(&format!("build:{}", call.describe_key()));
@@ -1259,6 +1268,7 @@ mod tests {
             cache_from: vec![],
             extra_hosts: vec![],
             auths: vec![],
+            resources: Default::default(),
             buildkit: false,
             secrets: Vec::new(),
         }

@@ -224,6 +224,9 @@ pub struct BuildRequest {
     /// Build with the engine's BuildKit (`DOCKER_BUILDKIT=1`, or `cache: enabled`) instead of
     /// the classic builder; see [`buildkit`].
     pub buildkit: bool,
+    /// The flags for the build's `RUN` containers (`--memory`, `--ulimit`, …) and `--squash`,
+    /// sent in the build query as the docker CLI sends them; the engine decides.
+    pub resources: crate::model::buildresources::BuildResources,
     /// Build secrets (`--secret`), served to BuildKit through a session ([`session`]).
     pub secrets: Vec<BuildSecret>,
 }
@@ -261,6 +264,7 @@ impl fmt::Debug for BuildRequest {
             .field("cache_from", &self.cache_from)
             .field("extra_hosts", &self.extra_hosts)
             .field("buildkit", &self.buildkit)
+            .field("resources", &self.resources)
             .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }

@@ -19,6 +19,7 @@ mod buildsecrets;
 mod cmd;
 mod failure;
 pub(crate) mod host;
+mod iidfile;
 mod shell;
 
 /// How long a timed-out step's body gets to stop its container after cancellation.

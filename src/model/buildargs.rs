@@ -25,6 +25,7 @@
 use std::ops::Range;
 
 use crate::diag::SpanError;
+use crate::model::buildresources::BuildResources;
 use crate::model::shellwords::{
     self, ConstructKind, FlagErrorKind, FlagItem, FlagSpec, FlagUse, ShellConstruct,
 };
@@ -57,16 +58,15 @@ pub struct BuildArgs {
     pub add_hosts: Vec<String>,
     /// `--secret` values, verbatim (`id=x,src=path` / `id=x,env=VAR`).
     pub secrets: Vec<String>,
-    /// `--isolation`.
-    pub isolation: Option<String>,
+    /// The flags for the build's `RUN` containers (`--memory`, `--ulimit`, `--isolation`, …) and
+    /// `--squash`, for the engine.
+    pub resources: BuildResources,
     /// `-q`/`--quiet`.
     pub quiet: bool,
     /// `--rm` (docker's default: true).
     pub rm: bool,
     /// `--force-rm`.
     pub force_rm: bool,
-    /// `--squash`.
-    pub squash: bool,
     /// `--iidfile`: on ACR the docker CLI runs in the step's working directory, so a relative path
     /// lands in `/workspace`.
     pub iidfile: Option<String>,
@@ -96,11 +96,10 @@ impl Default for BuildArgs {
             cache_from: Vec::new(),
             add_hosts: Vec::new(),
             secrets: Vec::new(),
-            isolation: None,
+            resources: BuildResources::default(),
             quiet: false,
             rm: true,
             force_rm: false,
-            squash: false,
             iidfile: None,
             other: Vec::new(),
             context: ContextKind::Local(".".to_string()),
@@ -526,12 +525,26 @@ fn apply(out: &mut BuildArgs, flag: &FlagUse<'_>, errors: &mut Vec<BuildArgError
         "cache-from" => out.cache_from.push(value),
         "add-host" => out.add_hosts.push(value),
         "secret" => out.secrets.push(value),
-        "isolation" => out.isolation = Some(value),
         "quiet" => out.quiet = flag.enabled(),
         "rm" => out.rm = flag.enabled(),
         "force-rm" => out.force_rm = flag.enabled(),
-        "squash" => out.squash = flag.enabled(),
         "iidfile" => out.iidfile = Some(value),
+        // The docker CLI's own business, nothing for the engine: the context's compression on
+        // the way to the engine, and no content-trust check (its default).
+        "compress" | "disable-content-trust" if flag.enabled() => {}
+        name if BuildResources::FLAGS.contains(&name) => {
+            if let Err(e) = out.resources.set(name, &value, flag.enabled()) {
+                errors.push(BuildArgError {
+                    kind: BuildArgErrorKind::InvalidValue,
+                    message: format!("`{}`: {e}", flag.written),
+                    span: flag.span.clone(),
+                    help: Some(format!(
+                        "write a value `docker build {}` takes",
+                        flag.written
+                    )),
+                });
+            }
+        }
         other => out.other.push((format!("--{other}"), flag.value.clone())),
     }
 }
@@ -668,8 +681,8 @@ mod tests {
         assert_eq!(b.cache_from, ["x"]);
         assert_eq!(b.add_hosts, ["h:1.1.1.1"]);
         assert_eq!(b.secrets, ["id=s,src=f"]);
-        assert_eq!(b.isolation.as_deref(), Some("hyperv"));
-        assert!(b.quiet && !b.rm && b.force_rm && b.squash);
+        assert_eq!(b.resources.isolation.as_deref(), Some("hyperv"));
+        assert!(b.quiet && !b.rm && b.force_rm && b.resources.squash);
         assert_eq!(b.iidfile.as_deref(), Some("id.txt"));
     }
 

@@ -5,6 +5,7 @@
 
 pub mod buildargs;
 pub mod buildpath;
+pub mod buildresources;
 pub mod buildsecret;
 pub mod cmdline;
 pub mod platform;

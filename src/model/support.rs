@@ -107,8 +107,7 @@ pub fn secret_refusals(step: &Step, args: &BuildArgs) -> Vec<BuildRefusal> {
 
 /// Flags of a `build` string that taskrun cannot carry out yet, each with the code that names it.
 pub fn unsupported_build(args: &BuildArgs) -> Vec<(Code, String)> {
-    let mut out: Vec<(Code, String)> = args
-        .other
+    args.other
         .iter()
         .map(|(f, _)| {
             (
@@ -116,21 +115,7 @@ pub fn unsupported_build(args: &BuildArgs) -> Vec<(Code, String)> {
                 format!("the flag `{f}` is not supported by taskrun yet"),
             )
         })
-        .collect();
-    let flags = [
-        (args.iidfile.is_some(), "--iidfile"),
-        (args.squash, "--squash"),
-        (args.isolation.is_some(), "--isolation"),
-    ];
-    for (set, flag) in flags {
-        if set {
-            out.push((
-                Code::UnsupportedFlag,
-                format!("the flag `{flag}` is not supported by taskrun yet"),
-            ));
-        }
-    }
-    out
+        .collect()
 }
 
 /// Why a `build` step cannot run as written.

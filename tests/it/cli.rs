@@ -322,7 +322,7 @@ fn task_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn run_reports_a_refused_line_once_as_an_error() {
-    let (dir, path) = task_file("version: v1.1.0\nsteps:\n  - build: -t x --squash .\n");
+    let (dir, path) = task_file("version: v1.1.0\nsteps:\n  - build: -t x --ssh default .\n");
     std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("write Dockerfile");
     let file = path.to_str().unwrap();
     let ctx = dir.path().to_str().unwrap();
@@ -347,8 +347,9 @@ fn run_reports_a_refused_line_once_as_an_error() {
 
 #[test]
 fn run_reports_a_refused_build_once_with_its_code() {
-    let (_dir, path) =
-        task_file("steps:\n  - build: -t x --iidfile f .\n  - build: -t y -f ../../etc/passwd .\n");
+    let (_dir, path) = task_file(
+        "steps:\n  - build: -t x --output type=tar .\n  - build: -t y -f ../../etc/passwd .\n",
+    );
     let out = taskrun(&["run", "--dry-run", "-f", path.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -215,6 +215,7 @@ fn build_request(context: TarStream, tags: Vec<String>) -> BuildRequest {
         extra_hosts: Vec::new(),
         auths: Vec::new(),
         buildkit: false,
+        resources: Default::default(),
         secrets: Vec::new(),
     }
 }

@@ -1450,3 +1450,59 @@ steps:
     assert_eq!(stream_of("shell", "agent-out"), ["stdout"]);
     assert!(!run.stdout.contains("\\u001b[91m"), "{}", run.all());
 }
+
+#[test]
+fn build_resource_flags_reach_the_run_containers_and_iidfile_is_written_to_the_workspace() {
+    let _engine = need_docker();
+    let mut images = Images::default();
+    let image = images.add(&format!("{}:1", unique("trtest-buildflags")));
+    let squashed = images.add(&format!("{}:1", unique("trtest-squash")));
+    let ws = Ws::new(&format!(
+        r#"version: v1.1.0
+steps:
+  - id: build
+    build: -t {image} --no-cache --iidfile out/image.id -m 256m --memory-swap -1 --shm-size 32m --ulimit nofile=777:777 --cpu-shares 512 --compress .
+  - id: check
+    cmd: {BUSYBOX} cat out/image.id
+  - id: outside
+    build: -t {image} --iidfile /tmp/image.id .
+  - id: squash
+    ignoreErrors: true
+    build: -t {squashed} --squash .
+"#
+    ));
+    ws.file(
+        "Dockerfile",
+        &format!(
+            "FROM {BUSYBOX}\nRUN echo \"nofile=$(ulimit -n)\"; echo \"shm=$(df -k /dev/shm | tail -1)\"; \
+             echo \"mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)\"; \
+             echo \"shares=$(cat /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || echo v2)\"\n"
+        ),
+    );
+    let run = ws.run(&["--output", "plain"]);
+    run.expect(0);
+    let built = run.lines_of("build");
+    for want in ["nofile=777", "mem=268435456"] {
+        assert!(built.iter().any(|l| l == want), "{want}: {built:?}");
+    }
+    assert!(
+        built
+            .iter()
+            .any(|l| l.starts_with("shm=") && l.contains(" 32768 ")),
+        "{built:?}"
+    );
+    assert!(
+        built.iter().any(|l| l == "shares=512" || l == "shares=v2"),
+        "{built:?}"
+    );
+    // The image id, as `docker build --iidfile` writes it.
+    let id = common::docker(&["image", "inspect", "-f", "{{.Id}}", &image]);
+    assert_eq!(run.output_of("check"), [id.trim()], "{}", run.all());
+    run.says(&["--iidfile /tmp/image.id: /tmp/image.id is outside /workspace"]);
+    // The engine decides about --squash (this one has no experimental features).
+    let squash = run.lines_of("squash");
+    assert!(
+        squash.iter().any(|l| l.contains("experimental")),
+        "{squash:?}"
+    );
+}

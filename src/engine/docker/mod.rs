@@ -863,8 +863,19 @@ impl Engine for DockerEngine {
         let (body, body_error) = capture_errors(request.context);
         let work = async {
             // The API takes `extrahosts` once per entry (the docker CLI repeats it); bollard's
-            // option holds one string, so every entry is appended to this call's query.
-            let docker = match extra_hosts_query(&request.extra_hosts) {
+            // option holds one string, so every entry is appended to this call's query, with
+            // the resource parameters bollard has no room for (sizes as i64, `ulimits`,
+            // `cgroupparent`, `cpusetmems`, `isolation`, `securityopt`).
+            let extra = [
+                extra_hosts_query(&request.extra_hosts),
+                Some(super::buildkit::encode_query(&request.resources.query()))
+                    .filter(|q| !q.is_empty()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("&");
+            let docker = match Some(extra).filter(|q| !q.is_empty()) {
                 Some(extra) => self.docker.clone().with_request_modifier(move |mut req| {
                     let uri = req.uri().to_string();
                     let sep = if uri.contains('?') { '&' } else { '?' };

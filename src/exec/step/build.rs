@@ -150,6 +150,7 @@ pub(crate) async fn run<E: Engine>(
                 }),
                 cache_from: builder.cache_from(&parsed.cache_from),
                 extra_hosts: parsed.add_hosts.clone(),
+                resources: parsed.resources.clone(),
                 auths: parsed
                     .tags
                     .iter()
@@ -169,6 +170,10 @@ pub(crate) async fn run<E: Engine>(
             }
             match built {
                 Ok(id) => {
+                    if let Some(note) = super::iidfile::write(ctx, step, parsed, &id).await? {
+                        ctx.reporter
+                            .step_message(&step.id, &format!("warning: {note}"));
+                    }
                     if let Ok(mut slot) = image_id.lock() {
                         *slot = Some(id);
                     }

@@ -118,7 +118,11 @@ pub(crate) async fn resolve<E: Engine>(
 }
 
 /// The volume an absolute path of the build container is in, and the path in it.
-fn place<E: Engine>(ctx: &StepContext<E>, step: &Step, abs: &str) -> Option<(String, String)> {
+pub(crate) fn place<E: Engine>(
+    ctx: &StepContext<E>,
+    step: &Step,
+    abs: &str,
+) -> Option<(String, String)> {
     match file_place(abs, &step.volume_mounts)? {
         FilePlace::Workspace(rel) => Some((ctx.env.workspace.clone(), rel)),
         FilePlace::Volume(name, rel) => Some((ctx.env.volumes.get(&name)?.clone(), rel)),
