@@ -3,9 +3,9 @@
 //!
 //! The store records the process that runs each named-task run (its owner tag, see
 //! `exec::resources::owner_tag`). Canceling sends that process a cancel request
-//! ([`crate::signals::CANCEL`], SIGUSR1), which cancels the run like Ctrl-C (but never stops
-//! `serve`, which goes on with its next run): running steps are stopped, everything the run created is removed, and the owner
-//! records the run as `Canceled`. This waits for that. When there is no process to signal (none
+//! (`signals::CANCEL`, SIGUSR1), which cancels the run like Ctrl-C (but never stops `serve`,
+//! which goes on with its next run): running steps are stopped, everything the run created is
+//! removed, and the owner records the run as `Canceled`. This waits for that. When there is no process to signal (none
 //! recorded, or it has ended), or it does not finish the run in time, the store is told
 //! `Canceled` here. The signal is only sent once the owner catches it (`SigCgt` in
 //! `/proc/PID/status`: it does from the moment the run starts executing), so a process still
