@@ -77,6 +77,7 @@ pub mod remote;
 pub mod source;
 #[cfg(test)]
 mod tests;
+pub mod unpack;
 mod walk;
 
 use std::fmt;
