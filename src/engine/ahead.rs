@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     BuildRequest, ContainerSpec, ContextFetch, Engine, EngineInfo, EngineResult, ExitStatus,
-    ImageInfo, Labelled, LogSink, NetworkSpec, RegistryAuth, ShellRequest, TarStream, gate,
+    Expected, ImageInfo, Labelled, LogSink, NetworkSpec, RegistryAuth, ShellRequest, TarStream,
+    gate,
 };
 
 /// An engine that can create a container apart from running it: what [`StartAhead`] needs of
@@ -209,16 +210,20 @@ impl<E: Precreate> StartAhead<E> {
 }
 
 impl<E: Precreate> Engine for StartAhead<E> {
-    /// Makes `spec`'s container now; resolves once it is made (or was not).
-    async fn expect_container(&self, spec: &ContainerSpec) {
+    /// Notes `spec`'s container as pending at once (a `run` of it from now on waits for it);
+    /// the future makes it.
+    fn expect_container(&self, spec: &ContainerSpec) -> Expected {
         let (tx, rx) = oneshot::channel();
         match self.state.pending.lock() {
             Ok(mut pending) if !pending.contains_key(&spec.name) => {
                 pending.insert(spec.name.clone(), (spec.clone(), rx));
             }
-            _ => return,
+            _ => return Box::pin(async {}),
         }
-        let _ = tx.send(self.create(spec).await);
+        let (this, spec) = (self.clone(), spec.clone());
+        Box::pin(async move {
+            let _ = tx.send(this.create(&spec).await);
+        })
     }
 
     async fn run(
@@ -492,6 +497,28 @@ mod tests {
         assert_eq!(count(&t, "start_gated"), 0, "{t:#?}");
         assert!(!t.iter().any(|l| l.contains("run-gate")), "{t:#?}");
         assert_eq!(count(&t, "create_container"), 3, "{t:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_run_that_comes_before_its_announced_container_is_made_waits_for_it() {
+        let fake = FakeEngine::new();
+        fake.add_image("img", image("sha256:1"));
+        let engine = StartAhead::new(fake.clone(), None);
+        // Announced, but the making waits (as the executor's does for the steps that are due).
+        let announced = engine.expect_container(&spec("a"));
+        let make = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            announced.await;
+        };
+        let a = spec("a");
+        let ((), code) = tokio::join!(make, run(&engine, &a));
+        assert_eq!(code, 0);
+        let t = fake.transcript();
+        // Made once, then run: never made again behind the step's back.
+        assert_eq!(count(&t, "create_container"), 1, "{t:#?}");
+        let made = t.iter().position(|l| l.starts_with("create_container"));
+        let ran = t.iter().position(|l| l.starts_with("run "));
+        assert!(made < ran, "{t:#?}");
     }
 
     #[tokio::test]

@@ -192,6 +192,9 @@ pub type ContextFetch = Box<
         + Send,
 >;
 
+/// The work of [`Engine::expect_container`], to be awaited (or spawned).
+pub type Expected = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// An image build.
 pub struct BuildRequest {
     /// The context as a tar stream (already filtered by `.dockerignore`).
@@ -420,11 +423,13 @@ pub trait Engine: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = EngineResult<ExitStatus>> + Send;
 
     /// A hint: a container of `spec` will be [`run`](Engine::run) soon, with this same spec.
-    /// An engine may make it ready meanwhile ([`ahead::StartAhead`] creates it, and starts it
-    /// held at the gate); the future resolves when that is done. The default does nothing.
-    fn expect_container(&self, spec: &ContainerSpec) -> impl Future<Output = ()> + Send {
+    /// An engine may make it ready ([`ahead::StartAhead`] creates it, and starts it held at the
+    /// gate). The call takes note at once, so a `run` of that container from then on waits for
+    /// it; the work is done when the returned future is awaited (it owns what it needs, so it
+    /// can be spawned). The default does nothing.
+    fn expect_container(&self, spec: &ContainerSpec) -> Expected {
         let _ = spec;
-        async {}
+        Box::pin(async {})
     }
 
     /// Creates and starts a container without waiting for it (`detach`); returns its id.

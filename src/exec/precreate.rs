@@ -132,7 +132,9 @@ impl Precreator {
         let Some(spec) = step::precreate_spec(ctx, &task.steps[i]) else {
             return Made::NotApplicable;
         };
-        let engine = ctx.engine.clone();
+        // Announced now, before the step can start: its `run` then waits for the container
+        // even when making it waits below.
+        let announced = ctx.engine.expect_container(&spec);
         let in_flight = Arc::clone(&self.due);
         if due {
             in_flight.send_modify(|n| *n += 1);
@@ -141,7 +143,7 @@ impl Precreator {
             if !due {
                 let _ = in_flight.subscribe().wait_for(|n| *n == 0).await;
             }
-            engine.expect_container(&spec).await;
+            announced.await;
             if due {
                 in_flight.send_modify(|n| *n -= 1);
             }
