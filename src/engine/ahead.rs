@@ -136,11 +136,6 @@ impl<E: Precreate> StartAhead<E> {
         }
     }
 
-    /// The engine wrapped.
-    pub fn inner(&self) -> &E {
-        &self.inner
-    }
-
     /// What a container about to be made does about the gate: use it, go without, or prepare
     /// it (the first one).
     fn claim_gate(&self) -> Claim {

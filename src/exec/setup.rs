@@ -157,9 +157,10 @@ pub async fn make_networks<E: Engine>(
     Ok(())
 }
 
-/// Creates the run's volumes (all at once; `created` is told when they exist) and fills them: the workspace from the CONTEXT directory (when something
-/// reads it: [`RunEnv::seed_workspace`]), the home volume
-/// with the docker config holding the run's registry logins, and the task's secret volumes.
+/// Creates the run's volumes (all at once; `created` is told when they exist) and fills them:
+/// the workspace from the CONTEXT directory (when something reads it:
+/// [`RunEnv::seed_workspace`]), the home volume with the docker config holding the run's
+/// registry logins, and the task's secret volumes.
 pub async fn make_volumes<E: Engine>(
     engine: &E,
     task: &Task,

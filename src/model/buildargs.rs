@@ -530,8 +530,9 @@ fn apply(out: &mut BuildArgs, flag: &FlagUse<'_>, errors: &mut Vec<BuildArgError
         "force-rm" => out.force_rm = flag.enabled(),
         "iidfile" => out.iidfile = Some(value),
         // The docker CLI's own business, nothing for the engine: the context's compression on
-        // the way to the engine, and no content-trust check (its default).
-        "compress" | "disable-content-trust" if flag.enabled() => {}
+        // the way to the engine (either way), and no content-trust check (its default).
+        "compress" => {}
+        "disable-content-trust" if flag.enabled() => {}
         name if BuildResources::FLAGS.contains(&name) => {
             if let Err(e) = out.resources.set(name, &value, flag.enabled()) {
                 errors.push(BuildArgError {

@@ -168,6 +168,17 @@ pub fn build_workdir(step: &Step, args: &BuildArgs) -> Result<String, LocateErro
     }
 }
 
+/// `path` of the build string (`--secret src=`, `--iidfile`) as an absolute, cleaned path of
+/// the build's docker CLI: a relative one is relative to [`build_workdir`] (`/workspace` when
+/// that cannot be found).
+pub fn cli_path(step: &Step, args: &BuildArgs, path: &str) -> String {
+    if path.starts_with('/') {
+        return clean(path);
+    }
+    let workdir = build_workdir(step, args).unwrap_or_else(|_| WORKSPACE.to_owned());
+    clean(&format!("{workdir}/{path}"))
+}
+
 /// Resolves the context and Dockerfile of a build step against its working directory. Pure:
 /// whether the files exist is for the caller (they may be written by an earlier step).
 pub fn locate(step: &Step, args: &BuildArgs) -> Result<Located, LocateError> {

@@ -156,25 +156,6 @@ pub(crate) fn unreachable_error(endpoint: &str, e: &BollardError) -> EngineError
 
 /// `extrahosts=<entry>` once per entry, percent-encoded, joined with `&` (`None` for none).
 pub(crate) fn extra_hosts_query(hosts: &[String]) -> Option<String> {
-    if hosts.is_empty() {
-        return None;
-    }
-    let encode = |s: &str| {
-        let mut out = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
-    };
-    Some(
-        hosts
-            .iter()
-            .map(|h| format!("extrahosts={}", encode(h)))
-            .collect::<Vec<_>>()
-            .join("&"),
-    )
+    let pairs: Vec<(&str, String)> = hosts.iter().map(|h| ("extrahosts", h.clone())).collect();
+    (!pairs.is_empty()).then(|| crate::engine::buildkit::encode_query(&pairs))
 }

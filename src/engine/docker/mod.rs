@@ -866,16 +866,12 @@ impl Engine for DockerEngine {
             // option holds one string, so every entry is appended to this call's query, with
             // the resource parameters bollard has no room for (sizes as i64, `ulimits`,
             // `cgroupparent`, `cpusetmems`, `isolation`, `securityopt`).
-            let extra = [
-                extra_hosts_query(&request.extra_hosts),
-                Some(super::buildkit::encode_query(&request.resources.query()))
-                    .filter(|q| !q.is_empty()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("&");
-            let docker = match Some(extra).filter(|q| !q.is_empty()) {
+            let resources = request.resources.query();
+            let extra: Vec<String> = extra_hosts_query(&request.extra_hosts)
+                .into_iter()
+                .chain((!resources.is_empty()).then(|| super::buildkit::encode_query(&resources)))
+                .collect();
+            let docker = match (!extra.is_empty()).then(|| extra.join("&")) {
                 Some(extra) => self.docker.clone().with_request_modifier(move |mut req| {
                     let uri = req.uri().to_string();
                     let sep = if uri.contains('?') { '&' } else { '?' };

@@ -20,7 +20,7 @@ use crate::exec::step::StepContext;
 use crate::exec::step::failure::StepFailure;
 use crate::model::Step;
 use crate::model::buildargs::BuildArgs;
-use crate::model::buildpath::{WORKSPACE, build_workdir, clean};
+use crate::model::buildpath::cli_path;
 use crate::model::buildsecret::{
     FilePlace, MAX_SECRET_SIZE, SecretSource, cli_env, file_place, parse_secrets,
 };
@@ -61,7 +61,6 @@ pub(crate) async fn resolve<E: Engine>(
     };
     let env = cli_env(step);
     let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
-    let workdir = build_workdir(step, args).unwrap_or_else(|_| WORKSPACE.to_owned());
     let (mut secrets, mut warnings) = (Vec::new(), Vec::new());
     for spec in specs {
         let value = match spec.source(|name| lookup(name).is_some()) {
@@ -77,11 +76,7 @@ pub(crate) async fn resolve<E: Engine>(
                 }
             },
             SecretSource::File(path) => {
-                let abs = if path.starts_with('/') {
-                    clean(&path)
-                } else {
-                    clean(&format!("{workdir}/{path}"))
-                };
+                let abs = cli_path(step, args, &path);
                 match read_file(ctx, step, &abs).await? {
                     Ok(bytes) if bytes.len() > MAX_SECRET_SIZE => {
                         return Ok(Err(StepFailure::new(format!(

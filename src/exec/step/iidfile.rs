@@ -11,7 +11,7 @@ use crate::exec::step::StepContext;
 use crate::exec::step::buildsecrets::place;
 use crate::model::Step;
 use crate::model::buildargs::BuildArgs;
-use crate::model::buildpath::{WORKSPACE, build_workdir, clean};
+use crate::model::buildpath::cli_path;
 
 /// Writes `image_id` to the build's `--iidfile`, if it has one; returns a note for the step
 /// when the file is out of every later step's sight.
@@ -24,12 +24,7 @@ pub(crate) async fn write<E: Engine>(
     let Some(file) = &args.iidfile else {
         return Ok(None);
     };
-    let abs = if file.starts_with('/') {
-        clean(file)
-    } else {
-        let workdir = build_workdir(step, args).unwrap_or_else(|_| WORKSPACE.to_owned());
-        clean(&format!("{workdir}/{file}"))
-    };
+    let abs = cli_path(step, args, file);
     let Some((volume, rel)) = place(ctx, step, &abs) else {
         return Ok(Some(format!(
             "--iidfile {file}: {abs} is outside /workspace and the step's volumes (on ACR, in \
